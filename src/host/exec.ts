@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import type { ExecOptions, ExecResult, SpawnOptions, SpawnedProcess } from './types.js';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_OUTPUT = 4 * 1024 * 1024;
+// After SIGKILL we wait this long for 'close'. A process in uninterruptible sleep (umount of a
+// hung NFS mount) may never exit; the caller still gets its answer and the child is abandoned.
+const KILL_GRACE_MS = 500;
+
+// Run argv (never a shell string) with a timeout; resolves with the outcome, never rejects.
+export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const started = performance.now();
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxOut = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  const [file, ...args] = argv;
+  if (file === undefined) {
+    return Promise.resolve(result(argv, null, null, '', '', false, started, 'EINVAL'));
+  }
+  return new Promise((resolve) => {
+    let settled = false;
+    let timedOut = false;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outLen = 0;
+    let errLen = 0;
+    const child = spawn(file, args, {
+      shell: false,
+      detached: true, // own process group, so a timeout kills the whole group
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      ...(opts.env !== undefined ? { env: opts.env } : {}),
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+    });
+    const finish = (code: number | null, signal: string | null, spawnError: string | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      resolve(
+        result(
+          argv,
+          code,
+          signal,
+          Buffer.concat(out).toString('utf8'),
+          Buffer.concat(err).toString('utf8'),
+          timedOut,
+          started,
+          spawnError,
+        ),
+      );
+    };
+    let grace: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid, 'SIGKILL');
+      grace = setTimeout(() => {
+        child.unref();
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish(null, 'SIGKILL', null);
+      }, KILL_GRACE_MS);
+    }, timeoutMs);
+    child.stdout?.on('data', (b: Buffer) => {
+      if (outLen < maxOut) out.push(b);
+      outLen += b.length;
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      if (errLen < maxOut) err.push(b);
+      errLen += b.length;
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => finish(null, null, e.code ?? 'ESPAWN'));
+    child.on('close', (code, signal) => finish(code, signal, null));
+    child.stdin?.on('error', () => undefined); // a child that exits without reading stdin
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
+  });
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function result(
+  argv: readonly string[],
+  code: number | null,
+  signal: string | null,
+  stdout: string,
+  stderr: string,
+  timedOut: boolean,
+  started: number,
+  spawnError: string | null,
+): ExecResult {
+  return {
+    argv: [...argv],
+    code,
+    signal,
+    stdout,
+    stderr,
+    timedOut,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+    spawnError,
+  };
+}
+
+// Start a long-running process from argv (a supervised daemon); its exit is reported at once.
+export function spawnArgv(argv: readonly string[], opts: SpawnOptions = {}): SpawnedProcess {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new TypeError('spawnArgv: empty argv');
+  const child = spawn(file, args, {
+    shell: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    ...(opts.env !== undefined ? { env: opts.env } : {}),
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    child.on('error', () => resolve({ code: null, signal: null }));
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    let buf = '';
+    child[stream]?.setEncoding('utf8');
+    child[stream]?.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        opts.onOutput?.(stream, buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+      if (buf.length > 65536) buf = buf.slice(-65536);
+    });
+  }
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal),
+  };
+}

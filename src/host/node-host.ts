@@ -1,0 +1,245 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { execArgv, spawnArgv } from './exec.js';
+import { ProbeRunner } from './probe-runner.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  Host,
+  ProbeOptions,
+  ProbeResult,
+  ProbeTarget,
+  SpawnOptions,
+  SpawnedProcess,
+  TcpResult,
+} from './types.js';
+
+const MAX_READ = 16 * 1024 * 1024;
+
+// Default directories: root gets the FHS ones; other users get per-user ones. Env overrides both.
+export function defaultDirs(): { stateDir: string; runDir: string } {
+  const root = process.getuid?.() === 0;
+  const home = os.homedir();
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  return {
+    stateDir: process.env.ENOTCONN_STATE_DIR ?? (root ? '/var/lib/enotconn' : path.join(home, '.local/state/enotconn')),
+    runDir:
+      process.env.ENOTCONN_RUN_DIR ??
+      (root ? '/run/enotconn' : runtime ? path.join(runtime, 'enotconn') : `/tmp/enotconn-${process.getuid?.()}`),
+  };
+}
+
+// The real host. With `root` set, /proc, /sys and /dev/kmsg are read under it instead (fixtures).
+export class NodeHost implements Host {
+  readonly root: string;
+  readonly isFixture: boolean = false;
+  readonly stateDir: string;
+  readonly runDir: string;
+  private runner: ProbeRunner | null = null;
+
+  constructor(opts: { root?: string; stateDir?: string; runDir?: string } = {}) {
+    this.root = opts.root ?? '';
+    const d = defaultDirs();
+    this.stateDir = opts.stateDir ?? d.stateDir;
+    this.runDir = opts.runDir ?? d.runDir;
+  }
+
+  proc(...parts: Array<string | number>): string {
+    return path.join(this.root || '/', 'proc', ...parts.map(String));
+  }
+
+  sys(...parts: Array<string | number>): string {
+    return path.join(this.root || '/', 'sys', ...parts.map(String));
+  }
+
+  async readText(p: string, maxBytes = MAX_READ): Promise<string | null> {
+    try {
+      const fh = await fsp.open(p, 'r');
+      try {
+        // /proc files report size 0: read in chunks until EOF.
+        const chunks: Buffer[] = [];
+        let total = 0;
+        for (;;) {
+          const buf = Buffer.allocUnsafe(65536);
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+          if (bytesRead === 0) break;
+          chunks.push(buf.subarray(0, bytesRead));
+          total += bytesRead;
+          if (total >= maxBytes) break;
+        }
+        // latin1 keeps every byte; callers that need UTF-8 (mountinfo paths) convert after unescaping.
+        return Buffer.concat(chunks).toString(p.includes('/proc/') ? 'latin1' : 'utf8');
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return null;
+    }
+  }
+
+  async readDir(p: string): Promise<string[] | null> {
+    try {
+      return await fsp.readdir(p);
+    } catch {
+      return null;
+    }
+  }
+
+  async readLink(p: string): Promise<string | null> {
+    try {
+      // readlink on /proc/<pid>/{cwd,root,fd/N} returns d_path text and never touches the target fs.
+      return await fsp.readlink(p, { encoding: 'latin1' });
+    } catch {
+      return null;
+    }
+  }
+
+  async fileExists(p: string): Promise<boolean> {
+    try {
+      await fsp.lstat(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async writeText(p: string, data: string, opts: { atomic?: boolean; mode?: number } = {}): Promise<void> {
+    if (!opts.atomic) {
+      await fsp.writeFile(p, data, opts.mode !== undefined ? { mode: opts.mode } : {});
+      return;
+    }
+    const tmp = `${p}.tmp-${process.pid}-${Date.now()}`;
+    const fh = await fsp.open(tmp, 'w', opts.mode ?? 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, p);
+  }
+
+  async appendText(p: string, data: string): Promise<void> {
+    await fsp.appendFile(p, data);
+  }
+
+  async mkdirp(p: string, mode = 0o755): Promise<void> {
+    await fsp.mkdir(p, { recursive: true, mode });
+  }
+
+  async removeFile(p: string): Promise<void> {
+    await fsp.rm(p, { force: true });
+  }
+
+  async listPids(): Promise<number[]> {
+    const names = (await this.readDir(this.proc())) ?? [];
+    return names.filter((n) => /^\d+$/.test(n)).map(Number);
+  }
+
+  async readKmsg(maxRecords = 20000): Promise<string[] | null> {
+    const file = path.join(this.root || '/', 'dev', 'kmsg');
+    // Why O_NONBLOCK: a blocking read of /dev/kmsg waits for the next message once the buffer is
+    // drained (Documentation/ABI/testing/dev-kmsg); non-blocking returns EAGAIN instead.
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch {
+      return null;
+    }
+    const records: string[] = [];
+    const buf = Buffer.alloc(8192); // one read() returns exactly one record, at most ~8 KiB
+    try {
+      for (;;) {
+        let n: number;
+        try {
+          n = fs.readSync(fd, buf, 0, buf.length, null);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EPIPE') continue; // records overwritten while reading: skip ahead
+          break; // EAGAIN: drained
+        }
+        if (n === 0) break;
+        records.push(buf.toString('utf8', 0, n).replace(/\n$/, ''));
+        if (records.length > maxRecords) records.shift();
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return records;
+  }
+
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return execArgv(argv, opts);
+  }
+
+  spawnProcess(argv: readonly string[], opts?: SpawnOptions): SpawnedProcess {
+    return spawnArgv(argv, opts);
+  }
+
+  probe(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<ProbeResult[]> {
+    if (targets.length === 0) return Promise.resolve([]);
+    this.runner ??= new ProbeRunner(this.runDir);
+    return this.runner.probe(targets, opts);
+  }
+
+  // The probe runner, for the watch daemon's metrics (orphans, in flight).
+  get probeRunner(): ProbeRunner | null {
+    return this.runner;
+  }
+
+  tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult> {
+    const t0 = performance.now();
+    const ms = (): number => Math.round((performance.now() - t0) * 10) / 10;
+    return new Promise((resolve) => {
+      const sock = net.connect({ host, port });
+      const done = (r: TcpResult): void => {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(r);
+      };
+      const timer = setTimeout(
+        () => done({ ok: false, errno: 'ETIMEDOUT', latencyMs: ms(), timedOut: true }),
+        timeoutMs,
+      );
+      sock.once('connect', () => done({ ok: true, latencyMs: ms() }));
+      sock.once('error', (e: NodeJS.ErrnoException) =>
+        done({ ok: false, errno: e.code ?? 'EUNKNOWN', latencyMs: ms(), timedOut: false }),
+      );
+    });
+  }
+
+  signal(pid: number, signal: NodeJS.Signals | 0): boolean {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  uid(): number {
+    return process.getuid?.() ?? 0;
+  }
+
+  hostname(): string {
+    return os.hostname();
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  async bootTimeMs(): Promise<number | null> {
+    const up = await this.readText(this.proc('uptime'));
+    const secs = up ? Number(up.split(' ')[0]) : NaN;
+    return Number.isFinite(secs) ? this.now() - secs * 1000 : null;
+  }
+
+  close(): void {
+    this.runner?.close();
+    this.runner = null;
+  }
+}

@@ -1,0 +1,44 @@
+// Runs inside a worker thread of the probe child. Each probe is two synchronous syscalls on this
+// thread's own stack, so a hung mount blocks only this thread: never the main thread, never a
+// libuv threadpool thread (a hung statfs there starves every fs call; libuv#3449, node_exporter#244).
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parentPort } from 'node:worker_threads';
+
+export interface WorkerRequest {
+  id: number;
+  path: string;
+}
+export type WorkerReply =
+  | { id: number; ok: true; latencyMs: number }
+  | { id: number; ok: false; errno: string; syscall: 'statfs' | 'lstat'; latencyMs: number };
+
+function probeOnce(req: WorkerRequest): WorkerReply {
+  const t0 = performance.now();
+  const ms = (): number => Math.round((performance.now() - t0) * 1000) / 1000;
+  try {
+    // statfs reaches the daemon (FUSE_STATFS / NFS FSSTAT) rather than the dentry cache.
+    fs.statfsSync(req.path);
+  } catch (e) {
+    return { id: req.id, ok: false, errno: code(e), syscall: 'statfs', latencyMs: ms() };
+  }
+  try {
+    // A random name defeats positive and negative dentry caching: the lookup must go to the
+    // backend. ENOENT is the healthy answer. (Why not stat the root: its attributes are cached.)
+    fs.lstatSync(path.join(req.path, `.enotconn-probe-${randomBytes(6).toString('hex')}`));
+  } catch (e) {
+    const c = code(e);
+    if (c !== 'ENOENT') return { id: req.id, ok: false, errno: c, syscall: 'lstat', latencyMs: ms() };
+  }
+  return { id: req.id, ok: true, latencyMs: ms() };
+}
+
+function code(e: unknown): string {
+  const c = (e as { code?: unknown } | null)?.code;
+  return typeof c === 'string' ? c : 'EUNKNOWN';
+}
+
+parentPort?.on('message', (req: WorkerRequest) => {
+  parentPort?.postMessage(probeOnce(req));
+});

@@ -1,0 +1,114 @@
+// The Host interface: the only way enotconn touches the operating system.
+// NodeHost (node-host.ts) is the real one; FixtureHost reads a recorded /proc tree;
+// FakeHost (fake-host.ts) is an in-memory fake that records every action, for unit tests.
+
+export type ProbeState = 'healthy' | 'dead' | 'hung' | 'stale' | 'io-error' | 'denied' | 'unknown';
+
+// A finding is data: the caller decides what a dead mount means.
+export type ProbeResult =
+  | { state: 'healthy'; latencyMs: number }
+  | {
+      state: 'hung';
+      timeoutMs: number;
+      // Set when an earlier probe of this mount (maybe from another enotconn process) never returned,
+      // so no new probe was started (node_exporter's stuck-mount rule).
+      stuckSinceMs?: number;
+      skipped?: boolean;
+    }
+  | {
+      state: 'dead' | 'stale' | 'io-error' | 'denied' | 'unknown';
+      errno: string;
+      syscall: 'statfs' | 'lstat';
+      latencyMs: number;
+    };
+
+// What to probe: `key` identifies the mount across processes (device + mountpoint).
+export interface ProbeTarget {
+  key: string;
+  path: string;
+}
+
+export interface ProbeOptions {
+  timeoutMs: number;
+  concurrency: number;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number; // default 10 s; SIGKILL after the timeout
+  uid?: number; // run as this user (with gid); never a shell
+  gid?: number;
+  env?: Record<string, string>; // replaces the environment when given
+  cwd?: string;
+  input?: string | Buffer; // written to stdin, then closed
+  maxOutputBytes?: number; // default 4 MiB per stream
+}
+
+export interface ExecResult {
+  argv: string[];
+  code: number | null; // null when killed by a signal or not started
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  durationMs: number;
+  spawnError: string | null; // e.g. ENOENT when the program does not exist
+}
+
+export interface SpawnOptions {
+  uid?: number;
+  gid?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+  onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+// A long-running child (a supervised FUSE daemon, a lab peer). `exited` resolves once.
+export interface SpawnedProcess {
+  pid: number;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+export type TcpResult =
+  { ok: true; latencyMs: number } | { ok: false; errno: string; latencyMs: number; timedOut: boolean };
+
+export interface Host {
+  // Where /proc, /sys and /dev/kmsg are read from: '' for the real host, a fixture dir otherwise.
+  readonly root: string;
+  readonly isFixture: boolean;
+  // Directories enotconn owns: state (recipes, incidents, audit) and run (locks, in-flight probes).
+  readonly stateDir: string;
+  readonly runDir: string;
+
+  proc(...parts: Array<string | number>): string;
+  sys(...parts: Array<string | number>): string;
+
+  // Reads return null when the file is missing or unreadable; they never throw for that.
+  // Only for /proc, /sys, /etc and enotconn's own files: never for a path inside a suspect mount.
+  readText(path: string, maxBytes?: number): Promise<string | null>;
+  readDir(path: string): Promise<string[] | null>;
+  readLink(path: string): Promise<string | null>;
+  fileExists(path: string): Promise<boolean>;
+  writeText(path: string, data: string, opts?: { atomic?: boolean; mode?: number }): Promise<void>;
+  appendText(path: string, data: string): Promise<void>;
+  mkdirp(path: string, mode?: number): Promise<void>;
+  removeFile(path: string): Promise<void>;
+
+  listPids(): Promise<number[]>;
+  // Kernel log records as /dev/kmsg prints them ("pri,seq,usec,flags;message"), read without blocking.
+  readKmsg(maxRecords?: number): Promise<string[] | null>;
+
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  spawnProcess(argv: readonly string[], opts?: SpawnOptions): SpawnedProcess;
+  probe(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<ProbeResult[]>;
+  tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult>;
+  signal(pid: number, signal: NodeJS.Signals | 0): boolean;
+
+  uid(): number;
+  hostname(): string;
+  now(): number; // ms since the epoch
+  // Seconds since boot, from /proc/uptime: turns kmsg and /proc/<pid>/stat times into wall-clock time.
+  bootTimeMs(): Promise<number | null>;
+  // Releases background resources (the probe child); in-flight hung probes are abandoned, never waited for.
+  close(): void;
+}

@@ -1,0 +1,186 @@
+import type { Host, ProbeResult } from '../host/types.js';
+import { parseMountinfo, optionValue, type MountInfo } from './mountinfo/parse.js';
+import { backendFor, KNOWN_DAEMONS } from './backends/index.js';
+import { findFuseDaemon, readProcessTable, type ProcessInfo } from './process-table.js';
+
+// Network and FUSE filesystems covered by default (DESIGN §2).
+export const DEFAULT_TYPES: readonly string[] = [
+  'fuse',
+  'fuse.*',
+  'fuseblk',
+  'nfs',
+  'nfs4',
+  'cifs',
+  'smb3',
+  '9p',
+  'ceph',
+  'glusterfs',
+  'davfs',
+  'lustre',
+  'gpfs',
+];
+
+export interface ScanOptions {
+  all: boolean;
+  types: readonly string[] | null; // null: DEFAULT_TYPES
+  timeoutMs: number;
+  concurrency: number;
+}
+
+// One mount's health, as `scan --json` prints it (DESIGN §2). Fields may be added, never renamed.
+export interface MountReport {
+  id: number;
+  mountpoint: string;
+  source: string;
+  fstype: string;
+  backend: string | null;
+  options: string[]; // super options (what the filesystem was mounted with)
+  mountOptions: string[]; // per-mount options (rw, nosuid, relatime...)
+  state: ProbeResult['state'];
+  errno?: string;
+  syscall?: 'statfs' | 'lstat';
+  latencyMs?: number;
+  timeoutMs?: number;
+  stuckSince?: string; // an earlier probe of this mount has not returned since then
+  probeSkipped?: boolean; // no new probe was started because one is still stuck
+  endpoint?: string;
+  daemonPid?: number | null;
+  ownerUid?: number; // FUSE user_id=
+  note?: string; // why the state could not be judged, or what it means here
+}
+
+export interface ScanReport {
+  host: string;
+  scannedAt: string;
+  durationMs: number;
+  mounts: MountReport[];
+}
+
+// True when the mount's fstype is covered by `patterns` (`fuse.*` matches any FUSE subtype).
+export function typeMatches(fstype: string, patterns: readonly string[]): boolean {
+  return patterns.some((p) => (p.endsWith('.*') ? fstype.startsWith(p.slice(0, -1)) : p === fstype));
+}
+
+// Read and parse this process's mount table.
+export async function readMounts(host: Host, pid: number | 'self' = 'self'): Promise<MountInfo[]> {
+  const text = await host.readText(host.proc(pid, 'mountinfo'));
+  if (text === null) return [];
+  return parseMountinfo(text);
+}
+
+// The mounts a scan covers, in mount-table order.
+export function selectMounts(mounts: readonly MountInfo[], opts: Pick<ScanOptions, 'all' | 'types'>): MountInfo[] {
+  if (opts.all) return [...mounts];
+  return mounts.filter((m) => typeMatches(m.fstype, opts.types ?? DEFAULT_TYPES));
+}
+
+// A stable identity for a mount across processes: device plus mountpoint.
+export function mountKey(m: MountInfo): string {
+  return `${m.major}:${m.minor}@${m.mountpoint}`;
+}
+
+// Probe every covered mount without ever hanging, and report each one's state.
+export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanReport> {
+  const t0 = performance.now();
+  const scannedAt = new Date(host.now()).toISOString();
+  const all = await readMounts(host);
+  const chosen = selectMounts(all, opts);
+
+  // A later mount on the same mountpoint hides the earlier one: only the top one can be probed.
+  const topByPath = new Map<string, MountInfo>();
+  for (const m of all) topByPath.set(m.mountpoint, m);
+
+  const probeable = chosen.filter((m) => topByPath.get(m.mountpoint) === m);
+  const probePromise = host.probe(
+    probeable.map((m) => ({ key: mountKey(m), path: m.mountpoint })),
+    { timeoutMs: opts.timeoutMs, concurrency: opts.concurrency },
+  );
+
+  // While probes run, find daemons for FUSE mounts whose type does not name the backend.
+  const needDaemon = chosen.some((m) => m.type === 'fuse' || m.type === 'fuseblk');
+  const table: ProcessInfo[] = needDaemon ? await readProcessTable(host) : [];
+  const daemons = new Map<MountInfo, ProcessInfo | null>();
+  if (needDaemon) {
+    await Promise.all(
+      chosen
+        .filter((m) => m.type === 'fuse' || m.type === 'fuseblk')
+        .map(async (m) => daemons.set(m, await findFuseDaemon(host, m, table, KNOWN_DAEMONS))),
+    );
+  }
+  const results = await probePromise;
+  const byMount = new Map<MountInfo, ProbeResult>();
+  probeable.forEach((m, i) => byMount.set(m, results[i]!));
+
+  const uid = host.uid();
+  const mounts = chosen.map((m): MountReport => {
+    const daemon = daemons.get(m) ?? null;
+    const backend = backendFor(m, { daemonArgv: daemon?.argv ?? null });
+    const endpoint = backend?.endpoint(m, { daemonArgv: daemon?.argv ?? null });
+    const owner = optionValue(m.superOptions, 'user_id');
+    const base: MountReport = {
+      id: m.id,
+      mountpoint: m.mountpoint,
+      source: m.source,
+      fstype: m.fstype,
+      backend: backend?.name ?? null,
+      options: m.superOptions,
+      mountOptions: m.options,
+      state: 'unknown',
+      ...(endpoint ? { endpoint: endpoint.display } : {}),
+      ...(daemons.has(m) ? { daemonPid: daemon?.pid ?? null } : {}),
+      ...(owner !== undefined ? { ownerUid: Number(owner) } : {}),
+    };
+    const r = byMount.get(m);
+    if (!r) {
+      const top = topByPath.get(m.mountpoint)!;
+      return {
+        ...base,
+        errno: 'ESHADOWED',
+        note: `over-mounted by mount ${top.id} (${top.fstype}); it cannot be probed`,
+      };
+    }
+    return { ...base, ...probeFields(r), ...noteFor(m, r, uid) };
+  });
+  return {
+    host: host.hostname(),
+    scannedAt,
+    durationMs: Math.round(performance.now() - t0),
+    mounts,
+  };
+}
+
+function probeFields(r: ProbeResult): Partial<MountReport> & { state: ProbeResult['state'] } {
+  switch (r.state) {
+    case 'healthy':
+      return { state: 'healthy', latencyMs: r.latencyMs };
+    case 'hung':
+      return {
+        state: 'hung',
+        timeoutMs: r.timeoutMs,
+        ...(r.stuckSinceMs !== undefined ? { stuckSince: new Date(r.stuckSinceMs).toISOString() } : {}),
+        ...(r.skipped ? { probeSkipped: true } : {}),
+      };
+    default:
+      return { state: r.state, errno: r.errno, syscall: r.syscall, latencyMs: r.latencyMs };
+  }
+}
+
+function noteFor(m: MountInfo, r: ProbeResult, uid: number): { note?: string } {
+  const owner = optionValue(m.superOptions, 'user_id');
+  if (r.state === 'denied') {
+    if (
+      (m.type === 'fuse' || m.type === 'fuseblk') &&
+      !m.superOptions.includes('allow_other') &&
+      owner !== String(uid)
+    ) {
+      return {
+        note: `not judged: FUSE mount of uid ${owner ?? '?'} without allow_other; only that user can reach its daemon, so run enotconn as uid ${owner ?? '?'}`,
+      };
+    }
+    return { note: `not judged: permission denied for uid ${uid}; run as root or as the mount's owner` };
+  }
+  if (r.state === 'hung' && r.skipped) {
+    return { note: 'an earlier probe of this mount has not returned; no new probe was started' };
+  }
+  return {};
+}
