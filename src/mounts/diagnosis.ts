@@ -1,0 +1,118 @@
+// The diagnose contract (DESIGN §2 "diagnose" JSON): types shared by evidence collectors,
+// diagnose.ts, heal/plan.ts, explain, runbook and watch. Fields may be added, never renamed.
+import type { ProbeState } from '../host/types.js';
+import type { MountReport } from './scan.js';
+
+// The closed set of cause ids (DESIGN §2). Add new ones to DESIGN first.
+export const CAUSE_IDS = [
+  'daemon-gone',
+  'daemon-oom-killed',
+  'daemon-stopped',
+  'daemon-hung',
+  'backend-unreachable',
+  'stale-handle',
+  'mount-busy',
+  'unknown',
+] as const;
+export type CauseId = (typeof CAUSE_IDS)[number];
+
+export type EvidenceSource =
+  | 'mountinfo'
+  | 'probe'
+  | 'daemon'
+  | 'fusectl'
+  | 'kmsg'
+  | 'network'
+  | 'holders'
+  | 'options'
+  | 'recipe'
+  | 'namespaces';
+
+// One observed fact, quoted as seen (a kernel log line, a /proc value, a connect result).
+export interface Evidence {
+  source: EvidenceSource;
+  detail: string;
+  at?: string; // ISO wall-clock time of the fact, when it has one (kmsg)
+}
+
+export interface Cause {
+  id: CauseId;
+  confidence: number; // 0..1
+  summary: string;
+  evidence: Evidence[];
+}
+
+// The FUSE daemon of a mount: from /proc when alive, from the recipe store when gone.
+export interface DaemonInfo {
+  pid: number | null;
+  argv: string[] | null;
+  uid: number | null;
+  gid: number | null;
+  comm: string | null;
+  state: string | null; // R S D T t Z, null when gone
+  startedAt: string | null; // ISO
+  source: 'proc' | 'recipe' | 'none';
+}
+
+// A process that keeps the mount busy; never killed by enotconn, only reported.
+export interface Holder {
+  pid: number;
+  comm: string;
+  uid: number | null;
+  user: string | null;
+  how: Array<'cwd' | 'root' | 'fd' | 'map' | 'exe'>;
+  paths: string[]; // what it holds, as /proc shows it
+}
+
+// A mount namespace other than ours that still sees the mount (a container, an unshare -m).
+export interface NamespaceView {
+  mntns: string; // "mnt:[4026532xxx]"
+  pids: number[];
+  comm: string;
+  mountpoint: string; // as that namespace sees it
+}
+
+export type PlanAction =
+  | 'abort-connection'
+  | 'unmount'
+  | 'unmount-lazy'
+  | 'unmount-force'
+  | 'remount'
+  | 'restart-unit'
+  | 'report-holders'
+  | 'none';
+
+// One remediation step, exact enough that --dry-run shows precisely what would run.
+export interface PlanStep {
+  action: PlanAction;
+  argv?: string[]; // run with no shell
+  write?: { path: string; data: string }; // a file write (fusectl abort)
+  signal?: { pid: number; signals: string[]; graceMs: number }; // stop a wedged daemon (with --force)
+  runAs?: number; // uid the step runs as
+  timeoutMs?: number;
+  risk: 'safe' | 'caution' | 'destructive';
+  why: string;
+  requiresForce?: boolean;
+}
+
+// A risky or missing option, for prevention (lint ids shared with `enotconn lint`).
+export interface OptionFinding {
+  id: string;
+  severity: 'info' | 'warning' | 'error';
+  message: string;
+  fix: string;
+}
+
+export interface Diagnosis {
+  mount: MountReport;
+  state: ProbeState;
+  causes: Cause[]; // best first
+  daemon: DaemonInfo | null; // null for NFS/CIFS
+  fuse: { connection: number; waiting: number | null } | null;
+  endpoint: { display: string; checks: Array<{ host: string; port: number; result: string; latencyMs: number }> } | null;
+  holders: Holder[];
+  namespaces: NamespaceView[];
+  options: OptionFinding[];
+  plan: PlanStep[];
+  durationMs: number;
+}

@@ -1,0 +1,17 @@
+// How to remount a mount: the argv and the identity to run it as (heal issue, "Recipes").
+export type RecipeOrigin = 'config' | 'recorded' | 'fstab' | 'systemd' | 'reconstructed';
+
+export interface Recipe {
+  mountpoint: string;
+  source: string;
+  fstype: string;
+  backend: string | null;
+  argv: string[]; // the daemon or mount command, no shell
+  uid: number; // the owner: the remount runs as this user, never as root on their behalf
+  gid: number;
+  cwd: string | null;
+  env: Record<string, string>; // only what is needed: HOME, USER, SSH_AUTH_SOCK, RCLONE_CONFIG...
+  origin: RecipeOrigin;
+  recordedAt: string | null; // ISO
+  missing: string[]; // what a reconstructed recipe may lack (IdentityFile, port, rclone flags)
+}
