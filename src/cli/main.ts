@@ -3,14 +3,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isEnotconnError } from '../errors.js';
 import { EXIT_USAGE } from './exit.js';
-import { registerScan } from './scan.js';
-import { registerDiagnose } from './diagnose.js';
-import { registerHeal } from './heal.js';
-import { registerWatch } from './watch.js';
-import { registerExplain } from './explain.js';
-import { registerRunbook } from './runbook.js';
-import { registerLint } from './lint.js';
-import { registerLab } from './lab.js';
 
 const program = new Command();
 program
@@ -44,14 +36,35 @@ async function run(fn: () => Promise<number>): Promise<void> {
   }
 }
 
-registerScan(program, run);
-registerDiagnose(program, run);
-registerHeal(program, run);
-registerWatch(program, run);
-registerExplain(program, run);
-registerRunbook(program, run);
-registerLint(program, run);
-registerLab(program, run);
+type Register = (program: Command, run: (fn: () => Promise<number>) => Promise<void>) => void;
+
+// Each command's module is loaded only when that command runs: scan must not pay for loading
+// watch's SQLite, metrics and HTTP code (start-up is most of a healthy scan's cost).
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  scan: async () => (await import('./scan.js')).registerScan,
+  diagnose: async () => (await import('./diagnose.js')).registerDiagnose,
+  heal: async () => (await import('./heal.js')).registerHeal,
+  watch: async () => (await import('./watch.js')).registerWatch,
+  explain: async () => (await import('./explain.js')).registerExplain,
+  runbook: async () => (await import('./runbook.js')).registerRunbook,
+  lint: async () => (await import('./lint.js')).registerLint,
+  lab: async () => (await import('./lab.js')).registerLab,
+};
+
+// The command named on the command line: the first argument that is not an option or its value.
+function commandName(argv: readonly string[]): string | undefined {
+  const valued = new Set(['--proc-root', '--state-dir']);
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (valued.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+const named = commandName(process.argv);
+const chosen = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+for (const name of chosen) (await COMMANDS[name]!())(program, run);
 
 // Exit once stdout has drained. An abandoned probe child never holds the process open.
 function finish(code: number): void {

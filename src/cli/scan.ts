@@ -1,5 +1,7 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { EnotconnError } from '../errors.js';
+import { recordLiveRecipes } from '../mounts/heal/record.js';
 import { scanMounts, type MountReport, type ScanReport } from '../mounts/scan.js';
 import { parseDuration } from '../util/duration.js';
 import { makeContext, parsePositiveInt } from './context.js';
@@ -20,24 +22,33 @@ export function registerScan(program: Command, run: (fn: () => Promise<number>) 
   program
     .command('scan')
     .description("probe every network and FUSE mount's health; never hangs")
+    .argument('[paths...]', 'only mounts at or under these paths')
     .option('--all', 'cover every mount, not only network and FUSE ones')
     .option('--type <types>', 'comma-separated fstypes to cover (fuse.* matches any FUSE subtype)')
     .option('--timeout <duration>', 'probe timeout per mount', '2s')
     .option('--concurrency <n>', 'probes run at once', '8')
     .option('--json', 'print JSON (DESIGN scan shape)')
     .option('--npd', 'node-problem-detector plugin mode: one line of at most 80 characters, exit 0 or 1')
-    .action((flags: ScanFlags, cmd: Command) =>
+    .action((paths: string[], flags: ScanFlags, cmd: Command) =>
       run(async () => {
         const timeoutMs = parseDuration(flags.timeout, '--timeout');
         const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
         const types = flags.type !== undefined ? parseTypes(flags.type) : null;
         const ctx = makeContext(cmd);
         try {
-          const report = await scanMounts(ctx.host, { all: Boolean(flags.all), types, timeoutMs, concurrency });
+          const report = await scanMounts(ctx.host, {
+            all: Boolean(flags.all),
+            types,
+            timeoutMs,
+            concurrency,
+            ...(paths.length > 0 ? { paths: paths.map((p) => path.resolve(p)) } : {}),
+          });
           const bad = report.mounts.filter(isProblem);
           if (flags.npd) ctx.out(npdLine(report));
           else if (flags.json) ctx.out(JSON.stringify(report, null, 2));
           else ctx.out(renderScan(report, useColour()));
+          // Remember how each live daemon was started, so a later crash is remounted exactly (heal issue).
+          await recordLiveRecipes(ctx.host, report);
           return bad.length > 0 ? EXIT_PROBLEM : EXIT_OK;
         } finally {
           ctx.host.close();

@@ -1,12 +1,96 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { EnotconnError } from '../errors.js';
+import { NodeHost } from '../host/node-host.js';
+import { parseDuration } from '../util/duration.js';
+import { defaultConfig, loadConfig, type WatchConfig } from '../watch/config.js';
+import { startWatch } from '../watch/daemon.js';
+import { parseListen } from '../watch/http.js';
+import { createLogger } from '../watch/logger.js';
+import type { GlobalOptions } from './context.js';
+import { EXIT_OK } from './exit.js';
 
-// `enotconn watch`: not built yet (stub; its issue replaces this file).
+interface WatchFlags {
+  config?: string;
+  interval?: string;
+  heal?: boolean;
+  healPolicy?: string;
+  listen?: string;
+  probeTimeout?: string;
+  logLevel?: string;
+  json?: boolean;
+}
+
+// The config file read when --config is not given and it exists.
+export const DEFAULT_WATCH_CONFIG = '/etc/enotconn/config.yaml';
+
+// `enotconn watch`: the daemon that keeps mounts healthy (issue 4).
 export function registerWatch(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
   program
     .command('watch')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(() => run(() => Promise.reject(new EnotconnError('ENC_USAGE', 'watch is not built yet in this version'))));
+    .description('keep mounts healthy: probe, heal, supervise; serve /metrics, /healthz, /api and a status page')
+    .option('--config <file>', `YAML config (default: ${DEFAULT_WATCH_CONFIG} when it exists)`)
+    .option('--interval <duration>', 'probe interval (overrides the config)')
+    .option('--heal', 'heal automatically (heal.policy: on)')
+    .option('--heal-policy <policy>', 'off, dry-run or on (overrides the config)')
+    .option('--listen <host:port>', 'HTTP address (default 127.0.0.1:9717)')
+    .option('--probe-timeout <duration>', 'probe timeout per mount (overrides the config)')
+    .option('--log-level <level>', 'pino log level: error, warn, info, debug')
+    .option('--json', 'logs are JSON lines on stdout (always; accepted for symmetry)')
+    .action((flags: WatchFlags, cmd: Command) =>
+      run(async () => {
+        const config = applyFlags(readConfig(flags.config), flags);
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        if (g.procRoot !== undefined) {
+          throw new EnotconnError('ENC_USAGE', 'watch runs on the live host only; --proc-root is for one-shot commands');
+        }
+        const stateDir = g.stateDir ?? config.stateDir;
+        const host = new NodeHost(stateDir !== undefined ? { stateDir } : {});
+        const log = createLogger(config.log.level);
+        const configFile = flags.config ?? (fs.existsSync(DEFAULT_WATCH_CONFIG) ? DEFAULT_WATCH_CONFIG : undefined);
+        const w = await startWatch({ host, config, log, ...(configFile !== undefined ? { configFile } : {}) });
+        await new Promise<void>((resolve) => {
+          const onSignal = (sig: NodeJS.Signals): void => {
+            log.info({ signal: sig }, 'signal received');
+            process.off('SIGTERM', onSignal);
+            process.off('SIGINT', onSignal);
+            void w.stop().then(resolve, resolve);
+          };
+          process.on('SIGTERM', onSignal);
+          process.on('SIGINT', onSignal);
+        });
+        return EXIT_OK;
+      }),
+    );
+}
+
+function readConfig(file: string | undefined): WatchConfig {
+  if (file !== undefined) return loadConfig(file);
+  if (fs.existsSync(DEFAULT_WATCH_CONFIG)) return loadConfig(DEFAULT_WATCH_CONFIG);
+  return defaultConfig();
+}
+
+// Command-line flags win over the config file.
+function applyFlags(c: WatchConfig, f: WatchFlags): WatchConfig {
+  const out: WatchConfig = { ...c, heal: { ...c.heal }, log: { ...c.log } };
+  if (f.interval !== undefined) out.interval = parseDuration(f.interval, '--interval');
+  if (f.probeTimeout !== undefined) out.probeTimeout = parseDuration(f.probeTimeout, '--probe-timeout');
+  if (f.listen !== undefined) {
+    parseListen(f.listen);
+    out.listen = f.listen;
+  }
+  if (f.heal) out.heal.policy = 'on';
+  if (f.healPolicy !== undefined) {
+    if (f.healPolicy !== 'off' && f.healPolicy !== 'dry-run' && f.healPolicy !== 'on') {
+      throw new EnotconnError('ENC_USAGE', `--heal-policy takes off, dry-run or on, not '${f.healPolicy}'`);
+    }
+    out.heal.policy = f.healPolicy;
+  }
+  if (f.logLevel !== undefined) {
+    const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+    const l = levels.find((x) => x === f.logLevel);
+    if (!l) throw new EnotconnError('ENC_USAGE', `--log-level takes one of ${levels.join(', ')}, not '${f.logLevel}'`);
+    out.log.level = l;
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { ExecOptions, ExecResult, SpawnOptions, SpawnedProcess } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -23,10 +24,22 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
     const err: Buffer[] = [];
     let outLen = 0;
     let errLen = 0;
+    // outputFile: the command's output goes to a file, so a daemon it leaves behind holds no pipe of ours.
+    let outFd: number | null = null;
+    let outStart = 0;
+    if (opts.outputFile !== undefined) {
+      try {
+        outFd = fs.openSync(opts.outputFile, 'a+', 0o600);
+        outStart = fs.fstatSync(outFd).size;
+      } catch (e) {
+        resolve(result(argv, null, null, '', '', false, started, (e as NodeJS.ErrnoException).code ?? 'EIO'));
+        return;
+      }
+    }
     const child = spawn(file, args, {
       shell: false,
       detached: true, // own process group, so a timeout kills the whole group
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: outFd !== null ? [opts.input !== undefined ? 'pipe' : 'ignore', outFd, outFd] : ['pipe', 'pipe', 'pipe'],
       ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
       ...(opts.env !== undefined ? { env: opts.env } : {}),
       ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
@@ -37,6 +50,10 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
       settled = true;
       clearTimeout(timer);
       clearTimeout(grace);
+      if (outFd !== null) {
+        err.push(readTail(outFd, outStart, maxOut));
+        fs.closeSync(outFd);
+      }
       resolve(
         result(
           argv,
@@ -70,11 +87,25 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
       errLen += b.length;
     });
     child.on('error', (e: NodeJS.ErrnoException) => finish(null, null, e.code ?? 'ESPAWN'));
-    child.on('close', (code, signal) => finish(code, signal, null));
+    if (outFd !== null) child.on('exit', (code, signal) => finish(code, signal, null));
+    else child.on('close', (code, signal) => finish(code, signal, null));
     child.stdin?.on('error', () => undefined); // a child that exits without reading stdin
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
   });
+}
+
+// What a command appended to its output file, at most `max` bytes.
+function readTail(fd: number, start: number, max: number): Buffer {
+  try {
+    const size = fs.fstatSync(fd).size;
+    const len = Math.min(Math.max(size - start, 0), max);
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, size - len);
+    return buf;
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

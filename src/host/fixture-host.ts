@@ -49,6 +49,10 @@ export class FixtureHost extends NodeHost {
     return Promise.resolve(targets.map((t) => this.recording.probes?.[t.path] ?? missing));
   }
 
+  override prepareProbes(_concurrency: number): void {
+    // recorded answers need no probe child
+  }
+
   override tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult> {
     const rec = this.recording.tcp?.[`${host}:${port}`];
     return Promise.resolve(rec ?? { ok: false, errno: 'ETIMEDOUT', latencyMs: timeoutMs, timedOut: true });

@@ -126,6 +126,16 @@ export class NodeHost implements Host {
     await fsp.appendFile(p, data);
   }
 
+  async createExclusive(p: string, data: string, mode = 0o644): Promise<boolean> {
+    try {
+      await fsp.writeFile(p, data, { flag: 'wx', mode });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+  }
+
   async mkdirp(p: string, mode = 0o755): Promise<void> {
     await fsp.mkdir(p, { recursive: true, mode });
   }
@@ -183,6 +193,11 @@ export class NodeHost implements Host {
     if (targets.length === 0) return Promise.resolve([]);
     this.runner ??= new ProbeRunner(this.runDir);
     return this.runner.probe(targets, opts);
+  }
+
+  prepareProbes(concurrency: number): void {
+    this.runner ??= new ProbeRunner(this.runDir);
+    this.runner.prepare(concurrency);
   }
 
   // The probe runner, for the watch daemon's metrics (orphans, in flight).

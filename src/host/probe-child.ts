@@ -20,6 +20,10 @@ export type ChildReply =
 
 const runDir = process.env.ENOTCONN_PROBE_REGISTRY ?? '';
 const maxWorkers = Math.max(1, Number(process.env.ENOTCONN_PROBE_WORKERS ?? '4'));
+// Healthy probes take well under a millisecond, so a few workers serve hundreds of mounts. A worker
+// busy for longer than this is probably on a slow or hung mount: only then is another one started.
+const SLOW_MS = 5;
+const PREWARM = Math.min(2, maxWorkers);
 const workerUrl = new URL('./probe-worker.js', import.meta.url);
 const myStart = processStartTicks('self') ?? '';
 
@@ -88,17 +92,30 @@ function onWorkerGone(slot: Slot): void {
   pump();
 }
 
+let repump: NodeJS.Timeout | null = null;
+
 function pump(): void {
+  const now = Date.now();
   while (queue.length > 0) {
     let slot: Slot | undefined;
     let active = 0;
+    let busyBriefly = 0;
     for (const s of slots) {
       if (s.stuck) continue;
       active++;
       if (!s.busy && !slot) slot = s;
+      if (s.busy && now - s.startedAt < SLOW_MS) busyBriefly++;
     }
     if (!slot) {
       if (active >= maxWorkers) break;
+      if (busyBriefly > 0) {
+        // A worker will be free in a moment; look again rather than start a new thread.
+        repump ??= setTimeout(() => {
+          repump = null;
+          pump();
+        }, SLOW_MS);
+        break;
+      }
       slot = newSlot();
     }
     start(slot, queue.shift()!);
@@ -135,6 +152,7 @@ function maybeExit(): void {
 }
 
 process.stdout.on('error', () => undefined);
+for (let i = 0; i < PREWARM; i++) newSlot();
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (line) => {
   if (line.trim() === '') return;

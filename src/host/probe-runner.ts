@@ -68,6 +68,11 @@ export class ProbeRunner {
     });
   }
 
+  // Start the probe child ahead of the first probe (its Node start-up is the main fixed cost).
+  prepare(concurrency: number): void {
+    this.ensureChild(concurrency);
+  }
+
   private ensureChild(concurrency: number): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null && this.workers >= concurrency) {
       return this.child;

@@ -41,6 +41,10 @@ export interface ExecOptions {
   cwd?: string;
   input?: string | Buffer; // written to stdin, then closed
   maxOutputBytes?: number; // default 4 MiB per stream
+  // Send stdout and stderr to this file (appended) instead of pipes, and resolve when the process
+  // exits rather than when its pipes close: for commands that leave a daemon behind (a remount),
+  // whose children would otherwise hold the pipes open. The result's stderr is what it appended.
+  outputFile?: string;
 }
 
 export interface ExecResult {
@@ -91,6 +95,8 @@ export interface Host {
   fileExists(path: string): Promise<boolean>;
   writeText(path: string, data: string, opts?: { atomic?: boolean; mode?: number }): Promise<void>;
   appendText(path: string, data: string): Promise<void>;
+  // Create a file only if it does not exist yet (O_EXCL): false when it already exists (locks).
+  createExclusive(path: string, data: string, mode?: number): Promise<boolean>;
   mkdirp(path: string, mode?: number): Promise<void>;
   removeFile(path: string): Promise<void>;
 
@@ -101,6 +107,8 @@ export interface Host {
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   spawnProcess(argv: readonly string[], opts?: SpawnOptions): SpawnedProcess;
   probe(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<ProbeResult[]>;
+  // Start the probe child now, so its start-up overlaps the caller's own work (optional to call).
+  prepareProbes(concurrency: number): void;
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult>;
   signal(pid: number, signal: NodeJS.Signals | 0): boolean;
 

@@ -1,14 +1,219 @@
-// STUB (owned by the diagnose issue): the cause of a dead or hung mount, with evidence.
-import { EnotconnError } from '../errors.js';
-import type { Host } from '../host/types.js';
-import type { Diagnosis } from './diagnosis.js';
+// diagnose: the cause of a dead or hung mount, with evidence (issue 3). The collectors run in
+// parallel with the probe, each under a deadline, so a hung mount is diagnosed in under 2 s.
+import type { Host, ProbeResult } from '../host/types.js';
+import { backendFor } from './backends/index.js';
+import type { DaemonInfo, Diagnosis, Evidence } from './diagnosis.js';
+import { withBudget } from './evidence/budget.js';
+import { collectDaemon, goneInfo, readProcessTableBounded, recipePid, type DaemonFindings } from './evidence/daemon.js';
+import { collectFusectl, isFuseMount } from './evidence/fusectl.js';
+import { collectHolders, walkProcesses } from './evidence/holders.js';
+import { collectKmsg, type KmsgFindings } from './evidence/kmsg.js';
+import { collectNamespaces } from './evidence/namespaces.js';
+import { collectNetwork } from './evidence/network.js';
+import { collectOptions } from './evidence/options.js';
+import { mountForPath } from './find-mount.js';
+import { buildPlan, resolveRecipe } from './heal/plan.js';
+import type { Recipe } from './heal/recipe.js';
+import { optionValue, type MountInfo } from './mountinfo/parse.js';
+import { rankCauses } from './rank.js';
+import { mountKey, readMounts, type MountReport } from './scan.js';
 
 export interface DiagnoseOptions {
-  timeoutMs?: number; // probe timeout (default 2 s)
+  timeoutMs?: number; // probe timeout (default 1 s, so a hung mount is diagnosed in under 2 s)
   force?: boolean; // plan as if heal --force were given
 }
 
+export const DEFAULT_DIAGNOSE_TIMEOUT_MS = 1000;
+
+// Budgets (ms from the start): the /proc walks, the kernel log, and the recipe lookup.
+const WALK_BUDGET_MS = 1300;
+const KMSG_BUDGET_MS = 1500;
+const RECIPE_BUDGET_MS = 800;
+
 // Diagnose the network or FUSE mount holding `path`; throws ENC_NOT_A_MOUNT for any other path.
-export async function diagnose(_host: Host, path: string, _opts: DiagnoseOptions = {}): Promise<Diagnosis> {
-  throw new EnotconnError('ENC_INTERNAL', `diagnose is not built yet (${path})`);
+export async function diagnose(host: Host, path: string, opts: DiagnoseOptions = {}): Promise<Diagnosis> {
+  const t0 = performance.now();
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_DIAGNOSE_TIMEOUT_MS;
+  const mount = await mountForPath(host, path);
+  const fuse = isFuseMount(mount);
+  const deadline = t0 + Math.max(WALK_BUDGET_MS, timeoutMs);
+
+  // Started at once and awaited last: the probe is the slowest thing when the mount hangs.
+  const probeP = host
+    .probe([{ key: mountKey(mount), path: mount.mountpoint }], { timeoutMs, concurrency: 1 })
+    .then((r) => r[0]!);
+  const bootMs = await host.bootTimeMs();
+  const kmsgP = withBudget<KmsgFindings>(KMSG_BUDGET_MS, { readable: false, events: [] }, () =>
+    collectKmsg(host, bootMs),
+  ).then((b) => b.value);
+  // Read after the probe: a probe stuck in the daemon is itself one of the waiting requests.
+  const fusectlP = probeP.then(() => collectFusectl(host, mount));
+  const pids = await host.listPids();
+  const walkP = walkProcesses(host, pids, mount.mountpoint, deadline);
+  // NFS and CIFS endpoints are all in mountinfo: check the network now, in parallel.
+  const earlyNetP = fuse
+    ? null
+    : collectNetwork(host, backendFor(mount)?.endpoint(mount, { daemonArgv: null }) ?? null);
+
+  const walk = await walkP;
+  const devFuseHolders = walk.processes.filter((p) => p.devFuse).map((p) => p.pid);
+  // Why only these: every FUSE daemon holds /dev/fuse (fusermount passes it the fd), so argv is read
+  // for /dev/fuse holders and for processes whose fds we may not read, not for all 2,000 processes.
+  const candidates = walk.processes.filter((p) => p.devFuse || !p.fdsReadable).map((p) => p.pid);
+  const table = fuse
+    ? await readProcessTableBounded(host, candidates, Math.max(deadline, performance.now() + 200))
+    : null;
+  const found: DaemonFindings | null = table
+    ? await collectDaemon(host, mount, table, devFuseHolders, await readMounts(host))
+    : null;
+
+  const recipe = (
+    await withBudget<Recipe | null>(RECIPE_BUDGET_MS, null, () =>
+      resolveRecipe(host, mount, found?.info ?? null).catch(() => null),
+    )
+  ).value;
+  let daemon: DaemonInfo | null = found?.info ?? null;
+  if (found && found.info.pid === null) daemon = goneInfo(recipe);
+  const daemonArgv = daemon?.argv ?? null;
+
+  const backend = backendFor(mount, { daemonArgv });
+  const endpoint = backend?.endpoint(mount, { daemonArgv }) ?? null;
+  const [network, holders, namespaces, kmsg, fusectl, probe] = await Promise.all([
+    earlyNetP ?? collectNetwork(host, endpoint),
+    collectHolders(host, walk, new Set(daemon?.pid != null ? [daemon.pid] : [])),
+    collectNamespaces(host, walk, mount),
+    kmsgP,
+    fusectlP,
+    probeP,
+  ]);
+
+  const probeEvidence = describeProbe(mount, probe);
+  const daemonNames = [
+    ...(daemonArgv?.[0] !== undefined ? [daemonArgv[0]] : []),
+    ...(mount.subtype !== null ? [mount.subtype] : []),
+    ...(backend?.daemonNames ?? []),
+  ];
+  const causes = rankCauses({
+    mount,
+    fuse,
+    probe,
+    probeEvidence,
+    daemon: fuse ? daemon : null,
+    daemonEvidence: found?.evidence ?? [],
+    daemonNames,
+    recordedPid: daemon?.source === 'recipe' ? recipePid(recipe) : null,
+    recordedAtMs: daemon?.source === 'recipe' && recipe?.recordedAt ? Date.parse(recipe.recordedAt) : null,
+    alivePids: new Set(pids),
+    fusectl,
+    kmsg,
+    network,
+    endpoint,
+    holders,
+    namespaces,
+  });
+  if (!kmsg.readable) {
+    for (const c of causes) {
+      if (c.id === 'daemon-gone') c.evidence.push({ source: 'kmsg', detail: 'the kernel log could not be read' });
+    }
+  }
+
+  const report = mountReport(mount, probe, backend?.name ?? null, endpoint?.display ?? null, fuse ? daemon : null);
+  const options = collectOptions({
+    mount,
+    backend: backend?.name ?? null,
+    daemonArgv,
+    uid: host.uid(),
+    holderUids: holders.holders.flatMap((h) => (h.uid !== null ? [h.uid] : [])),
+  });
+  const plan = buildPlan(
+    {
+      mount,
+      report,
+      state: probe.state,
+      causes,
+      daemon: fuse ? daemon : null,
+      holders: holders.holders,
+      recipe,
+      fuseConnection: fuse ? mount.minor : null,
+    },
+    { force: opts.force === true },
+  );
+  return {
+    mount: report,
+    state: probe.state,
+    causes,
+    daemon: fuse ? daemon : null,
+    fuse: fusectl ? { connection: fusectl.connection, waiting: fusectl.waiting } : null,
+    endpoint: endpoint
+      ? {
+          display: endpoint.display,
+          checks: (network?.checks ?? []).map((c) => ({
+            host: c.host,
+            port: c.port,
+            result: c.result,
+            latencyMs: c.latencyMs,
+          })),
+        }
+      : null,
+    holders: holders.holders,
+    namespaces,
+    options,
+    plan,
+    durationMs: Math.round(performance.now() - t0),
+  };
+}
+
+// The probe's result as one line of evidence.
+export function describeProbe(mount: MountInfo, r: ProbeResult): Evidence {
+  const mp = mount.mountpoint;
+  switch (r.state) {
+    case 'healthy':
+      return { source: 'probe', detail: `the probe of ${mp} answered in ${r.latencyMs}ms` };
+    case 'hung':
+      return r.skipped && r.stuckSinceMs !== undefined
+        ? {
+            source: 'probe',
+            detail: `an earlier probe of ${mp} has not returned since ${new Date(r.stuckSinceMs).toISOString()}; no new probe was started`,
+          }
+        : { source: 'probe', detail: `the probe of ${mp} did not return within ${r.timeoutMs}ms` };
+    default:
+      return { source: 'probe', detail: `${r.syscall}(${mp}) failed with ${r.errno} in ${r.latencyMs}ms` };
+  }
+}
+
+// The mount as `scan --json` reports it (DESIGN §2 "as in scan").
+export function mountReport(
+  m: MountInfo,
+  r: ProbeResult,
+  backend: string | null,
+  endpoint: string | null,
+  daemon: DaemonInfo | null,
+): MountReport {
+  const owner = optionValue(m.superOptions, 'user_id');
+  const base: MountReport = {
+    id: m.id,
+    mountpoint: m.mountpoint,
+    source: m.source,
+    fstype: m.fstype,
+    backend,
+    options: m.superOptions,
+    mountOptions: m.options,
+    state: r.state,
+    ...(endpoint !== null ? { endpoint } : {}),
+    ...(daemon ? { daemonPid: daemon.pid } : {}),
+    ...(owner !== undefined ? { ownerUid: Number(owner) } : {}),
+  };
+  switch (r.state) {
+    case 'healthy':
+      return { ...base, latencyMs: r.latencyMs };
+    case 'hung':
+      return {
+        ...base,
+        timeoutMs: r.timeoutMs,
+        ...(r.stuckSinceMs !== undefined ? { stuckSince: new Date(r.stuckSinceMs).toISOString() } : {}),
+        ...(r.skipped ? { probeSkipped: true } : {}),
+      };
+    default:
+      return { ...base, errno: r.errno, syscall: r.syscall, latencyMs: r.latencyMs };
+  }
 }

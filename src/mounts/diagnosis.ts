@@ -17,16 +17,7 @@ export const CAUSE_IDS = [
 export type CauseId = (typeof CAUSE_IDS)[number];
 
 export type EvidenceSource =
-  | 'mountinfo'
-  | 'probe'
-  | 'daemon'
-  | 'fusectl'
-  | 'kmsg'
-  | 'network'
-  | 'holders'
-  | 'options'
-  | 'recipe'
-  | 'namespaces';
+  'mountinfo' | 'probe' | 'daemon' | 'fusectl' | 'kmsg' | 'network' | 'holders' | 'options' | 'recipe' | 'namespaces';
 
 // One observed fact, quoted as seen (a kernel log line, a /proc value, a connect result).
 export interface Evidence {
@@ -109,7 +100,10 @@ export interface Diagnosis {
   causes: Cause[]; // best first
   daemon: DaemonInfo | null; // null for NFS/CIFS
   fuse: { connection: number; waiting: number | null } | null;
-  endpoint: { display: string; checks: Array<{ host: string; port: number; result: string; latencyMs: number }> } | null;
+  endpoint: {
+    display: string;
+    checks: Array<{ host: string; port: number; result: string; latencyMs: number }>;
+  } | null;
   holders: Holder[];
   namespaces: NamespaceView[];
   options: OptionFinding[];

@@ -15,12 +15,17 @@ export interface ProcessInfo {
 const BATCH = 128;
 
 // Every process with its argv and stat, read in parallel batches. Kernel threads have argv [].
-export async function readProcessTable(host: Host): Promise<ProcessInfo[]> {
+// With argvOnly, stat is not read (comm, state, ppid and startTicks are left empty): scan's fast path.
+export async function readProcessTable(host: Host, opts: { argvOnly?: boolean } = {}): Promise<ProcessInfo[]> {
   const pids = await host.listPids();
   const out: ProcessInfo[] = [];
   for (let i = 0; i < pids.length; i += BATCH) {
     const batch = await Promise.all(
-      pids.slice(i, i + BATCH).map(async (pid) => {
+      pids.slice(i, i + BATCH).map(async (pid): Promise<ProcessInfo | null> => {
+        if (opts.argvOnly) {
+          const argv = await readCmdline(host, pid);
+          return argv === null || argv.length === 0 ? null : { pid, argv, comm: '', state: '', ppid: 0, startTicks: 0 };
+        }
         const [statText, argv] = await Promise.all([host.readText(host.proc(pid, 'stat')), readCmdline(host, pid)]);
         const st = statText === null ? null : parseProcStat(pid, statText);
         if (!st || argv === null) return null;
@@ -46,6 +51,39 @@ function basename(p: string | undefined): string {
   return p === undefined ? '' : p.slice(p.lastIndexOf('/') + 1);
 }
 
+// Index of every path named in any process's argv (relative ones resolved against that process's
+// cwd, read once per process), built once per process table and shared by every mount's lookup.
+const pathIndexes = new WeakMap<readonly ProcessInfo[], Promise<Map<string, ProcessInfo[]>>>();
+
+function pathIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map<string, ProcessInfo[]>> {
+  let idx = pathIndexes.get(table);
+  if (!idx) {
+    idx = (async () => {
+      const map = new Map<string, ProcessInfo[]>();
+      const add = (key: string, p: ProcessInfo): void => {
+        const list = map.get(key);
+        if (!list) map.set(key, [p]);
+        else if (!list.includes(p)) list.push(p);
+      };
+      await Promise.all(
+        table.map(async (p) => {
+          if (p.pid === process.pid || p.argv.length < 2 || p.state === 'Z') return;
+          const args = p.argv.slice(1).filter((a) => a.length > 0 && !a.startsWith('-'));
+          const relative = args.filter((a) => !a.startsWith('/'));
+          const cwd = relative.length > 0 ? await host.readLink(host.proc(p.pid, 'cwd')) : null;
+          for (const a of args) {
+            if (a.startsWith('/')) add(stripSlash(a), p);
+            else if (cwd) add(stripSlash(path.resolve(cwd, a)), p);
+          }
+        }),
+      );
+      return map;
+    })();
+    pathIndexes.set(table, idx);
+  }
+  return idx;
+}
+
 // The process that serves a FUSE mount: its argv names the mountpoint (absolute, or relative to
 // its cwd), and it holds /dev/fuse, or runs a known FUSE daemon program. Null when none is found.
 export async function findFuseDaemon(
@@ -54,28 +92,17 @@ export async function findFuseDaemon(
   table: readonly ProcessInfo[],
   knownDaemons: ReadonlySet<string>,
 ): Promise<ProcessInfo | null> {
-  const want = stripSlash(mount.mountpoint);
-  const scored: Array<{ p: ProcessInfo; score: number }> = [];
-  for (const p of table) {
-    if (p.pid === process.pid || p.argv.length < 2 || p.state === 'Z') continue;
-    let named = false;
-    for (const a of p.argv.slice(1)) {
-      if (a.startsWith('-')) continue;
-      if (stripSlash(a) === want) named = true;
-      else if (!a.startsWith('/') && a.length > 0) {
-        const cwd = await host.readLink(host.proc(p.pid, 'cwd'));
-        if (cwd && stripSlash(path.resolve(cwd, a)) === want) named = true;
-      }
-      if (named) break;
-    }
-    if (!named) continue;
+  const candidates = (await pathIndex(host, table)).get(stripSlash(mount.mountpoint)) ?? [];
+  const scored = candidates.map((p) => {
     const prog = basename(p.argv[0]);
     let score = 1;
     if (knownDaemons.has(prog) || (mount.subtype !== null && prog === mount.subtype)) score += 2;
     if (p.argv.includes(mount.source)) score += 1;
-    scored.push({ p, score });
-  }
+    return { p, score };
+  });
   scored.sort((a, b) => b.score - a.score || a.p.pid - b.p.pid);
+  // One known daemon program naming the mountpoint is the answer; /dev/fuse decides between several.
+  if (scored.length === 1 && scored[0]!.score >= 3) return scored[0]!.p;
   for (const { p, score } of scored) {
     if (await holdsDevFuse(host, p.pid)) return p;
     // Without permission to read another user's fds, trust a known daemon program.

@@ -25,6 +25,7 @@ export interface ScanOptions {
   types: readonly string[] | null; // null: DEFAULT_TYPES
   timeoutMs: number;
   concurrency: number;
+  paths?: readonly string[]; // only mounts at or under these paths (absolute, lexical)
 }
 
 // One mount's health, as `scan --json` prints it (DESIGN §2). Fields may be added, never renamed.
@@ -69,9 +70,15 @@ export async function readMounts(host: Host, pid: number | 'self' = 'self'): Pro
 }
 
 // The mounts a scan covers, in mount-table order.
-export function selectMounts(mounts: readonly MountInfo[], opts: Pick<ScanOptions, 'all' | 'types'>): MountInfo[] {
-  if (opts.all) return [...mounts];
-  return mounts.filter((m) => typeMatches(m.fstype, opts.types ?? DEFAULT_TYPES));
+export function selectMounts(
+  mounts: readonly MountInfo[],
+  opts: Pick<ScanOptions, 'all' | 'types' | 'paths'>,
+): MountInfo[] {
+  const under = (mp: string): boolean =>
+    !opts.paths ||
+    opts.paths.length === 0 ||
+    opts.paths.some((p) => mp === p || mp.startsWith(p.endsWith('/') ? p : `${p}/`));
+  return mounts.filter((m) => under(m.mountpoint) && (opts.all || typeMatches(m.fstype, opts.types ?? DEFAULT_TYPES)));
 }
 
 // A stable identity for a mount across processes: device plus mountpoint.
@@ -83,6 +90,7 @@ export function mountKey(m: MountInfo): string {
 export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanReport> {
   const t0 = performance.now();
   const scannedAt = new Date(host.now()).toISOString();
+  host.prepareProbes(opts.concurrency); // the probe child starts while we read the mount table
   const all = await readMounts(host);
   const chosen = selectMounts(all, opts);
 
@@ -98,7 +106,7 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
 
   // While probes run, find daemons for FUSE mounts whose type does not name the backend.
   const needDaemon = chosen.some((m) => m.type === 'fuse' || m.type === 'fuseblk');
-  const table: ProcessInfo[] = needDaemon ? await readProcessTable(host) : [];
+  const table: ProcessInfo[] = needDaemon ? await readProcessTable(host, { argvOnly: true }) : [];
   const daemons = new Map<MountInfo, ProcessInfo | null>();
   if (needDaemon) {
     await Promise.all(

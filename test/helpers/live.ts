@@ -25,14 +25,35 @@ export function requireBinary(t: TestContext, ...names: string[]): boolean {
   return true;
 }
 
-// A fresh temporary directory, removed after the test (after its mounts are gone).
+// Mountpoints in this process's mount table at or under `dir`, deepest first.
+export function mountsUnder(dir: string): string[] {
+  const text = fs.readFileSync('/proc/self/mountinfo', 'latin1');
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const raw = line.split(' ')[4];
+    if (raw === undefined) continue;
+    const mp = Buffer.from(raw.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), 'latin1').toString('utf8');
+    if (mp === dir || mp.startsWith(`${dir}/`)) out.push(mp);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+// A fresh temporary directory, removed after the test. Whatever is still mounted inside is
+// detached first (umount -l --no-canonicalize never touches the daemon), so removing the tree can
+// never walk into a hung FUSE mount, whatever order the cleanup hooks run in.
 export function tempDir(t: TestContext, prefix = 'enc-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.after(() => {
+    for (let i = 0; i < 3; i++) {
+      const left = mountsUnder(dir);
+      if (left.length === 0) break;
+      for (const mp of left) spawnSync('umount', ['-l', '--no-canonicalize', mp], { timeout: 5000 });
+    }
+    if (mountsUnder(dir).length > 0) return; // never recurse into a mount
     try {
       fs.rmSync(dir, { recursive: true, force: true });
     } catch {
-      // a mount still inside: the mount cleanup reports it
+      // left for the next boot; never fatal
     }
   });
   return dir;
@@ -72,11 +93,11 @@ export function isMounted(mountpoint: string): boolean {
   });
 }
 
-// Unmount whatever is at `mountpoint` (lazily, so it cannot hang), ignoring errors.
+// Unmount whatever is at `mountpoint` (lazily and without resolving the path, so it cannot hang).
 export function forceUnmount(mountpoint: string): void {
   for (let i = 0; i < 5 && isMounted(mountpoint); i++) {
-    spawnSync('fusermount3', ['-uz', mountpoint], { timeout: 5000 });
-    if (isMounted(mountpoint)) spawnSync('umount', ['-l', mountpoint], { timeout: 5000 });
+    spawnSync('umount', ['-l', '--no-canonicalize', mountpoint], { timeout: 5000 });
+    if (isMounted(mountpoint)) spawnSync('fusermount3', ['-uz', mountpoint], { timeout: 5000 });
   }
 }
 

@@ -14,4 +14,15 @@ export interface Recipe {
   origin: RecipeOrigin;
   recordedAt: string | null; // ISO
   missing: string[]; // what a reconstructed recipe may lack (IdentityFile, port, rclone flags)
+  user?: string; // the owner's login name, when /etc/passwd knows it (setpriv --init-groups needs it)
+  pid?: number; // origin 'recorded': the daemon it was read from (diagnose matches it against kmsg)
+  unit?: string; // origin 'systemd': the unit that owns the mountpoint (restarted instead of argv)
+  sample?: RecipeSample; // a file seen through the healthy mount, read back after a heal
+}
+
+// A small file seen through the mount while it was healthy: heal reads it back to prove the content.
+export interface RecipeSample {
+  path: string; // relative to the mountpoint
+  sha256: string;
+  recordedAt: string; // ISO
 }

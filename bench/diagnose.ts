@@ -1,0 +1,91 @@
+// Benchmark: diagnose's wall time on a host with 2,000 extra idle processes, for a healthy FUSE
+// mount and for a hung one (its daemon stopped). Prints figures; asserts nothing (DESIGN: no timing in tests).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NodeHost } from '../src/host/node-host.js';
+import { diagnose } from '../src/mounts/diagnose.js';
+
+const IDLE = Number(process.env.BENCH_IDLE ?? 2000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+
+function isMounted(mp: string): boolean {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === mp);
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function stats(xs: number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const med = s[Math.floor(s.length / 2)]!;
+  return `median ${med.toFixed(0)} ms, min ${s[0]!.toFixed(0)} ms, max ${s.at(-1)!.toFixed(0)} ms (${s.length} runs)`;
+}
+
+async function timeRuns(mp: string, label: string, fresh: boolean): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    // A fresh run dir per run, so a stuck probe from the last run does not short-circuit this one.
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-bench-run-'));
+    const host = new NodeHost({
+      runDir: fresh ? runDir : path.join(os.tmpdir(), 'enc-bench-shared'),
+      stateDir: runDir,
+    });
+    const t0 = performance.now();
+    const d = await diagnose(host, mp);
+    out.push(performance.now() - t0);
+    host.close();
+    if (i === 0) console.log(`  ${label}: state ${d.state}, causes [${d.causes.map((c) => c.id).join(', ')}]`);
+  }
+  return out;
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-bench-'));
+const src = path.join(dir, 'src');
+const mp = path.join(dir, 'mnt');
+fs.mkdirSync(src);
+fs.mkdirSync(mp);
+const idle: ChildProcess[] = [];
+let daemon: ChildProcess | null = null;
+try {
+  const before = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
+  for (let i = 0; i < IDLE; i++) {
+    idle.push(spawn('sleep', ['600'], { stdio: 'ignore', detached: true }));
+    if (i % 200 === 199) await new Promise((r) => setTimeout(r, 10));
+  }
+  await waitFor(() => idle.every((c) => c.pid !== undefined), 30000);
+  const total = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
+  daemon = spawn('bindfs', ['-f', src, mp], { stdio: 'ignore', detached: true });
+  await waitFor(() => isMounted(mp), 15000);
+  console.log(`diagnose bench: ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}`);
+  console.log(`processes on the host: ${before} before, ${total} with ${IDLE} idle sleep children`);
+  const healthy = await timeRuns(mp, 'healthy bindfs mount', true);
+  console.log(`  healthy: ${stats(healthy)}`);
+  process.kill(daemon.pid!, 'SIGSTOP');
+  const hung = await timeRuns(mp, 'hung bindfs mount (daemon SIGSTOPped), fresh probe each run', true);
+  console.log(`  hung, fresh probe (1 s probe timeout included): ${stats(hung)}`);
+  const stuck = await timeRuns(mp, 'hung bindfs mount, earlier probe still stuck', false);
+  console.log(`  hung, stuck probe reused: ${stats(stuck)}`);
+} finally {
+  if (daemon?.pid !== undefined) {
+    try {
+      process.kill(daemon.pid, 'SIGCONT');
+      process.kill(daemon.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  spawnSync('fusermount3', ['-uz', mp]);
+  for (const c of idle) if (c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+process.exit(0);

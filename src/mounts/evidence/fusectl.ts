@@ -1,0 +1,46 @@
+// The FUSE connection collector: /sys/fs/fuse/connections/<id>/waiting, where <id> is the minor
+// number of the mount's device (Documentation/filesystems/fuse.rst, "Control filesystem").
+import type { Host } from '../../host/types.js';
+import type { Evidence } from '../diagnosis.js';
+import type { MountInfo } from '../mountinfo/parse.js';
+
+export interface FusectlFindings {
+  connection: number;
+  waiting: number | null; // null when fusectl could not be read
+  mountedFusectl: boolean; // this run mounted fusectl because it was missing
+  evidence: Evidence[];
+}
+
+// True for the mount types served through /dev/fuse.
+export function isFuseMount(m: Pick<MountInfo, 'type'>): boolean {
+  return m.type === 'fuse' || m.type === 'fuseblk';
+}
+
+// Read the number of requests waiting on the mount's FUSE connection, mounting fusectl if needed.
+export async function collectFusectl(host: Host, mount: MountInfo): Promise<FusectlFindings | null> {
+  if (!isFuseMount(mount)) return null;
+  const connection = mount.minor;
+  const dir = host.sys('fs', 'fuse', 'connections');
+  const file = host.sys('fs', 'fuse', 'connections', connection, 'waiting');
+  let text = await host.readText(file);
+  let mountedFusectl = false;
+  if (text === null && !host.isFixture) {
+    const entries = await host.readDir(dir);
+    if (entries !== null && entries.length === 0) {
+      // Why: fusectl is often not mounted in containers; mounting it is harmless and idempotent.
+      const r = await host.exec(['mount', '-t', 'fusectl', 'fusectl', dir], { timeoutMs: 2000 });
+      mountedFusectl = r.code === 0;
+      if (mountedFusectl) text = await host.readText(file);
+    }
+  }
+  const waiting = text !== null && /^\d+\s*$/.test(text) ? Number(text.trim()) : null;
+  const evidence: Evidence[] = [
+    waiting === null
+      ? { source: 'fusectl', detail: `${file} could not be read (fusectl not mounted, or not root)` }
+      : {
+          source: 'fusectl',
+          detail: `${waiting} request${waiting === 1 ? '' : 's'} waiting on FUSE connection ${connection} (${file})`,
+        },
+  ];
+  return { connection, waiting, mountedFusectl, evidence };
+}

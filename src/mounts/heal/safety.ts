@@ -1,0 +1,76 @@
+// Safety rules for heal (heal issue, "Safety rules"): what heal refuses, and why, in one line each.
+import path from 'node:path';
+import type { Host, ProbeState } from '../../host/types.js';
+import type { DaemonInfo } from '../diagnosis.js';
+import type { MountInfo } from '../mountinfo/parse.js';
+
+// Mountpoints heal never touches: unmounting them takes the system down with them.
+export const PROTECTED_MOUNTPOINTS: readonly string[] = ['/', '/proc', '/sys', '/dev', '/run'];
+
+export interface Refusal {
+  rule: 'protected-path' | 'container-root' | 'healthy' | 'daemon-alive' | 'hung-needs-force' | 'locked' | 'no-recipe';
+  message: string;
+}
+
+// Refuse /, /proc, /sys, /dev, /run (the path itself or the mount holding it).
+export function protectedPathRefusal(p: string, mount: MountInfo | null): Refusal | null {
+  const abs = path.resolve(p).replace(/(.)\/+$/, '$1');
+  const hit = PROTECTED_MOUNTPOINTS.find((x) => x === abs || x === mount?.mountpoint);
+  if (!hit) return null;
+  return {
+    rule: 'protected-path',
+    message: `refusing to heal ${hit}: it is a system mount (${PROTECTED_MOUNTPOINTS.join(', ')} are never unmounted by enotconn)`,
+  };
+}
+
+// Refuse the root filesystem of a container (or chroot): some process has it as its root directory.
+export async function containerRootRefusal(host: Host, mount: MountInfo): Promise<Refusal | null> {
+  if (mount.mountpoint === '/') return null; // covered by the protected list
+  for (const pid of await host.listPids()) {
+    const root = await host.readLink(host.proc(pid, 'root'));
+    if (root === mount.mountpoint) {
+      return {
+        rule: 'container-root',
+        message: `refusing to heal ${mount.mountpoint}: it is the root filesystem of a container or chroot (pid ${pid} runs with it as /)`,
+      };
+    }
+  }
+  return null;
+}
+
+// Refuse by state: a healthy mount, a live and answering daemon, a hung mount, unless --force.
+export function stateRefusal(
+  state: ProbeState,
+  daemon: DaemonInfo | null,
+  force: boolean,
+  kind: 'fuse' | 'network',
+): Refusal | null {
+  if (force) return null;
+  if (state === 'healthy') {
+    return { rule: 'healthy', message: 'refusing to heal: the mount is healthy (pass --force to remount it anyway)' };
+  }
+  const alive = daemon !== null && daemon.pid !== null && daemon.source === 'proc' && daemon.state !== 'Z';
+  if (state === 'hung') {
+    if (kind === 'fuse' && alive && (daemon.state === 'T' || daemon.state === 't')) {
+      return {
+        rule: 'hung-needs-force',
+        message: `refusing to heal without --force: the daemon (pid ${daemon.pid}) is stopped (state ${daemon.state}), so requests wait for it; healing aborts the connection and loses writes in flight. Resume it with 'kill -CONT ${daemon.pid}', or pass --force`,
+      };
+    }
+    return {
+      rule: 'hung-needs-force',
+      message:
+        kind === 'fuse'
+          ? `refusing to heal without --force: the mount is hung${alive ? ` and its daemon (pid ${daemon.pid}) is alive` : ''}; healing aborts the FUSE connection and loses writes in flight. Pass --force`
+          : 'refusing to heal without --force: the mount is hung (the server does not answer); a forced or lazy unmount loses writes in flight. Pass --force',
+    };
+  }
+  // A daemon that answers (with errors) is still serving: a remount would cut its work short.
+  if (kind === 'fuse' && alive && state !== 'dead') {
+    return {
+      rule: 'daemon-alive',
+      message: `refusing to heal without --force: the daemon (pid ${daemon.pid}) is alive and answering (the probe says ${state}); pass --force to restart it`,
+    };
+  }
+  return null;
+}

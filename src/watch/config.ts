@@ -1,0 +1,277 @@
+// The watch config file (issue 4 "Config"): YAML, validated with zod, errors that name the line and key.
+import fs from 'node:fs';
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { z } from 'zod';
+import { EnotconnError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+
+// A duration as text (`500ms`, `2s`, `1m`) or a number of milliseconds.
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try {
+    return typeof v === 'number' ? parseDuration(String(v)) : parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^invalid duration /, 'invalid duration ') });
+    return z.NEVER;
+  }
+});
+
+const argv = z.array(z.string().min(1)).min(1, 'needs at least the program name');
+
+const listen = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'use host:port, such as 127.0.0.1:9717');
+
+const owner = z
+  .object({
+    uid: z.number().int().min(0),
+    gid: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+const managedMount = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, dot, dash and underscore'),
+    // The daemon in the foreground: `sshfs -f`, `rclone mount` without --daemon, `bindfs -f`.
+    argv,
+    mountpoint: z.string().startsWith('/', 'must be an absolute path'),
+    owner: owner.optional(),
+    env: z.record(z.string(), z.string()).default({}),
+    cwd: z.string().startsWith('/', 'must be an absolute path').optional(),
+    oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
+    // On SIGTERM: unmount (the default) or leave the daemon and its mount up.
+    onStop: z.enum(['unmount', 'leave-mounted']).default('unmount'),
+    readyTimeout: duration.default(15_000),
+    createMountpoint: z.boolean().default(true),
+  })
+  .strict();
+
+const backoff = z
+  .object({
+    initial: duration.default(1000),
+    max: duration.default(5 * 60_000),
+    factor: z.number().min(1).default(2),
+  })
+  .strict();
+
+const breaker = z
+  .object({
+    maxHeals: z.number().int().min(1).default(5),
+    window: duration.default(10 * 60_000),
+    cooldown: duration.default(30 * 60_000),
+  })
+  .strict();
+
+const webhook = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }),
+    timeout: duration.default(5000),
+    retries: z.number().int().min(0).default(3),
+    headers: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+const execHook = z
+  .object({
+    argv,
+    timeout: duration.default(10_000),
+    retries: z.number().int().min(0).default(1),
+  })
+  .strict();
+
+export const ALERT_KINDS = [
+  'incident-opened',
+  'incident-closed',
+  'heal-failed',
+  'flapping',
+  'daemon-exited',
+  'daemon-restarted',
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+const baseSchema = z
+  .object({
+    interval: duration.default(5000),
+    // Each cycle waits interval × (1 ± jitter) so a fleet does not probe in lockstep.
+    jitter: z.number().min(0).max(0.9).default(0.1),
+    probeTimeout: duration.default(2000),
+    // A failing mount is re-probed this soon, so N failures confirm a fault without waiting N intervals.
+    confirmInterval: duration.optional(),
+    concurrency: z.number().int().min(1).max(256).default(8),
+    listen: listen.default('127.0.0.1:9717'),
+    stateDir: z.string().startsWith('/', 'must be an absolute path').optional(),
+    observe: z
+      .object({
+        all: z.boolean().default(false),
+        types: z.array(z.string().min(1)).min(1).optional(),
+        include: z.array(z.string().min(1)).default([]),
+        exclude: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ all: false, include: [], exclude: [] }),
+    heal: z
+      .object({
+        policy: z.enum(['off', 'dry-run', 'on']).default('off'),
+        failuresBeforeIncident: z.number().int().min(1).default(2),
+        timeout: duration.default(2000),
+        force: z.boolean().default(false),
+        backoff: backoff.default({ initial: 1000, max: 300_000, factor: 2 }),
+        breaker: breaker.default({ maxHeals: 5, window: 600_000, cooldown: 1_800_000 }),
+      })
+      .strict()
+      .default({
+        policy: 'off',
+        failuresBeforeIncident: 2,
+        timeout: 2000,
+        force: false,
+        backoff: { initial: 1000, max: 300_000, factor: 2 },
+        breaker: { maxHeals: 5, window: 600_000, cooldown: 1_800_000 },
+      }),
+    managed: z.array(managedMount).default([]),
+    managedRestart: z
+      .object({
+        backoff: backoff.default({ initial: 200, max: 60_000, factor: 2 }),
+        // A daemon that stays up this long resets its backoff.
+        stableAfter: duration.default(30_000),
+      })
+      .strict()
+      .default({ backoff: { initial: 200, max: 60_000, factor: 2 }, stableAfter: 30_000 }),
+    alerts: z
+      .object({
+        webhooks: z.array(webhook).default([]),
+        exec: z.array(execHook).default([]),
+        events: z.array(z.enum(ALERT_KINDS)).default(['incident-opened', 'incident-closed', 'heal-failed', 'flapping']),
+      })
+      .strict()
+      .default({ webhooks: [], exec: [], events: ['incident-opened', 'incident-closed', 'heal-failed', 'flapping'] }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+const configSchema = baseSchema.superRefine((c, ctx) => {
+    const seen = new Map<string, number>();
+    c.managed.forEach((m, i) => {
+      const prev = seen.get(m.name);
+      if (prev !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['managed', i, 'name'], message: `duplicate name (also managed[${prev}])` });
+      }
+      seen.set(m.name, i);
+    });
+    const mps = new Map<string, number>();
+    c.managed.forEach((m, i) => {
+      const prev = mps.get(m.mountpoint);
+      if (prev !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['managed', i, 'mountpoint'],
+          message: `managed[${prev}] already mounts ${m.mountpoint}: two daemons on one mountpoint stack two mounts`,
+        });
+      }
+      mps.set(m.mountpoint, i);
+    });
+  });
+
+export type WatchConfig = z.output<typeof configSchema>;
+export type ManagedMountConfig = WatchConfig['managed'][number];
+export type WebhookConfig = WatchConfig['alerts']['webhooks'][number];
+export type ExecHookConfig = WatchConfig['alerts']['exec'][number];
+
+// The defaults, as an empty config file gives them.
+export function defaultConfig(): WatchConfig {
+  return configSchema.parse({});
+}
+
+// Parse and validate config text; every problem becomes ENC_CONFIG '<file>:<line>: <key>: <message>'.
+export function parseConfig(text: string, file = '<config>'): WatchConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const line = yamlError.linePos?.[0].line ?? lineCounter.linePos(yamlError.pos[0]).line;
+    const msg = yamlError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new EnotconnError('ENC_CONFIG', `${file}:${line}: (yaml): ${msg}`);
+  }
+  const data: unknown = doc.toJS() ?? {};
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new EnotconnError('ENC_CONFIG', `${file}:1: (root): the config must be a mapping of keys, such as 'interval: 5s'`);
+  }
+  const r = configSchema.safeParse(data);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  let keyPath = path;
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    keyPath = [...path, issue.keys[0]!];
+    message = `unknown key (allowed: ${allowedKeys(path).join(', ') || 'none'})`;
+  } else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    message = `is required (${issue.message.replace(/, received undefined$/, '').replace(/^Invalid input: /, '')})`;
+  }
+  const line = lineOf(doc, lineCounter, keyPath);
+  throw new EnotconnError('ENC_CONFIG', `${file}:${line}: ${formatKey(keyPath)}: ${message}`);
+}
+
+// Read and parse a config file; a missing file is a config error too.
+export function loadConfig(file: string): WatchConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new EnotconnError('ENC_CONFIG', `${file}: cannot read the config file (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+      cause: e,
+    });
+  }
+  return parseConfig(text, file);
+}
+
+// `managed[0].argv`, `heal.policy`, or `(root)`.
+export function formatKey(path: ReadonlyArray<string | number>): string {
+  if (path.length === 0) return '(root)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+// The line of the deepest node on `path` that exists: the key itself when present, else its parent.
+function lineOf(doc: Document, lc: LineCounter, path: ReadonlyArray<string | number>): number {
+  let node: unknown = doc.contents;
+  let line = 1;
+  const at = (n: Node | null | undefined): void => {
+    if (n?.range) line = lc.linePos(n.range[0]).line;
+  };
+  at(doc.contents as Node | null);
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+      if (!pair) break;
+      at(pair.key as Node);
+      node = pair.value;
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key] as Node | undefined;
+      if (!item) break;
+      at(item);
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return line;
+}
+
+function allowedKeys(path: ReadonlyArray<string | number>): string[] {
+  const named = path.filter((p): p is string => typeof p === 'string').join('.');
+  const table: Record<string, readonly string[]> = {
+    '': Object.keys(baseSchema.shape),
+    observe: ['all', 'types', 'include', 'exclude'],
+    heal: ['policy', 'failuresBeforeIncident', 'timeout', 'force', 'backoff', 'breaker'],
+    'heal.backoff': ['initial', 'max', 'factor'],
+    'heal.breaker': ['maxHeals', 'window', 'cooldown'],
+    managed: Object.keys(managedMount.shape),
+    'managed.owner': ['uid', 'gid'],
+    managedRestart: ['backoff', 'stableAfter'],
+    'managedRestart.backoff': ['initial', 'max', 'factor'],
+    alerts: ['webhooks', 'exec', 'events'],
+    'alerts.webhooks': Object.keys(webhook.shape),
+    'alerts.exec': Object.keys(execHook.shape),
+    log: ['level'],
+  };
+  return [...(table[named] ?? [])];
+}

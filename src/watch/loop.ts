@@ -1,0 +1,464 @@
+// The watch loop (issue 4 "The loop"): probe every watched mount on an interval with jitter through
+// the host's hang-safe probe runner, open an incident after N consecutive failures, and heal through
+// the heal pipeline with per-mount backoff and a circuit breaker. Each mount's probe is handled on
+// its own, so one hung mount never delays the others, and nothing here is awaited by a scrape.
+import type { Host, ProbeResult } from '../host/types.js';
+import { backendFor } from '../mounts/backends/index.js';
+import type { Diagnosis } from '../mounts/diagnosis.js';
+import type { DiagnoseOptions } from '../mounts/diagnose.js';
+import type { HealOptions, HealReport } from '../mounts/heal/apply.js';
+import { RecipeStore } from '../mounts/heal/recipe-store.js';
+import type { MountInfo } from '../mounts/mountinfo/parse.js';
+import { mountKey, readMounts, typeMatches, DEFAULT_TYPES, type MountReport, type ScanReport } from '../mounts/scan.js';
+import type { Alerter } from './alerts.js';
+import type { WatchConfig } from './config.js';
+import type { IncidentBook } from './incidents.js';
+import type { Logger } from './logger.js';
+import type { WatchMetrics } from './metrics.js';
+import { Backoff, CircuitBreaker, Hysteresis, jittered } from './policy.js';
+import type { MountView, WatchState } from './state.js';
+import type { WatchStore } from './store.js';
+import type { Supervisor } from './supervisor.js';
+
+export type HealFn = (host: Host, path: string, opts: HealOptions) => Promise<HealReport>;
+export type DiagnoseFn = (host: Host, path: string, opts?: DiagnoseOptions) => Promise<Diagnosis>;
+export type RecordRecipesFn = (host: Host, report: ScanReport) => Promise<number>;
+
+export interface LoopDeps {
+  host: Host;
+  config: WatchConfig;
+  state: WatchState;
+  store: WatchStore;
+  metrics: WatchMetrics;
+  alerter: Alerter;
+  incidents: IncidentBook;
+  log: Logger;
+  heal: HealFn;
+  diagnose: DiagnoseFn;
+  recordRecipes: RecordRecipesFn;
+  supervisors: ReadonlyMap<string, Supervisor>;
+  configFile?: string; // passed to heal, so managed mounts resolve their recipe from it
+  random?: () => number;
+}
+
+interface Policy {
+  hysteresis: Hysteresis;
+  backoff: Backoff;
+  breaker: CircuitBreaker;
+  dryRunDone: boolean;
+  diagnosed: boolean;
+  killRequestedFor: number | null; // managed: the daemon pid we already asked the supervisor to kill
+}
+
+// Glob on a mountpoint: `*` within one path segment, `**` across segments.
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+// The mounts the config asks watch to observe (managed ones are always watched).
+export function observedMounts(all: readonly MountInfo[], observe: WatchConfig['observe']): MountInfo[] {
+  const include = observe.include.map(globToRegExp);
+  const exclude = observe.exclude.map(globToRegExp);
+  return all.filter(
+    (m) =>
+      (observe.all || typeMatches(m.fstype, observe.types ?? DEFAULT_TYPES)) &&
+      (include.length === 0 || include.some((r) => r.test(m.mountpoint))) &&
+      !exclude.some((r) => r.test(m.mountpoint)),
+  );
+}
+
+// The probe cycle and the heal decisions.
+export class WatchLoop {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly confirmTimers = new Map<string, NodeJS.Timeout>();
+  private readonly policies = new Map<string, Policy>();
+  private stopped = true;
+  private recording = false;
+  private readonly log: Logger;
+  private readonly confirmMs: number;
+
+  constructor(private readonly d: LoopDeps) {
+    this.log = d.log;
+    const c = d.config;
+    this.confirmMs = c.confirmInterval ?? Math.min(1000, Math.max(100, Math.round(c.interval / 5)));
+  }
+
+  // Start cycling: the first cycle runs at once.
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const t of this.confirmTimers.values()) clearTimeout(t);
+    this.confirmTimers.clear();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.cycle()
+        .catch((e: unknown) => this.log.error({ err: e }, 'probe cycle failed'))
+        .finally(() => this.schedule(jittered(this.d.config.interval, this.d.config.jitter, this.d.random)));
+    }, ms);
+  }
+
+  // One cycle: read the mount table, start a probe of every watched mount not already being probed
+  // or healed. Returns once every probe it started has been handled.
+  async cycle(): Promise<void> {
+    const { host, state, config } = this.d;
+    const now = host.now();
+    state.lastCycleAt = now;
+    state.cycles++;
+    const table = await readMounts(host);
+    // Only the top mount at a mountpoint can be probed; a lower one is hidden by it.
+    const top = new Map<string, MountInfo>();
+    for (const m of table) top.set(m.mountpoint, m);
+    const watched = new Map<string, MountInfo>();
+    for (const m of observedMounts(table, config.observe)) watched.set(m.mountpoint, top.get(m.mountpoint)!);
+    for (const mp of this.d.supervisors.keys()) {
+      const m = top.get(mp);
+      if (m) watched.set(mp, m);
+    }
+    // Observed mounts that left the table: forget them (an admin unmounted them), closing any incident.
+    for (const v of [...state.mounts.values()]) {
+      if (v.managed !== null || watched.has(v.mountpoint) || v.healing || v.probing) continue;
+      if (v.incidentId !== null) {
+        this.d.incidents.action(v, 'the mount left the mount table');
+        this.d.incidents.close(v, 'vanished', now);
+      }
+      state.mounts.delete(v.mountpoint);
+      this.policies.delete(v.mountpoint);
+    }
+    const probes: Array<Promise<void>> = [];
+    for (const [mp, m] of watched) {
+      const v = this.viewFor(m);
+      if (v.probing || v.healing) continue;
+      probes.push(this.probe(v, m));
+      void mp;
+    }
+    await Promise.all(probes);
+    this.recordRecipes();
+  }
+
+  private viewFor(m: MountInfo): MountView {
+    const { state, host } = this.d;
+    const isNew = !state.mounts.has(m.mountpoint);
+    const v = state.ensure(m.mountpoint, { fstype: m.fstype, source: m.source }, host.now());
+    if (v.mountId !== m.id) {
+      v.mountId = m.id;
+      v.recipeRecorded = false;
+    }
+    v.fstype = m.fstype;
+    v.source = m.source;
+    if (v.managed === null) v.backend = backendFor(m, { daemonArgv: null })?.name ?? v.backend;
+    if (isNew) this.d.incidents.adopt(v);
+    return v;
+  }
+
+  private policy(mp: string): Policy {
+    let p = this.policies.get(mp);
+    if (!p) {
+      const h = this.d.config.heal;
+      p = {
+        hysteresis: new Hysteresis(h.failuresBeforeIncident),
+        backoff: new Backoff({ initialMs: h.backoff.initial, maxMs: h.backoff.max, factor: h.backoff.factor }),
+        breaker: new CircuitBreaker({ maxHeals: h.breaker.maxHeals, windowMs: h.breaker.window, cooldownMs: h.breaker.cooldown }),
+        dryRunDone: false,
+        diagnosed: false,
+        killRequestedFor: null,
+      };
+      this.policies.set(mp, p);
+    }
+    return p;
+  }
+
+  // Probe one mount and act on the answer.
+  private async probe(v: MountView, m: MountInfo): Promise<void> {
+    const { host, config } = this.d;
+    v.probing = true;
+    let r: ProbeResult;
+    try {
+      [r] = (await host.probe([{ key: mountKey(m), path: m.mountpoint }], {
+        timeoutMs: config.probeTimeout,
+        concurrency: config.concurrency,
+      })) as [ProbeResult];
+    } finally {
+      v.probing = false;
+    }
+    await this.onResult(v, m, r);
+  }
+
+  private async onResult(v: MountView, m: MountInfo, r: ProbeResult): Promise<void> {
+    const { host, metrics, state } = this.d;
+    const now = host.now();
+    v.lastProbeAt = now;
+    if (r.state !== 'hung') {
+      v.latencyMs = r.latencyMs;
+      metrics.probeDuration.observe(r.latencyMs / 1000);
+    } else {
+      v.latencyMs = null;
+    }
+    const supervisor = v.managed !== null ? this.d.supervisors.get(v.mountpoint) : undefined;
+    // A managed mount mid-restart is the supervisor's: its probes are not judged.
+    if (supervisor && v.healing) return;
+    // `denied` is not a fault (DESIGN §1): reported, never an incident.
+    const ok = r.state === 'healthy' || r.state === 'denied';
+    const p = this.policy(v.mountpoint);
+    const step = p.hysteresis.record(ok, now);
+    v.consecutiveFailures = p.hysteresis.consecutiveFailures;
+    state.setState(v, r.state, r.state === 'healthy' || r.state === 'hung' ? null : r.errno, now);
+    if (ok) {
+      this.clearConfirm(v.mountpoint);
+      if (v.incidentId !== null) {
+        const healed = v.lastHealResult === 'healed' && v.lastHealAt !== null && v.lastHealAt >= (p.hysteresis.failingSince ?? 0);
+        this.d.incidents.close(v, healed ? 'healed' : 'recovered', now);
+      }
+      p.dryRunDone = false;
+      p.diagnosed = false;
+      p.killRequestedFor = null;
+      return;
+    }
+    if (step === 'failing') {
+      // Re-probe soon, so N failures confirm a fault in N × confirmInterval rather than N intervals.
+      this.confirmSoon(v, m);
+      return;
+    }
+    if (v.incidentId === null) {
+      this.d.incidents.open(v, {
+        state: r.state,
+        errno: r.state === 'hung' ? null : r.errno,
+        firstSeenAt: p.hysteresis.failingSince ?? now,
+        now,
+      });
+    }
+    if (supervisor) {
+      const pid = supervisor.pid;
+      if (pid !== null && p.killRequestedFor !== pid) {
+        p.killRequestedFor = pid;
+        supervisor.restartUnhealthy(`${r.state}${r.state !== 'hung' ? ` (${r.errno})` : ''}`);
+      }
+      return;
+    }
+    await this.maybeHeal(v, m, p);
+  }
+
+  private confirmSoon(v: MountView, m: MountInfo): void {
+    this.clearConfirm(v.mountpoint);
+    const t = setTimeout(() => {
+      this.confirmTimers.delete(v.mountpoint);
+      if (this.stopped || v.probing || v.healing) return;
+      void this.probe(v, m).catch((e: unknown) => this.log.error({ err: e }, 'confirm probe failed'));
+    }, this.confirmMs);
+    this.confirmTimers.set(v.mountpoint, t);
+  }
+
+  private clearConfirm(mp: string): void {
+    const t = this.confirmTimers.get(mp);
+    if (t) clearTimeout(t);
+    this.confirmTimers.delete(mp);
+  }
+
+  // Heal when the policy, the backoff and the breaker allow it.
+  private async maybeHeal(v: MountView, m: MountInfo, p: Policy): Promise<void> {
+    const { config, host } = this.d;
+    const policy = config.heal.policy;
+    if (policy === 'off') {
+      if (!p.diagnosed) {
+        p.diagnosed = true;
+        await this.diagnoseCause(v);
+      }
+      return;
+    }
+    const now = host.now();
+    if (policy === 'dry-run') {
+      if (p.dryRunDone) return;
+      p.dryRunDone = true;
+      await this.runHeal(v, m, p, true);
+      return;
+    }
+    if (p.breaker.shouldOpen(now)) {
+      v.breakerOpen = true;
+      const n = p.breaker.count(now);
+      const summary = `${v.mountpoint} was healed ${n} times within ${Math.round(config.heal.breaker.window / 1000)}s; healing stops for ${Math.round(config.heal.breaker.cooldown / 1000)}s`;
+      this.log.error({ mountpoint: v.mountpoint, heals: n }, `flapping: ${summary}`);
+      this.d.incidents.action(v, 'circuit breaker opened (flapping)');
+      this.d.alerter.emit(
+        this.d.alerter.event('flapping', v.mountpoint, summary, {
+          ...(v.incidentId !== null ? { incidentId: v.incidentId } : {}),
+          details: { heals: n },
+        }),
+      );
+    }
+    if (!p.breaker.allows(now)) return;
+    v.breakerOpen = false;
+    if (!p.backoff.ready(now)) {
+      v.nextHealAt = p.backoff.nextAt;
+      return;
+    }
+    await this.runHeal(v, m, p, false);
+  }
+
+  private async diagnoseCause(v: MountView): Promise<void> {
+    try {
+      const d = await this.d.diagnose(this.d.host, v.mountpoint, { timeoutMs: this.d.config.probeTimeout });
+      const c = d.causes[0];
+      this.d.incidents.setCause(v, c?.id ?? 'unknown', c?.summary ?? 'diagnose found no cause');
+    } catch (e) {
+      this.log.warn({ mountpoint: v.mountpoint, err: (e as Error).message }, 'diagnose failed');
+      this.d.incidents.setCause(v, 'unknown', `diagnose failed: ${(e as Error).message}`);
+    }
+  }
+
+  private async runHeal(v: MountView, m: MountInfo, p: Policy, dryRun: boolean): Promise<void> {
+    const { host, store, metrics, config } = this.d;
+    const started = host.now();
+    v.healing = true;
+    if (!dryRun) {
+      v.heals++;
+      v.lastHealAt = started;
+      p.breaker.recordHeal(started);
+      // Write-ahead journal: a kill -9 from here on is finished or rolled back by the next watch.
+      store.journalBegin({
+        mountpoint: v.mountpoint,
+        kind: 'observed',
+        incidentId: v.incidentId,
+        pid: process.pid,
+        startedAt: started,
+        recipe: await this.storedRecipe(m),
+        mountIds: [m.id],
+      });
+    }
+    let report: HealReport | null = null;
+    let error: string | null = null;
+    try {
+      report = await this.d.heal(host, v.mountpoint, {
+        dryRun,
+        force: config.heal.force,
+        propagate: false,
+        timeoutMs: config.heal.timeout,
+        ...(this.d.configFile !== undefined ? { configFile: this.d.configFile } : {}),
+      });
+    } catch (e) {
+      error = (e as Error).message;
+    } finally {
+      if (!dryRun) store.journalEnd(v.mountpoint);
+      v.healing = false;
+    }
+    const finished = host.now();
+    const result = report?.result ?? 'failed';
+    const action = mainAction(report);
+    const cause = report?.diagnosis?.causes[0];
+    if (cause) this.d.incidents.setCause(v, cause.id, cause.summary);
+    else if (v.cause === null) await this.diagnoseCause(v);
+    const reason = report?.reason ?? error ?? 'heal failed';
+    store.recordHeal({
+      incidentId: v.incidentId,
+      mountpoint: v.mountpoint,
+      startedAt: started,
+      finishedAt: finished,
+      action,
+      result,
+      reason,
+      durationMs: finished - started,
+      steps: report?.steps.map((s) => ({ action: s.step.action, argv: s.step.argv, ok: s.ok, skipped: s.skipped })) ?? [],
+    });
+    metrics.heals.inc({ mountpoint: v.mountpoint, action, result });
+    v.lastHealResult = result;
+    this.d.incidents.action(v, `heal ${result}: ${reason}`, !dryRun);
+    this.log.info({ mountpoint: v.mountpoint, result, action, durationMs: finished - started, reason }, `heal ${result}`);
+    if (dryRun) return;
+    if (result === 'healed' && report?.validated) {
+      p.backoff.reset();
+      p.hysteresis.record(true, finished);
+      v.consecutiveFailures = 0;
+      this.d.state.setState(v, 'healthy', null, finished);
+      v.recipeRecorded = false;
+      v.mountId = null;
+      this.d.incidents.close(v, 'healed', finished);
+      return;
+    }
+    const next = p.backoff.failed(finished);
+    v.nextHealAt = next;
+    this.d.alerter.emit(
+      this.d.alerter.event('heal-failed', v.mountpoint, `heal of ${v.mountpoint} ${result}: ${reason}`, {
+        ...(v.incidentId !== null ? { incidentId: v.incidentId } : {}),
+        cause: v.cause,
+        details: { result, action, nextAttemptAt: new Date(next).toISOString() },
+      }),
+    );
+  }
+
+  private async storedRecipe(m: MountInfo): Promise<unknown> {
+    try {
+      const rs = await RecipeStore.open(this.d.host);
+      try {
+        const r = rs.get(m.mountpoint, m.source);
+        if (!r) return null;
+        const { daemonPid: _p, daemonStart: _s, ...recipe } = r;
+        return recipe;
+      } finally {
+        rs.close();
+      }
+    } catch {
+      return null;
+    }
+  }
+
+  // Record the recipe of every healthy FUSE mount not recorded since its last (re)mount, in the
+  // background, one batch at a time (issue 4: "a later crash can be remounted").
+  private recordRecipes(): void {
+    if (this.recording) return;
+    const todo = [...this.d.state.mounts.values()].filter(
+      (v) => v.state === 'healthy' && !v.recipeRecorded && v.managed === null && v.mountId !== null && /^fuse/.test(v.fstype),
+    );
+    if (todo.length === 0) return;
+    this.recording = true;
+    const mounts: MountReport[] = todo.map((v) => ({
+      id: v.mountId!,
+      mountpoint: v.mountpoint,
+      source: v.source,
+      fstype: v.fstype,
+      backend: v.backend,
+      options: [],
+      mountOptions: [],
+      state: 'healthy',
+    }));
+    for (const v of todo) v.recipeRecorded = true;
+    const report: ScanReport = {
+      host: this.d.host.hostname(),
+      scannedAt: new Date(this.d.host.now()).toISOString(),
+      durationMs: 0,
+      mounts,
+    };
+    void this.d
+      .recordRecipes(this.d.host, report)
+      .then((n) => {
+        if (n > 0) this.log.debug({ recorded: n }, 'recipes recorded');
+      })
+      .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'recording recipes failed'))
+      .finally(() => (this.recording = false));
+  }
+}
+
+// The heal's most telling action (the last real step): remount, unmount-lazy, abort-connection...
+export function mainAction(report: HealReport | null): string {
+  if (!report) return 'none';
+  const steps = report.steps.filter((s) => s.step.action !== 'none' && s.step.action !== 'report-holders');
+  return steps.at(-1)?.step.action ?? (report.result === 'dry-run' ? 'plan' : 'none');
+}

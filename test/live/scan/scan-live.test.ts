@@ -1,0 +1,190 @@
+// Live: real FUSE mounts (bindfs, rclone, sshfs against a real sshd on 127.0.0.1), real kill -9,
+// SIGSTOP and SIGCONT of the daemon, and the real `enotconn scan` binary.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { MountReport, ScanReport } from '../../../src/mounts/scan.js';
+import {
+  liveBindfs,
+  liveRclone,
+  liveSshd,
+  liveSshfs,
+  privateDirs,
+  requireBinary,
+  runCli,
+  tempDir,
+  waitFor,
+  type LiveMount,
+} from '../../helpers/live.js';
+
+const TIMEOUT_MS = 1000;
+
+// Scan only the test's own directory, so other mounts on the host cannot change the exit code.
+async function scanJson(
+  env: NodeJS.ProcessEnv,
+  under: string,
+): Promise<{ report: ScanReport; ms: number; code: number | null }> {
+  const r = await runCli(['scan', '--json', '--timeout', `${TIMEOUT_MS}ms`, under], { env });
+  assert.equal(r.stderr, '', `scan wrote to stderr: ${r.stderr}`);
+  return { report: JSON.parse(r.stdout) as ScanReport, ms: r.ms, code: r.code };
+}
+
+function find(report: ScanReport, mountpoint: string): MountReport {
+  const m = report.mounts.find((x) => x.mountpoint === mountpoint);
+  assert.ok(
+    m,
+    `scan did not report ${JSON.stringify(mountpoint)}; it saw ${report.mounts.map((x) => x.mountpoint).join(', ')}`,
+  );
+  return m;
+}
+
+// Probe children started for this test's private run dir that are still alive.
+function probeChildren(runDir: string): number[] {
+  const want = `ENOTCONN_PROBE_REGISTRY=${path.join(runDir, 'probes')}`;
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
+      const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'latin1');
+      if (env.includes(want) && cmd.includes('probe-child')) out.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+// The whole life of one mount: healthy, stopped (hung, never blocking scan), resumed, killed.
+async function lifecycle(t: TestContext, mount: LiveMount, backend: string, endpoint?: string): Promise<void> {
+  const env = privateDirs(t);
+  const mp = mount.mountpoint;
+
+  let s = await scanJson(env, path.dirname(mp));
+  let m = find(s.report, mp);
+  assert.equal(m.state, 'healthy', `healthy ${backend} reported ${m.state} ${m.errno ?? ''}`);
+  assert.equal(m.backend, backend);
+  if (endpoint !== undefined) assert.equal(m.endpoint, endpoint);
+  assert.equal(s.code, 0);
+
+  process.kill(mount.daemonPid, 'SIGSTOP');
+  t.after(() => {
+    try {
+      process.kill(mount.daemonPid, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  });
+  s = await scanJson(env, path.dirname(mp));
+  m = find(s.report, mp);
+  assert.equal(m.state, 'hung');
+  assert.equal(m.timeoutMs, TIMEOUT_MS);
+  assert.equal(s.code, 1);
+  // The never-hang contract (not a benchmark): a stopped daemon costs scan its timeout, no more.
+  assert.ok(s.ms < TIMEOUT_MS + 1000, `scan took ${Math.round(s.ms)}ms with a hung mount (timeout ${TIMEOUT_MS}ms)`);
+  const stuckChildren = probeChildren(env.ENOTCONN_RUN_DIR);
+  assert.equal(stuckChildren.length, 1, 'the probe child holding the stuck probe stays until the probe returns');
+
+  // A second scan must not start a new probe of the stuck mount: it reports it from the registry.
+  const s2 = await scanJson(env, path.dirname(mp));
+  const m2 = find(s2.report, mp);
+  assert.equal(m2.state, 'hung');
+  assert.equal(m2.probeSkipped, true);
+  assert.ok(m2.stuckSince, 'the report says since when the earlier probe is stuck');
+  await waitFor(() => probeChildren(env.ENOTCONN_RUN_DIR).length === 1, 3000, 'the second scan’s probe child to exit');
+  assert.deepEqual(probeChildren(env.ENOTCONN_RUN_DIR), stuckChildren, 'no new probe child was left behind');
+
+  process.kill(mount.daemonPid, 'SIGCONT');
+  // The stuck probe returns, clears its registry entry and its child exits.
+  await waitFor(() => probeChildren(env.ENOTCONN_RUN_DIR).length === 0, 5000, 'the stuck probe to return');
+  s = await scanJson(env, path.dirname(mp));
+  m = find(s.report, mp);
+  assert.equal(m.state, 'healthy', 'SIGCONT brings the mount back to healthy');
+  assert.equal(m.probeSkipped, undefined);
+
+  process.kill(mount.daemonPid, 'SIGKILL');
+  await waitFor(
+    () =>
+      !fs.existsSync(`/proc/${mount.daemonPid}/stat`) ||
+      fs.readFileSync(`/proc/${mount.daemonPid}/stat`, 'latin1').includes(') Z'),
+    3000,
+    'the daemon to die',
+  );
+  s = await scanJson(env, path.dirname(mp));
+  m = find(s.report, mp);
+  assert.equal(m.state, 'dead');
+  assert.equal(m.errno, 'ENOTCONN');
+  assert.equal(s.code, 1);
+}
+
+test('bindfs: healthy, SIGSTOP hung without blocking scan, SIGCONT healthy, kill -9 dead ENOTCONN', async (t) => {
+  if (!requireBinary(t, 'bindfs', 'fusermount3')) return;
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'src'));
+  fs.writeFileSync(path.join(dir, 'src', 'file'), 'data');
+  await lifecycle(t, await liveBindfs(t, path.join(dir, 'src'), path.join(dir, 'mnt')), 'bindfs');
+});
+
+test('rclone mount: healthy, SIGSTOP hung without blocking scan, SIGCONT healthy, kill -9 dead ENOTCONN', async (t) => {
+  if (!requireBinary(t, 'rclone', 'fusermount3')) return;
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'src'));
+  fs.writeFileSync(path.join(dir, 'src', 'file'), 'data');
+  await lifecycle(t, await liveRclone(t, path.join(dir, 'src'), path.join(dir, 'mnt')), 'rclone');
+});
+
+test('sshfs against a real sshd: healthy, SIGSTOP hung, SIGCONT healthy, kill -9 dead ENOTCONN', async (t) => {
+  if (!requireBinary(t, 'sshfs', 'sshd', 'fusermount3')) return;
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'remote'));
+  fs.writeFileSync(path.join(dir, 'remote', 'file'), 'data');
+  const sshd = await liveSshd(t);
+  const mount = await liveSshfs(t, sshd, path.join(dir, 'remote'), path.join(dir, 'mnt'));
+  // While the daemon lives, the endpoint comes from the source plus the daemon's -p flag.
+  await lifecycle(t, mount, 'sshfs', `root@127.0.0.1:${sshd.port}`);
+});
+
+test('a mountpoint named with a space, a newline and non-ASCII is reported under its exact path', async (t) => {
+  if (!requireBinary(t, 'bindfs', 'fusermount3')) return;
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'src'));
+  const weird = path.join(dir, 'my mount\nline two données-日本');
+  const mount = await liveBindfs(t, path.join(dir, 'src'), weird);
+  const s = await scanJson(privateDirs(t), dir);
+  const m = find(s.report, weird);
+  assert.equal(m.mountpoint, weird);
+  assert.equal(m.state, 'healthy');
+  // The human table keeps one row per mount: the newline is shown escaped.
+  const human = await runCli(['scan', dir], { env: privateDirs(t) });
+  assert.ok(human.stdout.includes('my mount\\x0aline two données-日本'), human.stdout);
+  process.kill(mount.daemonPid, 'SIGKILL');
+  await waitFor(
+    async () => {
+      const again = await scanJson(privateDirs(t), dir);
+      return find(again.report, weird).state === 'dead';
+    },
+    5000,
+    'the weird-named mount to be reported dead',
+  );
+});
+
+test('scan exits 0 with all mounts healthy and 2 with a usage error', async (t) => {
+  if (!requireBinary(t, 'bindfs', 'fusermount3')) return;
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'src'));
+  await liveBindfs(t, path.join(dir, 'src'), path.join(dir, 'mnt'));
+  const env = privateDirs(t);
+  // Only this test's directory is scanned, so other mounts on the host cannot interfere.
+  const ok = await runCli(['scan', '--type', 'fuse', '--json', dir], { env });
+  const report = JSON.parse(ok.stdout) as ScanReport;
+  assert.deepEqual(
+    report.mounts.map((m) => [m.mountpoint, m.state]),
+    [[path.join(dir, 'mnt'), 'healthy']],
+  );
+  assert.equal(ok.code, 0);
+  const bad = await runCli(['scan', '--timeout', 'soon'], { env });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^enotconn: invalid --timeout 'soon': use a number with ms, s or m/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+});
