@@ -79,10 +79,11 @@ export function rankCauses(input: RankInput): Cause[] {
         evidence: [kmsgEvidence(e), ...goneEvidence],
       });
     }
-    const dropped = netFailed.length > 0;
     causes.push({
       id: 'daemon-gone',
-      confidence: oom ? 0.5 : dropped ? 0.7 : 0.9,
+      // The missing daemon is what makes the mount dead; a failed connect (ranked below) can only
+      // say why it may have exited, so it never outranks this.
+      confidence: oom ? 0.5 : 0.9,
       summary: crash
         ? `the FUSE daemon ${crash.event.comm} (pid ${crash.event.pid}) crashed at ${clock(crash.event.at)}; the mount is left without a daemon`
         : `the FUSE daemon serving ${input.mount.mountpoint} is gone${daemon.argv ? ` (it was: ${daemon.argv.join(' ')})` : ''}`,
@@ -122,15 +123,20 @@ export function rankCauses(input: RankInput): Cause[] {
   if (netFailed.length > 0 || serverEvents.length > 0) {
     const named = netFailed.map((c) => `${hostPort(c.host, c.port)} ${c.result}`).join(', ');
     const what = ep?.display ?? input.mount.source;
+    // With the daemon gone and no recorded argv, the port checked is the backend's default (sshfs
+    // -p is only in argv): a refusal there is weak evidence about the real endpoint.
+    const daemonGone = input.fuse && daemon !== null && daemon.pid === null;
+    const portGuessed = input.fuse && (daemon?.argv ?? null) === null && netFailed.length > 0;
     let confidence = failing ? 0.9 : 0.35;
     if (serverEvents.length > 0 && netFailed.length > 0) confidence = failing ? 0.95 : 0.5;
     else if (serverEvents.length > 0 && netOk) confidence = failing ? 0.6 : 0.3;
+    if (daemonGone) confidence = Math.min(confidence, portGuessed ? 0.3 : 0.6);
     causes.push({
       id: 'backend-unreachable',
       confidence,
       summary:
         netFailed.length > 0
-          ? `the backend ${what} cannot be reached: ${named}`
+          ? `the backend ${what} cannot be reached: ${named}${portGuessed ? " (the default port: the daemon's argv, and so its real port, is unknown)" : ''}`
           : `the kernel reports the server ${serverEvents[0]!.server} not responding`,
       evidence: [
         ...serverEvents.map(kmsgEvidence),

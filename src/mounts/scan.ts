@@ -104,7 +104,8 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
     { timeoutMs: opts.timeoutMs, concurrency: opts.concurrency },
   );
 
-  // While probes run, find daemons for FUSE mounts whose type does not name the backend.
+  // While probes run, find the daemon of every FUSE mount (type is the main type, so fuse.sshfs
+  // counts): a bare `fuse` mount's backend is known only from it, and heal records its recipe.
   const needDaemon = chosen.some((m) => m.type === 'fuse' || m.type === 'fuseblk');
   const table: ProcessInfo[] = needDaemon ? await readProcessTable(host, { argvOnly: true }) : [];
   const daemons = new Map<MountInfo, ProcessInfo | null>();

@@ -204,7 +204,7 @@ export function parseConfig(text: string, file = '<config>'): WatchConfig {
   if (issue.code === 'unrecognized_keys') {
     keyPath = [...path, issue.keys[0]!];
     message = `unknown key (allowed: ${allowedKeys(path).join(', ') || 'none'})`;
-  } else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+  } else if (valueAt(data, path) === undefined) {
     message = `is required (${issue.message.replace(/, received undefined$/, '').replace(/^Invalid input: /, '')})`;
   }
   const line = lineOf(doc, lineCounter, keyPath);
@@ -222,6 +222,15 @@ export function loadConfig(file: string): WatchConfig {
     });
   }
   return parseConfig(text, file);
+}
+
+function valueAt(data: unknown, path: ReadonlyArray<string | number>): unknown {
+  let v: unknown = data;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string | number, unknown>)[k];
+  }
+  return v;
 }
 
 // `managed[0].argv`, `heal.policy`, or `(root)`.

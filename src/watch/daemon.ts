@@ -85,11 +85,6 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
   alerter = new Alerter(host, store, config.alerts, log);
   const incidents = new IncidentBook(store, metrics, alerter, log);
 
-  const recovered = await recoverInterruptedHeals(host, store, log, {
-    probeTimeoutMs: config.probeTimeout,
-    settleMs: 20_000,
-  });
-
   const recordManagedRecipe = (recipe: Recipe, pid: number): void => {
     void RecipeStore.open(host)
       .then((rs) => {
@@ -141,6 +136,11 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
     await host.removeFile(lock);
     throw e;
   });
+  const recovered = await recoverInterruptedHeals(host, store, log, {
+    probeTimeoutMs: config.probeTimeout,
+    settleMs: 20_000,
+  });
+
   alerter.start();
   log.info(
     { address, interval: config.interval, healPolicy: config.heal.policy, managed: config.managed.map((m) => m.name), recovered },

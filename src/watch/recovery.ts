@@ -84,8 +84,20 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
   }
   const before = await mountsAt(host, mp);
   const recipe = isRecipe(j.recipe) ? j.recipe : null;
-  if (before.length === 1 && (await healthy(host, mp, opts))) {
-    return { mountpoint: mp, result: 'finished', mountsBefore: 1, mountsAfter: 1, detail: 'the interrupted heal had remounted it; validated by a probe' };
+  if (before.length === 1) {
+    const state = await probeState(host, mp, opts);
+    // A remount still connecting answers nothing yet (hung): sshfs mounts first and connects after.
+    // A mount the heal did not start with is its remount too. Give either time to come up.
+    const fresh = !j.mountIds.includes(before[0]!.id);
+    if (state === 'healthy' || ((state === 'hung' || fresh) && (await pollUntil(() => healthy(host, mp, opts), opts.settleMs, 200)))) {
+      return {
+        mountpoint: mp,
+        result: 'finished',
+        mountsBefore: 1,
+        mountsAfter: (await mountsAt(host, mp)).length,
+        detail: 'the interrupted heal had remounted it; validated by a probe',
+      };
+    }
   }
   if (before.length >= 2) {
     if (!recipe) {
@@ -113,11 +125,15 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
   return { mountpoint: mp, result: 'left-to-loop', mountsBefore: 1, mountsAfter: 1, detail: 'one unhealthy mount: the loop heals it' };
 }
 
-async function healthy(host: Host, mp: string, opts: RecoveryOptions): Promise<boolean> {
+async function probeState(host: Host, mp: string, opts: RecoveryOptions): Promise<string | null> {
   const top = (await mountsAt(host, mp)).at(-1);
-  if (!top) return false;
+  if (!top) return null;
   const [r] = await host.probe([{ key: mountKey(top), path: mp }], { timeoutMs: opts.probeTimeoutMs, concurrency: 1 });
-  return r?.state === 'healthy';
+  return r?.state ?? null;
+}
+
+async function healthy(host: Host, mp: string, opts: RecoveryOptions): Promise<boolean> {
+  return (await probeState(host, mp, opts)) === 'healthy';
 }
 
 // Run a recipe's command detached (it returns once the mount is up), as its owner, then validate.

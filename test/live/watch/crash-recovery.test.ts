@@ -58,7 +58,6 @@ test('kill -9 of watch mid-heal, then a restart: the heal is finished and there 
   assert.equal(dead.signal, 'SIGKILL');
   assert.equal(a.db<{ n: number }>('SELECT COUNT(*) AS n FROM watch_heal_journal')[0]!.n, 1, 'the journal outlived the kill');
 
-  console.log('DEBUG', sshfsFor(mp), mountCount(mp), sshfsFor(mp).map((p) => { try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ') + ' | ' + fs.readFileSync(`/proc/${p}/stat`, 'utf8'); } catch { return 'gone'; } }));
   const b = await startWatchProc(t, config, { dirs: a.dirs });
   await waitFor(async () => (await b.mount(mp))?.state === 'healthy', 60_000, 'the mount to be healthy after the restart');
   assert.equal(mountCount(mp), 1, 'exactly one mount at the mountpoint');

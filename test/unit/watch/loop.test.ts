@@ -1,0 +1,154 @@
+// The loop's decisions against a fixture host (recorded probe answers) and a fake heal.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { FixtureHost } from '../../../src/host/fixture-host.js';
+import type { ProbeResult } from '../../../src/host/types.js';
+import type { HealOptions, HealReport } from '../../../src/mounts/heal/apply.js';
+import type { Diagnosis } from '../../../src/mounts/diagnosis.js';
+import { Alerter, type AlertEvent } from '../../../src/watch/alerts.js';
+import { parseConfig } from '../../../src/watch/config.js';
+import { IncidentBook } from '../../../src/watch/incidents.js';
+import { silentLogger } from '../../../src/watch/logger.js';
+import { globToRegExp, WatchLoop } from '../../../src/watch/loop.js';
+import { WatchMetrics } from '../../../src/watch/metrics.js';
+import { WatchState } from '../../../src/watch/state.js';
+import { WatchStore } from '../../../src/watch/store.js';
+
+const MP = '/mnt/x';
+const DEAD: ProbeResult = { state: 'dead', errno: 'ENOTCONN', syscall: 'statfs', latencyMs: 0.1 };
+const HEALTHY: ProbeResult = { state: 'healthy', latencyMs: 0.2 };
+
+function healReport(result: HealReport['result'], validated: boolean): HealReport {
+  return {
+    mountpoint: MP, result, reason: result, validated, recipe: null, stillOnOldMount: [], durationMs: 1,
+    diagnosis: { causes: [{ id: 'daemon-gone', confidence: 0.9, summary: 'sshfs is gone', evidence: [] }] } as unknown as Diagnosis,
+    steps: [
+      { step: { action: 'unmount-lazy', argv: ['fusermount3', '-uz', MP], risk: 'safe', why: '' }, ok: true, skipped: false, code: 0, output: '', durationMs: 1 },
+      { step: { action: 'remount', argv: ['sshfs', 'h:/', MP], risk: 'safe', why: '' }, ok: validated, skipped: false, code: 0, output: '', durationMs: 1 },
+    ],
+  };
+}
+
+function setup(t: TestContext, yaml: string, heal: (opts: HealOptions) => HealReport) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-wloop-'));
+  fs.mkdirSync(path.join(root, 'proc/self'), { recursive: true });
+  fs.writeFileSync(
+    path.join(root, 'proc/self/mountinfo'),
+    `1 0 8:1 / / rw - ext4 /dev/vda rw\n60 1 0:61 / ${MP} rw - fuse.sshfs u@h:/d rw,user_id=0\n61 1 0:62 / /other rw - fuse.sshfs u@h:/o rw\n`,
+  );
+  const probes: Record<string, ProbeResult> = { [MP]: DEAD, '/other': HEALTHY };
+  const host = new FixtureHost(root, { stateDir: path.join(root, 'state'), runDir: path.join(root, 'run'), recording: { probes } });
+  const config = parseConfig(yaml);
+  const store = WatchStore.open(host.stateDir);
+  const state = new WatchState();
+  const metrics = new WatchMetrics(state, { inFlight: () => 0, orphans: () => 0 }, () => 0, { processMetrics: false });
+  const alerter = new Alerter(host, store, config.alerts, silentLogger());
+  const events: AlertEvent[] = [];
+  alerter.emit = (ev) => void events.push(ev);
+  const incidents = new IncidentBook(store, metrics, alerter, silentLogger());
+  const calls = { heal: [] as HealOptions[], diagnose: 0 };
+  const loop = new WatchLoop({
+    host, config, state, store, metrics, alerter, incidents, log: silentLogger(), supervisors: new Map(),
+    heal: (_h, _p, opts) => {
+      calls.heal.push(opts);
+      return Promise.resolve(heal(opts));
+    },
+    diagnose: () => {
+      calls.diagnose++;
+      return Promise.resolve({ causes: [{ id: 'daemon-gone', confidence: 1, summary: 'gone', evidence: [] }] } as unknown as Diagnosis);
+    },
+    recordRecipes: () => Promise.resolve(0),
+  });
+  t.after(() => {
+    loop.stop();
+    store.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  return { loop, state, store, metrics, events, calls, probes };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('one failed probe is a blip; the second opens the incident, heals, and closes it healed', async (t) => {
+  const s = setup(t, 'observe: { include: ["/mnt/**"] }\nheal: { policy: on }\n', (opts) => {
+    assert.equal(opts.dryRun, false);
+    s.probes[MP] = HEALTHY;
+    return healReport('healed', true);
+  });
+  await s.loop.cycle();
+  assert.equal(s.state.mounts.get(MP)?.state, 'dead');
+  assert.equal(s.state.mounts.has('/other'), false, 'observe.include leaves /other out');
+  assert.equal(s.store.listIncidents().length, 0, 'no incident after one failure');
+  assert.equal(s.calls.heal.length, 0);
+  await s.loop.cycle();
+  assert.equal(s.calls.heal.length, 1);
+  const [inc] = s.store.listIncidents();
+  assert.equal(inc!.cause, 'daemon-gone');
+  assert.equal(inc!.resolution, 'healed');
+  assert.notEqual(inc!.closedAt, null);
+  assert.deepEqual(s.store.listHeals().map((h) => [h.action, h.result]), [['remount', 'healed']]);
+  assert.deepEqual(s.events.map((e) => e.kind), ['incident-opened', 'incident-closed']);
+  assert.equal(s.state.mounts.get(MP)?.state, 'healthy');
+  assert.deepEqual(s.store.journalEntries(), [], 'the journal entry is removed after the heal');
+  const text = await s.metrics.render();
+  assert.match(text, /enotconn_heals_total\{mountpoint="\/mnt\/x",action="remount",result="healed"\} 1/);
+  assert.match(text, /enotconn_incidents_total\{mountpoint="\/mnt\/x",cause="daemon-gone"\} 1/);
+});
+
+test('a failed heal backs off, alerts heal-failed, and K heals in the window open the breaker (flapping)', async (t) => {
+  const s = setup(
+    t,
+    'observe: { include: ["/mnt/**"] }\nheal:\n  policy: on\n  failuresBeforeIncident: 1\n  backoff: { initial: 30ms, max: 30ms }\n  breaker: { maxHeals: 2, window: 1m, cooldown: 1h }\n',
+    () => healReport('failed', false),
+  );
+  await s.loop.cycle();
+  assert.equal(s.calls.heal.length, 1);
+  await s.loop.cycle();
+  assert.equal(s.calls.heal.length, 1, 'backoff: no second heal at once');
+  await sleep(40);
+  await s.loop.cycle();
+  assert.equal(s.calls.heal.length, 2);
+  await sleep(40);
+  await s.loop.cycle();
+  assert.equal(s.calls.heal.length, 2, 'the breaker stopped healing');
+  assert.equal(s.state.mounts.get(MP)?.breakerOpen, true);
+  assert.deepEqual(s.events.map((e) => e.kind), ['incident-opened', 'heal-failed', 'heal-failed', 'flapping']);
+  await sleep(40);
+  await s.loop.cycle();
+  assert.equal(s.events.filter((e) => e.kind === 'flapping').length, 1, 'flapping is alerted once');
+  assert.equal(s.store.listIncidents()[0]!.healAttempts, 2);
+});
+
+test('heal policy off diagnoses once for the cause and never heals; dry-run plans once per incident', async (t) => {
+  const off = setup(t, 'observe: { include: ["/mnt/**"] }\nheal: { policy: off }\n', () => assert.fail('healed with policy off'));
+  for (let i = 0; i < 4; i++) await off.loop.cycle();
+  assert.equal(off.calls.diagnose, 1);
+  assert.equal(off.store.listIncidents()[0]!.cause, 'daemon-gone');
+  const dry = setup(t, 'observe: { include: ["/mnt/**"] }\nheal: { policy: dry-run }\n', (o) => {
+    assert.equal(o.dryRun, true);
+    return { ...healReport('dry-run', false), steps: [] };
+  });
+  for (let i = 0; i < 4; i++) await dry.loop.cycle();
+  assert.equal(dry.calls.heal.length, 1);
+  assert.deepEqual(dry.store.listHeals().map((h) => h.result), ['dry-run']);
+  assert.deepEqual(dry.store.journalEntries(), [], 'a dry run is not journaled');
+});
+
+test('denied is not a fault: no incident', async (t) => {
+  const s = setup(t, 'observe: { include: ["/mnt/**"] }\nheal: { policy: on }\n', () => assert.fail('healed a denied mount'));
+  s.probes[MP] = { state: 'denied', errno: 'EACCES', syscall: 'statfs', latencyMs: 0.1 };
+  for (let i = 0; i < 3; i++) await s.loop.cycle();
+  assert.equal(s.state.mounts.get(MP)?.state, 'denied');
+  assert.equal(s.store.listIncidents().length, 0);
+});
+
+test('globs: * stays in one path segment, ** crosses them', () => {
+  assert.ok(globToRegExp('/mnt/*').test('/mnt/a'));
+  assert.ok(!globToRegExp('/mnt/*').test('/mnt/a/b'));
+  assert.ok(globToRegExp('/mnt/**').test('/mnt/a/b'));
+  assert.ok(globToRegExp('/var/lib/kubelet/pods/**/volumes/**').test('/var/lib/kubelet/pods/x/volumes/kubernetes.io~csi/v/mount'));
+  assert.ok(!globToRegExp('/mnt/a.b').test('/mnt/axb'));
+});
