@@ -75,11 +75,15 @@ interface Backend {
 function backends(sshd: Sshd | null, dir: string): Backend[] {
   const rcloneCfg = path.join(dir, 'rclone.conf');
   fs.writeFileSync(rcloneCfg, '');
-  return [
-    { name: 'sshfs', argv: (src, mp) => ['sshfs', '-f', ...sshfsOptions(sshd!, ['reconnect']), `root@127.0.0.1:${src}`, mp] },
+  const all: Backend[] = [
+    {
+      name: 'sshfs',
+      argv: (src, mp) => ['sshfs', '-f', ...sshfsOptions(sshd!, ['reconnect']), `root@127.0.0.1:${src}`, mp],
+    },
     { name: 'rclone', argv: (src, mp) => ['rclone', 'mount', '--config', rcloneCfg, src, mp] },
     { name: 'bindfs', argv: (src, mp) => ['bindfs', '-f', src, mp] },
-  ].filter((b) => ONLY.includes(b.name));
+  ];
+  return all.filter((b) => ONLY.includes(b.name));
 }
 
 async function measure(kind: 'managed' | 'observed', b: Backend, dir: string): Promise<number[]> {
@@ -100,7 +104,10 @@ async function measure(kind: 'managed' | 'observed', b: Backend, dir: string): P
     await startFuseDaemon(t, b.argv(src, mp, true), mp);
     w = await startWatchProc(t, common);
     // The recipe must be recorded while the mount is healthy.
-    await waitFor(() => w.db<{ n: number }>('SELECT COUNT(*) AS n FROM recipes WHERE mountpoint = ?', mp)[0]?.n === 1, 30_000);
+    await waitFor(
+      () => w.db<{ n: number }>('SELECT COUNT(*) AS n FROM recipes WHERE mountpoint = ?', mp)[0]?.n === 1,
+      30_000,
+    );
   }
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -110,7 +117,10 @@ async function measure(kind: 'managed' | 'observed', b: Backend, dir: string): P
     const t0 = performance.now();
     process.kill(pid, 'SIGKILL');
     // Wait for the kill to take effect (the old mount fails), then for a read to succeed again.
-    await waitFor(() => !fs.existsSync(`/proc/${pid}/cmdline`) || fs.readFileSync(`/proc/${pid}/cmdline`).length === 0, 5000);
+    await waitFor(
+      () => !fs.existsSync(`/proc/${pid}/cmdline`) || fs.readFileSync(`/proc/${pid}/cmdline`).length === 0,
+      5000,
+    );
     times.push(await timeToRead(path.join(mp, 'probe.txt'), want, t0));
   }
   await w.stop();
@@ -118,7 +128,9 @@ async function measure(kind: 'managed' | 'observed', b: Backend, dir: string): P
 }
 
 const date = new Date().toISOString().slice(0, 10);
-console.log(`# enotconn watch MTTR: ${RUNS} kill -9 runs each; ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}, ${date}`);
+console.log(
+  `# enotconn watch MTTR: ${RUNS} kill -9 runs each; ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}, ${date}`,
+);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-bench-mttr-'));
 const rows: string[][] = [];
 try {
@@ -129,8 +141,18 @@ try {
       const p50 = pct(times, 50);
       const p95 = pct(times, 95);
       const target = kind === 'managed' ? p50 <= 500 && p95 <= 1000 : p50 <= 1500;
-      rows.push([kind, b.name, String(times.length), p50.toFixed(0), p95.toFixed(0), Math.max(...times).toFixed(0), target ? 'met' : 'MISSED']);
-      console.log(`${kind.padEnd(8)} ${b.name.padEnd(7)} p50 ${p50.toFixed(0).padStart(5)} ms  p95 ${p95.toFixed(0).padStart(5)} ms  (${times.map((x) => x.toFixed(0)).join(' ')})`);
+      rows.push([
+        kind,
+        b.name,
+        String(times.length),
+        p50.toFixed(0),
+        p95.toFixed(0),
+        Math.max(...times).toFixed(0),
+        target ? 'met' : 'MISSED',
+      ]);
+      console.log(
+        `${kind.padEnd(8)} ${b.name.padEnd(7)} p50 ${p50.toFixed(0).padStart(5)} ms  p95 ${p95.toFixed(0).padStart(5)} ms  (${times.map((x) => x.toFixed(0)).join(' ')})`,
+      );
     }
   }
 } finally {

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EnotconnError } from '../errors.js';
-import { recordLiveRecipes } from '../mounts/heal/record.js';
 import { scanMounts, type MountReport, type ScanReport } from '../mounts/scan.js';
 import { parseDuration } from '../util/duration.js';
 import { makeContext, parsePositiveInt } from './context.js';
@@ -48,7 +47,12 @@ export function registerScan(program: Command, run: (fn: () => Promise<number>) 
           else if (flags.json) ctx.out(JSON.stringify(report, null, 2));
           else ctx.out(renderScan(report, useColour()));
           // Remember how each live daemon was started, so a later crash is remounted exactly (heal issue).
-          await recordLiveRecipes(ctx.host, report);
+          // Record how to remount every live FUSE daemon (heal's recipe store). Loaded only when
+          // there is one, so a scan without FUSE mounts never loads SQLite.
+          if (report.mounts.some((m) => m.daemonPid != null)) {
+            const { recordLiveRecipes } = await import('../mounts/heal/record.js');
+            await recordLiveRecipes(ctx.host, report);
+          }
           return bad.length > 0 ? EXIT_PROBLEM : EXIT_OK;
         } finally {
           ctx.host.close();

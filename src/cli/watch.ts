@@ -42,7 +42,10 @@ export function registerWatch(program: Command, run: (fn: () => Promise<number>)
         const config = applyFlags(readConfig(flags.config), flags);
         const g = cmd.optsWithGlobals<GlobalOptions>();
         if (g.procRoot !== undefined) {
-          throw new EnotconnError('ENC_USAGE', 'watch runs on the live host only; --proc-root is for one-shot commands');
+          throw new EnotconnError(
+            'ENC_USAGE',
+            'watch runs on the live host only; --proc-root is for one-shot commands',
+          );
         }
         const stateDir = g.stateDir ?? config.stateDir;
         const host = new NodeHost(stateDir !== undefined ? { stateDir } : {});

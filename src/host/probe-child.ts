@@ -20,10 +20,11 @@ export type ChildReply =
 
 const runDir = process.env.ENOTCONN_PROBE_REGISTRY ?? '';
 const maxWorkers = Math.max(1, Number(process.env.ENOTCONN_PROBE_WORKERS ?? '4'));
-// Healthy probes take well under a millisecond, so a few workers serve hundreds of mounts. A worker
-// busy for longer than this is probably on a slow or hung mount: only then is another one started.
-const SLOW_MS = 5;
-const PREWARM = Math.min(2, maxWorkers);
+// Healthy probes take well under a millisecond, so a few pre-started workers serve hundreds of
+// mounts. A worker busy for longer than SLOW_MS (well above a cold worker's first probe) is probably
+// on a slow or hung mount: only then is another one started, up to the concurrency.
+const SLOW_MS = 20;
+const PREWARM = Math.min(3, maxWorkers);
 const workerUrl = new URL('./probe-worker.js', import.meta.url);
 const myStart = processStartTicks('self') ?? '';
 

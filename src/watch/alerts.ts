@@ -121,7 +121,10 @@ export class Alerter {
     let lastError = '';
     for (let i = 0; i < tries && !this.stopped; i++) {
       if (i > 0) await sleep(QUICK_RETRY_MS * i);
-      lastError = target.kind === 'webhook' ? await postWebhook(target.cfg, row.event) : await this.runExec(target.cfg, row.event);
+      lastError =
+        target.kind === 'webhook'
+          ? await postWebhook(target.cfg, row.event)
+          : await this.runExec(target.cfg, row.event);
       if (lastError === '') break;
     }
     if (!this.store.db.open) return;

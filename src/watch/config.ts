@@ -149,27 +149,27 @@ const baseSchema = z
   .strict();
 
 const configSchema = baseSchema.superRefine((c, ctx) => {
-    const seen = new Map<string, number>();
-    c.managed.forEach((m, i) => {
-      const prev = seen.get(m.name);
-      if (prev !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['managed', i, 'name'], message: `duplicate name (also managed[${prev}])` });
-      }
-      seen.set(m.name, i);
-    });
-    const mps = new Map<string, number>();
-    c.managed.forEach((m, i) => {
-      const prev = mps.get(m.mountpoint);
-      if (prev !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['managed', i, 'mountpoint'],
-          message: `managed[${prev}] already mounts ${m.mountpoint}: two daemons on one mountpoint stack two mounts`,
-        });
-      }
-      mps.set(m.mountpoint, i);
-    });
+  const seen = new Map<string, number>();
+  c.managed.forEach((m, i) => {
+    const prev = seen.get(m.name);
+    if (prev !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['managed', i, 'name'], message: `duplicate name (also managed[${prev}])` });
+    }
+    seen.set(m.name, i);
   });
+  const mps = new Map<string, number>();
+  c.managed.forEach((m, i) => {
+    const prev = mps.get(m.mountpoint);
+    if (prev !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['managed', i, 'mountpoint'],
+        message: `managed[${prev}] already mounts ${m.mountpoint}: two daemons on one mountpoint stack two mounts`,
+      });
+    }
+    mps.set(m.mountpoint, i);
+  });
+});
 
 export type WatchConfig = z.output<typeof configSchema>;
 export type ManagedMountConfig = WatchConfig['managed'][number];
@@ -193,7 +193,10 @@ export function parseConfig(text: string, file = '<config>'): WatchConfig {
   }
   const data: unknown = doc.toJS() ?? {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new EnotconnError('ENC_CONFIG', `${file}:1: (root): the config must be a mapping of keys, such as 'interval: 5s'`);
+    throw new EnotconnError(
+      'ENC_CONFIG',
+      `${file}:1: (root): the config must be a mapping of keys, such as 'interval: 5s'`,
+    );
   }
   const r = configSchema.safeParse(data);
   if (r.success) return r.data;
@@ -217,9 +220,13 @@ export function loadConfig(file: string): WatchConfig {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new EnotconnError('ENC_CONFIG', `${file}: cannot read the config file (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
-      cause: e,
-    });
+    throw new EnotconnError(
+      'ENC_CONFIG',
+      `${file}: cannot read the config file (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause: e,
+      },
+    );
   }
   return parseConfig(text, file);
 }

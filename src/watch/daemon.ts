@@ -57,7 +57,10 @@ async function takeLock(host: Host): Promise<string> {
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && host.signal(pid, 0)) {
       const cmd = (await host.readText(host.proc(pid, 'cmdline'))) ?? '';
       if (cmd.includes('watch')) {
-        throw new EnotconnError('ENC_LOCKED', `another enotconn watch (pid ${pid}) already runs with ${host.runDir}; stop it first`);
+        throw new EnotconnError(
+          'ENC_LOCKED',
+          `another enotconn watch (pid ${pid}) already runs with ${host.runDir}; stop it first`,
+        );
       }
     }
     await host.removeFile(file); // left by a watch that died (kill -9): take it over
@@ -78,11 +81,10 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
   const store = WatchStore.open(host.stateDir);
   const state = new WatchState();
   state.startedAt = host.now();
-  let alerter!: Alerter;
+  const alerter = new Alerter(host, store, config.alerts, log);
   const metrics = new WatchMetrics(state, probeStats(host), () => alerter.pending, {
     processMetrics: o.processMetrics ?? true,
   });
-  alerter = new Alerter(host, store, config.alerts, log);
   const incidents = new IncidentBook(store, metrics, alerter, log);
 
   const recordManagedRecipe = (recipe: Recipe, pid: number): void => {
@@ -98,7 +100,17 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
   };
   const supervisors = new Map<string, Supervisor>();
   for (const m of config.managed) {
-    const s = new Supervisor(m, { host, config, state, store, metrics, alerter, incidents, log, onRecipe: recordManagedRecipe });
+    const s = new Supervisor(m, {
+      host,
+      config,
+      state,
+      store,
+      metrics,
+      alerter,
+      incidents,
+      log,
+      onRecipe: recordManagedRecipe,
+    });
     incidents.adopt(s.view);
     supervisors.set(s.mountpoint, s);
   }
@@ -143,7 +155,13 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
 
   alerter.start();
   log.info(
-    { address, interval: config.interval, healPolicy: config.heal.policy, managed: config.managed.map((m) => m.name), recovered },
+    {
+      address,
+      interval: config.interval,
+      healPolicy: config.heal.policy,
+      managed: config.managed.map((m) => m.name),
+      recovered,
+    },
     `enotconn watch listening on http://${address}`,
   );
   await Promise.all([...supervisors.values()].map((s) => s.start()));
@@ -154,7 +172,11 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
     stopping ??= (async () => {
       log.info('stopping');
       loop.stop();
-      await Promise.all([...supervisors.values()].map((s) => s.stop().catch((e: unknown) => log.error({ err: e }, 'supervisor stop failed'))));
+      await Promise.all(
+        [...supervisors.values()].map((s) =>
+          s.stop().catch((e: unknown) => log.error({ err: e }, 'supervisor stop failed')),
+        ),
+      );
       alerter.stop();
       await new Promise<void>((r) => {
         server.close(() => r());

@@ -118,7 +118,11 @@ export function makeHandler(d: HttpDeps): http.RequestListener {
             ...(mp !== null ? { mountpoint: mp } : {}),
             openOnly: url.searchParams.get('open') === '1',
           });
-          send(200, 'application/json', `${JSON.stringify({ host: d.hostname, incidents: incidents.map(incidentJson) }, null, 2)}\n`);
+          send(
+            200,
+            'application/json',
+            `${JSON.stringify({ host: d.hostname, incidents: incidents.map(incidentJson) }, null, 2)}\n`,
+          );
           return;
         }
         case '/':
@@ -155,7 +159,9 @@ export function startHttp(d: HttpDeps, listen: string): Promise<{ server: http.S
   server.keepAliveTimeout = 5000;
   return new Promise((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new EnotconnError('ENC_USAGE', `cannot listen on ${listen}: ${e.code ?? e.message}; choose another --listen`)),
+      reject(
+        new EnotconnError('ENC_USAGE', `cannot listen on ${listen}: ${e.code ?? e.message}; choose another --listen`),
+      ),
     );
     server.listen(port, host, () => {
       const a = server.address() as AddressInfo;

@@ -96,6 +96,7 @@ export class IncidentBook {
     if (!this.counted.has(id)) this.count(id, v.mountpoint, v.cause ?? 'unknown');
     const row = this.store.closeIncident(id, now, resolution);
     v.incidentId = null;
+    v.cause = null;
     this.counted.delete(id);
     this.log.info(
       { incident: id, mountpoint: v.mountpoint, resolution, timeToHealMs: row?.timeToHealMs, cause: row?.cause },

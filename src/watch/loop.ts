@@ -112,9 +112,10 @@ export class WatchLoop {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.cycle()
-        .catch((e: unknown) => this.log.error({ err: e }, 'probe cycle failed'))
-        .finally(() => this.schedule(jittered(this.d.config.interval, this.d.config.jitter, this.d.random)));
+      // The next cycle keeps its cadence even while this one waits on a slow probe or a heal: a
+      // mount still being probed or healed is skipped by the next cycle, never probed twice.
+      this.schedule(jittered(this.d.config.interval, this.d.config.jitter, this.d.random));
+      void this.cycle().catch((e: unknown) => this.log.error({ err: e }, 'probe cycle failed'));
     }, ms);
   }
 
@@ -178,7 +179,11 @@ export class WatchLoop {
       p = {
         hysteresis: new Hysteresis(h.failuresBeforeIncident),
         backoff: new Backoff({ initialMs: h.backoff.initial, maxMs: h.backoff.max, factor: h.backoff.factor }),
-        breaker: new CircuitBreaker({ maxHeals: h.breaker.maxHeals, windowMs: h.breaker.window, cooldownMs: h.breaker.cooldown }),
+        breaker: new CircuitBreaker({
+          maxHeals: h.breaker.maxHeals,
+          windowMs: h.breaker.window,
+          cooldownMs: h.breaker.cooldown,
+        }),
         dryRunDone: false,
         diagnosed: false,
         killRequestedFor: null,
@@ -226,7 +231,8 @@ export class WatchLoop {
     if (ok) {
       this.clearConfirm(v.mountpoint);
       if (v.incidentId !== null) {
-        const healed = v.lastHealResult === 'healed' && v.lastHealAt !== null && v.lastHealAt >= (p.hysteresis.failingSince ?? 0);
+        const healed =
+          v.lastHealResult === 'healed' && v.lastHealAt !== null && v.lastHealAt >= (p.hysteresis.failingSince ?? 0);
         this.d.incidents.close(v, healed ? 'healed' : 'recovered', now);
       }
       p.dryRunDone = false;
@@ -376,12 +382,16 @@ export class WatchLoop {
       result,
       reason,
       durationMs: finished - started,
-      steps: report?.steps.map((s) => ({ action: s.step.action, argv: s.step.argv, ok: s.ok, skipped: s.skipped })) ?? [],
+      steps:
+        report?.steps.map((s) => ({ action: s.step.action, argv: s.step.argv, ok: s.ok, skipped: s.skipped })) ?? [],
     });
     metrics.heals.inc({ mountpoint: v.mountpoint, action, result });
     v.lastHealResult = result;
     this.d.incidents.action(v, `heal ${result}: ${reason}`, !dryRun);
-    this.log.info({ mountpoint: v.mountpoint, result, action, durationMs: finished - started, reason }, `heal ${result}`);
+    this.log.info(
+      { mountpoint: v.mountpoint, result, action, durationMs: finished - started, reason },
+      `heal ${result}`,
+    );
     if (dryRun) return;
     if (result === 'healed' && report?.validated) {
       p.backoff.reset();
@@ -425,7 +435,12 @@ export class WatchLoop {
   private recordRecipes(): void {
     if (this.recording) return;
     const todo = [...this.d.state.mounts.values()].filter(
-      (v) => v.state === 'healthy' && !v.recipeRecorded && v.managed === null && v.mountId !== null && /^fuse/.test(v.fstype),
+      (v) =>
+        v.state === 'healthy' &&
+        !v.recipeRecorded &&
+        v.managed === null &&
+        v.mountId !== null &&
+        /^fuse/.test(v.fstype),
     );
     if (todo.length === 0) return;
     this.recording = true;

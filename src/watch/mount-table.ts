@@ -18,7 +18,8 @@ export async function unmountDownTo(host: Host, mountpoint: string, keep: number
     const stack = await mountsAt(host, mountpoint);
     if (stack.length <= keep) break;
     const top = stack.at(-1)!;
-    const argv = top.type === 'fuse' || top.type === 'fuseblk' ? ['fusermount3', '-uz', mountpoint] : ['umount', '-l', mountpoint];
+    const argv =
+      top.type === 'fuse' || top.type === 'fuseblk' ? ['fusermount3', '-uz', mountpoint] : ['umount', '-l', mountpoint];
     const r = await host.exec(argv, { timeoutMs: 5000 });
     done.push(`${argv.join(' ')} → ${r.code === 0 ? 'ok' : (r.spawnError ?? `exit ${r.code ?? r.signal}`)}`);
     if (r.code !== 0 && argv[0] === 'fusermount3') {

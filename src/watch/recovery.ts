@@ -43,7 +43,13 @@ export async function recoverInterruptedHeals(
     try {
       o = j.kind === 'managed' ? await managedEntry(host, j) : await observedEntry(host, j, log, opts);
     } catch (e) {
-      o = { mountpoint: j.mountpoint, result: 'failed', mountsBefore: -1, mountsAfter: -1, detail: (e as Error).message };
+      o = {
+        mountpoint: j.mountpoint,
+        result: 'failed',
+        mountsBefore: -1,
+        mountsAfter: -1,
+        detail: (e as Error).message,
+      };
     }
     const finished = host.now();
     store.journalEnd(j.mountpoint);
@@ -61,7 +67,10 @@ export async function recoverInterruptedHeals(
       });
       if (j.incidentId !== null) store.addAction(j.incidentId, `after a watch restart: ${o.result} (${o.detail})`);
     }
-    log.warn({ recovery: o, interruptedPid: j.pid, phase: j.phase }, `interrupted heal of ${j.mountpoint}: ${o.result}`);
+    log.warn(
+      { recovery: o, interruptedPid: j.pid, phase: j.phase },
+      `interrupted heal of ${j.mountpoint}: ${o.result}`,
+    );
     out.push(o);
   }
   return out;
@@ -70,7 +79,13 @@ export async function recoverInterruptedHeals(
 // A managed mount's entry: its supervisor settles the mountpoint when it starts.
 async function managedEntry(host: Host, j: JournalRow): Promise<RecoveryOutcome> {
   const n = (await mountsAt(host, j.mountpoint)).length;
-  return { mountpoint: j.mountpoint, result: 'managed', mountsBefore: n, mountsAfter: n, detail: 'settled by its supervisor' };
+  return {
+    mountpoint: j.mountpoint,
+    result: 'managed',
+    mountsBefore: n,
+    mountsAfter: n,
+    detail: 'settled by its supervisor',
+  };
 }
 
 async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: RecoveryOptions): Promise<RecoveryOutcome> {
@@ -89,7 +104,10 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
     // A remount still connecting answers nothing yet (hung): sshfs mounts first and connects after.
     // A mount the heal did not start with is its remount too. Give either time to come up.
     const fresh = !j.mountIds.includes(before[0]!.id);
-    if (state === 'healthy' || ((state === 'hung' || fresh) && (await pollUntil(() => healthy(host, mp, opts), opts.settleMs, 200)))) {
+    if (
+      state === 'healthy' ||
+      ((state === 'hung' || fresh) && (await pollUntil(() => healthy(host, mp, opts), opts.settleMs, 200)))
+    ) {
       return {
         mountpoint: mp,
         result: 'finished',
@@ -103,7 +121,13 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
     if (!recipe) {
       await unmountDownTo(host, mp, 1);
       const after = (await mountsAt(host, mp)).length;
-      return { mountpoint: mp, result: 'left-to-loop', mountsBefore: before.length, mountsAfter: after, detail: 'no recipe: kept one mount for the loop to heal' };
+      return {
+        mountpoint: mp,
+        result: 'left-to-loop',
+        mountsBefore: before.length,
+        mountsAfter: after,
+        detail: 'no recipe: kept one mount for the loop to heal',
+      };
     }
     await unmountDownTo(host, mp, 0);
     const r = await mountFromRecipe(host, recipe, opts);
@@ -117,12 +141,31 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
     };
   }
   if (before.length === 0) {
-    if (!recipe) return { mountpoint: mp, result: 'failed', mountsBefore: 0, mountsAfter: 0, detail: 'no mount and no recipe to remount it' };
+    if (!recipe)
+      return {
+        mountpoint: mp,
+        result: 'failed',
+        mountsBefore: 0,
+        mountsAfter: 0,
+        detail: 'no mount and no recipe to remount it',
+      };
     const r = await mountFromRecipe(host, recipe, opts);
     const after = (await mountsAt(host, mp)).length;
-    return { mountpoint: mp, result: r.ok ? 'remounted' : 'failed', mountsBefore: 0, mountsAfter: after, detail: r.detail };
+    return {
+      mountpoint: mp,
+      result: r.ok ? 'remounted' : 'failed',
+      mountsBefore: 0,
+      mountsAfter: after,
+      detail: r.detail,
+    };
   }
-  return { mountpoint: mp, result: 'left-to-loop', mountsBefore: 1, mountsAfter: 1, detail: 'one unhealthy mount: the loop heals it' };
+  return {
+    mountpoint: mp,
+    result: 'left-to-loop',
+    mountsBefore: 1,
+    mountsAfter: 1,
+    detail: 'one unhealthy mount: the loop heals it',
+  };
 }
 
 async function probeState(host: Host, mp: string, opts: RecoveryOptions): Promise<string | null> {
@@ -152,11 +195,22 @@ export async function mountFromRecipe(
     timeoutMs: Math.max(opts.settleMs, 5000),
     outputFile: path.join(host.runDir, 'watch-remount.log'),
   });
-  if (r.code !== 0) return { ok: false, detail: `${argv.join(' ')} failed: ${r.spawnError ?? `exit ${r.code ?? r.signal}`} ${r.stderr.trim().slice(-200)}` };
+  if (r.code !== 0)
+    return {
+      ok: false,
+      detail: `${argv.join(' ')} failed: ${r.spawnError ?? `exit ${r.code ?? r.signal}`} ${r.stderr.trim().slice(-200)}`,
+    };
   const ok = await pollUntil(() => healthy(host, recipe.mountpoint, opts), 5000, 50);
-  return { ok, detail: ok ? `mounted with ${argv.join(' ')}; validated by a probe` : `${argv.join(' ')} ran but the mount does not answer` };
+  return {
+    ok,
+    detail: ok
+      ? `mounted with ${argv.join(' ')}; validated by a probe`
+      : `${argv.join(' ')} ran but the mount does not answer`,
+  };
 }
 
 function isRecipe(x: unknown): x is Recipe {
-  return typeof x === 'object' && x !== null && Array.isArray((x as Recipe).argv) && typeof (x as Recipe).uid === 'number';
+  return (
+    typeof x === 'object' && x !== null && Array.isArray((x as Recipe).argv) && typeof (x as Recipe).uid === 'number'
+  );
 }

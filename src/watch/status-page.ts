@@ -31,7 +31,12 @@ export function formatDuration(ms: number | null): string {
 }
 
 function iso(ms: number | null): string {
-  return ms === null ? '–' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return ms === null
+    ? '–'
+    : new Date(ms)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }
 
 function stateCell(v: MountView): string {

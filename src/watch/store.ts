@@ -350,16 +350,12 @@ export class WatchStore {
   }
 
   markDelivered(id: number, now: number): void {
-    this.db
-      .prepare('UPDATE watch_alert_queue SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?')
-      .run(now, id);
+    this.db.prepare('UPDATE watch_alert_queue SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?').run(now, id);
   }
 
   markFailed(id: number, error: string, nextAttemptAt: number): void {
     this.db
-      .prepare(
-        'UPDATE watch_alert_queue SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?',
-      )
+      .prepare('UPDATE watch_alert_queue SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?')
       .run(error.slice(0, 500), nextAttemptAt, id);
   }
 

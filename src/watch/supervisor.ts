@@ -228,7 +228,11 @@ export class Supervisor {
       this.startedAt = this.deps.host.now();
       firstDone();
       // Not our child: its exit is seen by polling /proc (the only case that polls).
-      await pollUntil(async () => this.stopping || (await readProcStat(this.deps.host, pid)) === null, 2 ** 31 - 1, 100);
+      await pollUntil(
+        async () => this.stopping || (await readProcStat(this.deps.host, pid)) === null,
+        2 ** 31 - 1,
+        100,
+      );
       this.adoptedPid = null;
       return { code: null, signal: null };
     }
@@ -278,7 +282,7 @@ export class Supervisor {
     void proc.exited.then((e) => (exited = e));
     // Ready: a new mount appeared at the mountpoint and a probe through it answers.
     let readyMount: { key: string } | null = null;
-    const ready = await pollUntil(
+    await pollUntil(
       async () => {
         if (exited || this.stopping) return true;
         const fresh = (await mountsAt(host, this.mountpoint)).filter((m) => !before.has(m.id)).at(-1);
@@ -325,7 +329,10 @@ export class Supervisor {
       this.deps.onRecipe?.(this.recipe(), proc.pid);
       firstDone();
     } else if (!exited && !this.stopping) {
-      this.log.error({ pid: proc.pid, readyTimeoutMs: this.cfg.readyTimeout }, 'daemon did not mount in time: killing it');
+      this.log.error(
+        { pid: proc.pid, readyTimeoutMs: this.cfg.readyTimeout },
+        'daemon did not mount in time: killing it',
+      );
       proc.kill('SIGKILL');
     }
     const exit = await proc.exited;
@@ -341,10 +348,19 @@ export class Supervisor {
     const lived = now - this.startedAt;
     this.quickFailures = lived < this.deps.config.managedRestart.stableAfter ? this.quickFailures + 1 : 0;
     const pid = this.lastPid;
-    const how = exit.signal ? `was killed by ${exit.signal}` : exit.code === null ? 'could not start' : `exited with code ${exit.code}`;
+    const how = exit.signal
+      ? `was killed by ${exit.signal}`
+      : exit.code === null
+        ? 'could not start'
+        : `exited with code ${exit.code}`;
     const summary = `${path.basename(this.cfg.argv[0]!)} ${how} after ${lived} ms`;
     this.view.healing = true;
-    this.deps.state.setState(this.view, (await mountsAt(host, this.mountpoint)).length > 0 ? 'dead' : 'absent', null, now);
+    this.deps.state.setState(
+      this.view,
+      (await mountsAt(host, this.mountpoint)).length > 0 ? 'dead' : 'absent',
+      null,
+      now,
+    );
     this.view.heals++;
     this.view.lastHealAt = now;
     this.restarts++;
@@ -376,7 +392,9 @@ export class Supervisor {
     if (pid === null) return null;
     try {
       const k = await collectKmsg(this.deps.host, 2000);
-      const hit = eventsForDaemon(k.events, { pid, names: [this.cfg.argv[0]!] }).find((e) => e.event.kind === 'oom-kill');
+      const hit = eventsForDaemon(k.events, { pid, names: [this.cfg.argv[0]!] }).find(
+        (e) => e.event.kind === 'oom-kill',
+      );
       return hit ? `the OOM killer took ${hit.event.comm ?? 'the daemon'} (pid ${pid}): ${hit.event.line}` : null;
     } catch {
       return null;

@@ -32,7 +32,10 @@ export function mountsUnder(dir: string): string[] {
   for (const line of text.split('\n')) {
     const raw = line.split(' ')[4];
     if (raw === undefined) continue;
-    const mp = Buffer.from(raw.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), 'latin1').toString('utf8');
+    const mp = Buffer.from(
+      raw.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))),
+      'latin1',
+    ).toString('utf8');
     if (mp === dir || mp.startsWith(`${dir}/`)) out.push(mp);
   }
   return out.sort((a, b) => b.length - a.length);

@@ -20,8 +20,20 @@ const cases: Array<{ name: string; yaml: string; line: number; key: string; mess
     key: 'managed[0].mountpoint',
     message: /must be an absolute path/,
   },
-  { name: 'an unknown key', yaml: 'interval: 2s\nintervall: 3s\n', line: 2, key: 'intervall', message: /unknown key \(allowed: interval, / },
-  { name: 'a bad duration', yaml: 'probeTimeout: soon\n', line: 1, key: 'probeTimeout', message: /invalid duration 'soon'/ },
+  {
+    name: 'an unknown key',
+    yaml: 'interval: 2s\nintervall: 3s\n',
+    line: 2,
+    key: 'intervall',
+    message: /unknown key \(allowed: interval, /,
+  },
+  {
+    name: 'a bad duration',
+    yaml: 'probeTimeout: soon\n',
+    line: 1,
+    key: 'probeTimeout',
+    message: /invalid duration 'soon'/,
+  },
   {
     name: 'a missing required key',
     yaml: 'alerts:\n  exec:\n    - timeout: 1s\n',
@@ -35,7 +47,10 @@ for (const c of cases) {
   test(`config error (${c.name}): file:line: key: message on stderr, exit 2`, async (t) => {
     const file = path.join(tempDir(t, 'enc-watch-cfg-'), 'watch.yaml');
     fs.writeFileSync(file, c.yaml);
-    const r = await runCli(['watch', '--config', file, '--listen', '127.0.0.1:0'], { env: privateDirs(t), timeoutMs: 30_000 });
+    const r = await runCli(['watch', '--config', file, '--listen', '127.0.0.1:0'], {
+      env: privateDirs(t),
+      timeoutMs: 30_000,
+    });
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
     const lines = r.stderr.trimEnd().split('\n');

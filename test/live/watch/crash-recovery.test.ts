@@ -56,16 +56,39 @@ test('kill -9 of watch mid-heal, then a restart: the heal is finished and there 
   a.proc.kill('SIGKILL');
   const dead = await a.exited;
   assert.equal(dead.signal, 'SIGKILL');
-  assert.equal(a.db<{ n: number }>('SELECT COUNT(*) AS n FROM watch_heal_journal')[0]!.n, 1, 'the journal outlived the kill');
+  assert.equal(
+    a.db<{ n: number }>('SELECT COUNT(*) AS n FROM watch_heal_journal')[0]!.n,
+    1,
+    'the journal outlived the kill',
+  );
 
   const b = await startWatchProc(t, config, { dirs: a.dirs });
-  await waitFor(async () => (await b.mount(mp))?.state === 'healthy', 60_000, 'the mount to be healthy after the restart');
+  await waitFor(
+    async () => (await b.mount(mp))?.state === 'healthy',
+    60_000,
+    'the mount to be healthy after the restart',
+  );
   assert.equal(mountCount(mp), 1, 'exactly one mount at the mountpoint');
   assert.equal(fs.readFileSync(path.join(mp, 'r.txt'), 'utf8'), 'remote\n');
-  assert.equal(b.db<{ n: number }>('SELECT COUNT(*) AS n FROM watch_heal_journal')[0]!.n, 0, 'the journal entry was settled');
-  const rec = b.db<{ result: string }>("SELECT result FROM watch_heals WHERE action = 'recover-journal' AND mountpoint = ?", mp);
+  assert.equal(
+    b.db<{ n: number }>('SELECT COUNT(*) AS n FROM watch_heal_journal')[0]!.n,
+    0,
+    'the journal entry was settled',
+  );
+  const rec = b.db<{ result: string }>(
+    "SELECT result FROM watch_heals WHERE action = 'recover-journal' AND mountpoint = ?",
+    mp,
+  );
   assert.equal(rec.length, 1);
-  assert.equal(rec[0]!.result, 'finished', b.logs().split('\n').filter((l) => /interrupted|waiting/.test(l)).join('\n'));
+  assert.equal(
+    rec[0]!.result,
+    'finished',
+    b
+      .logs()
+      .split('\n')
+      .filter((l) => /interrupted|waiting/.test(l))
+      .join('\n'),
+  );
   fs.rmSync(flag, { force: true });
   // Still one mount a few cycles later: nothing stacks a second one.
   await new Promise((r) => setTimeout(r, 1500));

@@ -134,15 +134,17 @@ test('webhook down, then up: every alert queued meanwhile is delivered, none los
   }
   assert.equal(fs.readFileSync(path.join(mp, 'f'), 'utf8'), 'x', 'healing went on while alerts could not be sent');
   await waitFor(async () => (await w.metric('enotconn_alerts_queued', {})) === 6, 10_000, '6 alerts queued');
-  const failed = w.db<{ n: number }>('SELECT COUNT(*) AS n FROM watch_alert_queue WHERE attempts > 0 AND delivered_at IS NULL');
+  const failed = w.db<{ n: number }>(
+    'SELECT COUNT(*) AS n FROM watch_alert_queue WHERE attempts > 0 AND delivered_at IS NULL',
+  );
   assert.ok(failed[0]!.n >= 1, 'delivery was attempted and failed while the receiver was down');
 
   const hook = await webhookReceiver(t, port);
   await waitFor(() => hook.events.length >= 6, 60_000, 'the queued alerts to be delivered');
   await waitFor(async () => (await w.metric('enotconn_alerts_queued', {})) === 0, 10_000, 'the queue to drain');
-  const queued = w.db<{ event: string }>('SELECT event FROM watch_alert_queue ORDER BY id').map(
-    (r) => (JSON.parse(r.event) as { id: string }).id,
-  );
+  const queued = w
+    .db<{ event: string }>('SELECT event FROM watch_alert_queue ORDER BY id')
+    .map((r) => (JSON.parse(r.event) as { id: string }).id);
   const got = hook.events.map((e) => e.id as string);
   assert.deepEqual(got, queued, 'every queued alert arrived, once, in order');
   assert.deepEqual(

@@ -4,7 +4,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { forceUnmount, killHard, liveBindfs, liveSshd, liveSshfs, requireBinary, tempDir, waitFor } from '../../helpers/live.js';
+import {
+  forceUnmount,
+  killHard,
+  liveBindfs,
+  liveSshd,
+  liveSshfs,
+  requireBinary,
+  tempDir,
+  waitFor,
+} from '../../helpers/live.js';
 import { sampleValue, startWatchProc } from './watch-harness.js';
 
 function observeOnly(dir: string): string {
@@ -49,7 +58,9 @@ test('watch heals a kill -9ed observed sshfs: mount_up 0 then 1, heals_total +1,
   assert.equal(await w.metric('enotconn_heals_total', { mountpoint: mp, action: 'remount', result: 'healed' }), 1);
   assert.equal(fs.readFileSync(path.join(mp, 'hello.txt'), 'utf8'), 'hello from sshd\n');
 
-  const { incidents } = await w.json<{ incidents: Array<Record<string, unknown>> }>(`/api/incidents?mountpoint=${encodeURIComponent(mp)}`);
+  const { incidents } = await w.json<{ incidents: Array<Record<string, unknown>> }>(
+    `/api/incidents?mountpoint=${encodeURIComponent(mp)}`,
+  );
   assert.equal(incidents.length, 1);
   const inc = incidents[0]!;
   assert.equal(inc.state, 'dead');
@@ -58,7 +69,10 @@ test('watch heals a kill -9ed observed sshfs: mount_up 0 then 1, heals_total +1,
   assert.equal(inc.resolution, 'healed');
   assert.notEqual(inc.closedAt, null);
   assert.equal(typeof inc.timeToHealMs, 'number');
-  const heals = w.db<{ result: string; action: string }>('SELECT result, action FROM watch_heals WHERE mountpoint = ?', mp);
+  const heals = w.db<{ result: string; action: string }>(
+    'SELECT result, action FROM watch_heals WHERE mountpoint = ?',
+    mp,
+  );
   assert.deepEqual(heals, [{ result: 'healed', action: 'remount' }]);
   assert.equal(await w.metric('enotconn_incidents_total', { mountpoint: mp, cause: 'daemon-gone' }), 1);
 });

@@ -11,7 +11,11 @@ const DIR = path.join(REPO, 'deploy/prometheus');
 
 test('promtool check rules: the four enotconn alerts are valid', (t) => {
   if (!requireBinary(t, 'promtool')) return;
-  const r = spawnSync('promtool', ['check', 'rules', 'enotconn-rules.yaml'], { cwd: DIR, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('promtool', ['check', 'rules', 'enotconn-rules.yaml'], {
+    cwd: DIR,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /SUCCESS: 4 rules found/);
   const text = fs.readFileSync(path.join(DIR, 'enotconn-rules.yaml'), 'utf8');
@@ -22,7 +26,11 @@ test('promtool check rules: the four enotconn alerts are valid', (t) => {
 
 test('promtool test rules: mount down, flapping, heal failed and probe orphans fire when they should', (t) => {
   if (!requireBinary(t, 'promtool')) return;
-  const r = spawnSync('promtool', ['test', 'rules', 'enotconn-rules.test.yaml'], { cwd: DIR, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('promtool', ['test', 'rules', 'enotconn-rules.test.yaml'], {
+    cwd: DIR,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /SUCCESS/);
 });

@@ -36,7 +36,11 @@ export interface ApiMount {
 }
 
 // GET a URL on 127.0.0.1 with a generous timeout; measures the wall time.
-export function httpGet(port: number, p: string, timeoutMs = 10_000): Promise<{ status: number; body: string; ms: number }> {
+export function httpGet(
+  port: number,
+  p: string,
+  timeoutMs = 10_000,
+): Promise<{ status: number; body: string; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: p, timeout: timeoutMs }, (res) => {
@@ -71,10 +75,14 @@ export async function startWatchProc(
   const configFile = path.join(dir, 'watch.yaml');
   fs.writeFileSync(configFile, yaml);
   const port = await freePort();
-  const proc = spawn(process.execPath, [CLI, 'watch', '--config', configFile, '--listen', `127.0.0.1:${port}`, ...(opts.extraArgs ?? [])], {
-    env: { ...process.env, NO_COLOR: '1', ...dirs },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [CLI, 'watch', '--config', configFile, '--listen', `127.0.0.1:${port}`, ...(opts.extraArgs ?? [])],
+    {
+      env: { ...process.env, NO_COLOR: '1', ...dirs },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
@@ -109,7 +117,10 @@ export async function startWatchProc(
       (await w.json<{ mounts: ApiMount[] }>('/api/mounts')).mounts.find((m) => m.mountpoint === mp),
     metric: async (name, labels) => sampleValue((await get('/metrics')).body, name, labels),
     db: <T>(sql: string, ...args: unknown[]) => {
-      const db = new Database(path.join(dirs.ENOTCONN_STATE_DIR, 'enotconn.db'), { readonly: true, fileMustExist: true });
+      const db = new Database(path.join(dirs.ENOTCONN_STATE_DIR, 'enotconn.db'), {
+        readonly: true,
+        fileMustExist: true,
+      });
       try {
         return db.prepare(sql).all(...args) as T[];
       } catch (e) {
@@ -147,7 +158,10 @@ export function mountCount(mp: string): number {
 }
 
 // A tiny webhook receiver on `port` that records every JSON body it gets.
-export function webhookReceiver(t: TestContext, port: number): Promise<{ events: Array<Record<string, unknown>>; close(): Promise<void> }> {
+export function webhookReceiver(
+  t: TestContext,
+  port: number,
+): Promise<{ events: Array<Record<string, unknown>>; close(): Promise<void> }> {
   const events: Array<Record<string, unknown>> = [];
   const server = http.createServer((req, res) => {
     let body = '';

@@ -92,7 +92,12 @@ test('while the receiver is down alerts stay queued in SQLite; a new Alerter (a 
   assert.equal(store.pendingAlerts(), 3);
   up = true;
   const host = new NodeHost({ stateDir: dir, runDir: path.join(dir, 'run') });
-  const again = new Alerter(host, store, parseConfig(`alerts:\n  webhooks:\n    - url: ${r.url}\n`).alerts, silentLogger());
+  const again = new Alerter(
+    host,
+    store,
+    parseConfig(`alerts:\n  webhooks:\n    - url: ${r.url}\n`).alerts,
+    silentLogger(),
+  );
   t.after(() => again.stop());
   // The failed one waits out its requeue delay (1 s); the rest follow it in order.
   again.start();

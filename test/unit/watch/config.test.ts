@@ -60,11 +60,16 @@ test('errors name the file, the line of the key, the key path and the message', 
     'w.yaml:3: heal.policy: Invalid option: expected one of "off"|"dry-run"|"on"',
   );
   assert.equal(
-    configError('managed:\n  - name: a\n    argv: [x]\n    mountpoint: /m\n  - name: b\n    argv: []\n    mountpoint: /n\n'),
+    configError(
+      'managed:\n  - name: a\n    argv: [x]\n    mountpoint: /m\n  - name: b\n    argv: []\n    mountpoint: /n\n',
+    ),
     'w.yaml:6: managed[1].argv: needs at least the program name',
   );
   assert.match(configError('log:\n  level: loud\n'), /^w\.yaml:2: log\.level: /);
-  assert.match(configError('heal:\n  polcy: on\n'), /^w\.yaml:2: heal\.polcy: unknown key \(allowed: policy, failuresBeforeIncident, /);
+  assert.match(
+    configError('heal:\n  polcy: on\n'),
+    /^w\.yaml:2: heal\.polcy: unknown key \(allowed: policy, failuresBeforeIncident, /,
+  );
   assert.equal(configError('jitter: 2\n'), 'w.yaml:1: jitter: Too big: expected number to be <=0.9');
 });
 
@@ -77,14 +82,19 @@ test('a missing required key points at its parent item', () => {
 
 test('two managed mounts on one mountpoint are refused (they would stack two mounts)', () => {
   assert.match(
-    configError('managed:\n  - name: a\n    argv: [x]\n    mountpoint: /m\n  - name: b\n    argv: [y]\n    mountpoint: /m\n'),
+    configError(
+      'managed:\n  - name: a\n    argv: [x]\n    mountpoint: /m\n  - name: b\n    argv: [y]\n    mountpoint: /m\n',
+    ),
     /^w\.yaml:7: managed\[1\]\.mountpoint: managed\[0\] already mounts \/m/,
   );
 });
 
 test('YAML syntax errors and a non-mapping document give a line too', () => {
   assert.match(configError('a: [1\n'), /^w\.yaml:\d+: \(yaml\): /);
-  assert.equal(configError('- 1\n- 2\n'), "w.yaml:1: (root): the config must be a mapping of keys, such as 'interval: 5s'");
+  assert.equal(
+    configError('- 1\n- 2\n'),
+    "w.yaml:1: (root): the config must be a mapping of keys, such as 'interval: 5s'",
+  );
   assert.match(configError('interval: 1s\ninterval: 2s\n'), /^w\.yaml:2: \(yaml\): Map keys must be unique/);
 });
 

@@ -20,13 +20,26 @@ const DESIGN_METRICS = [
   'enotconn_last_heal_timestamp_seconds',
 ];
 
-async function serve(t: TestContext): Promise<{ base: string; state: WatchState; metrics: WatchMetrics; store: WatchStore }> {
+async function serve(
+  t: TestContext,
+): Promise<{ base: string; state: WatchState; metrics: WatchMetrics; store: WatchStore }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-whttp-'));
   const store = WatchStore.open(dir);
   const state = new WatchState();
   const metrics = new WatchMetrics(state, { inFlight: () => 2, orphans: () => 1 }, () => 0, { processMetrics: false });
   const { server, address } = await startHttp(
-    { state, store, metrics, hostname: 'h1', intervalMs: 1000, probeTimeoutMs: 1000, healPolicy: 'on', alertsQueued: () => 0, version: 't', now: () => Date.now() },
+    {
+      state,
+      store,
+      metrics,
+      hostname: 'h1',
+      intervalMs: 1000,
+      probeTimeoutMs: 1000,
+      healPolicy: 'on',
+      alertsQueued: () => 0,
+      version: 't',
+      now: () => Date.now(),
+    },
     '127.0.0.1:0',
   );
   t.after(() => {
@@ -69,14 +82,31 @@ test('/healthz, /api/mounts, /api/incidents and 404', async (t) => {
   const { base, state, store } = await serve(t);
   state.lastCycleAt = Date.now();
   state.ensure('/m', { fstype: 'fuse', source: 's' }, 0);
-  store.openIncident({ mountpoint: '/m', fstype: 'fuse', backend: null, managed: false, state: 'dead', errno: 'ENOTCONN', firstSeenAt: 0, openedAt: 0 });
+  store.openIncident({
+    mountpoint: '/m',
+    fstype: 'fuse',
+    backend: null,
+    managed: false,
+    state: 'dead',
+    errno: 'ENOTCONN',
+    firstSeenAt: 0,
+    openedAt: 0,
+  });
   const h = await fetch(`${base}/healthz`);
   assert.equal(h.status, 200);
   assert.deepEqual(((await h.json()) as { ok: boolean }).ok, true);
-  const mounts = (await (await fetch(`${base}/api/mounts`)).json()) as { host: string; mounts: Array<{ mountpoint: string; up: boolean }> };
+  const mounts = (await (await fetch(`${base}/api/mounts`)).json()) as {
+    host: string;
+    mounts: Array<{ mountpoint: string; up: boolean }>;
+  };
   assert.equal(mounts.host, 'h1');
-  assert.deepEqual(mounts.mounts.map((m) => [m.mountpoint, m.up]), [['/m', false]]);
-  const inc = (await (await fetch(`${base}/api/incidents?open=1`)).json()) as { incidents: Array<{ errno: string; closedAt: null }> };
+  assert.deepEqual(
+    mounts.mounts.map((m) => [m.mountpoint, m.up]),
+    [['/m', false]],
+  );
+  const inc = (await (await fetch(`${base}/api/incidents?open=1`)).json()) as {
+    incidents: Array<{ errno: string; closedAt: null }>;
+  };
   assert.equal(inc.incidents.length, 1);
   assert.equal(inc.incidents[0]!.errno, 'ENOTCONN');
   assert.equal((await fetch(`${base}/nope`)).status, 404);
@@ -89,8 +119,16 @@ test('the status page escapes mountpoints and causes', () => {
   const state = new WatchState();
   state.ensure('/mnt/<script>x</script>', { fstype: 'fuse', source: 's' }, 0);
   const html = renderStatusPage({
-    host: 'h&h', now: 1000, startedAt: 0, lastCycleAt: null, intervalMs: 5000, healPolicy: 'off', mounts: state.list(),
-    incidents: [], alertsQueued: 0, version: '0',
+    host: 'h&h',
+    now: 1000,
+    startedAt: 0,
+    lastCycleAt: null,
+    intervalMs: 5000,
+    healPolicy: 'off',
+    mounts: state.list(),
+    incidents: [],
+    alertsQueued: 0,
+    version: '0',
   });
   assert.doesNotMatch(html, /<script>/);
   assert.match(html, /\/mnt\/&lt;script&gt;x&lt;\/script&gt;/);

@@ -23,11 +23,33 @@ const HEALTHY: ProbeResult = { state: 'healthy', latencyMs: 0.2 };
 
 function healReport(result: HealReport['result'], validated: boolean): HealReport {
   return {
-    mountpoint: MP, result, reason: result, validated, recipe: null, stillOnOldMount: [], durationMs: 1,
-    diagnosis: { causes: [{ id: 'daemon-gone', confidence: 0.9, summary: 'sshfs is gone', evidence: [] }] } as unknown as Diagnosis,
+    mountpoint: MP,
+    result,
+    reason: result,
+    validated,
+    recipe: null,
+    stillOnOldMount: [],
+    durationMs: 1,
+    diagnosis: {
+      causes: [{ id: 'daemon-gone', confidence: 0.9, summary: 'sshfs is gone', evidence: [] }],
+    } as unknown as Diagnosis,
     steps: [
-      { step: { action: 'unmount-lazy', argv: ['fusermount3', '-uz', MP], risk: 'safe', why: '' }, ok: true, skipped: false, code: 0, output: '', durationMs: 1 },
-      { step: { action: 'remount', argv: ['sshfs', 'h:/', MP], risk: 'safe', why: '' }, ok: validated, skipped: false, code: 0, output: '', durationMs: 1 },
+      {
+        step: { action: 'unmount-lazy', argv: ['fusermount3', '-uz', MP], risk: 'safe', why: '' },
+        ok: true,
+        skipped: false,
+        code: 0,
+        output: '',
+        durationMs: 1,
+      },
+      {
+        step: { action: 'remount', argv: ['sshfs', 'h:/', MP], risk: 'safe', why: '' },
+        ok: validated,
+        skipped: false,
+        code: 0,
+        output: '',
+        durationMs: 1,
+      },
     ],
   };
 }
@@ -40,7 +62,11 @@ function setup(t: TestContext, yaml: string, heal: (opts: HealOptions) => HealRe
     `1 0 8:1 / / rw - ext4 /dev/vda rw\n60 1 0:61 / ${MP} rw - fuse.sshfs u@h:/d rw,user_id=0\n61 1 0:62 / /other rw - fuse.sshfs u@h:/o rw\n`,
   );
   const probes: Record<string, ProbeResult> = { [MP]: DEAD, '/other': HEALTHY };
-  const host = new FixtureHost(root, { stateDir: path.join(root, 'state'), runDir: path.join(root, 'run'), recording: { probes } });
+  const host = new FixtureHost(root, {
+    stateDir: path.join(root, 'state'),
+    runDir: path.join(root, 'run'),
+    recording: { probes },
+  });
   const config = parseConfig(yaml);
   const store = WatchStore.open(host.stateDir);
   const state = new WatchState();
@@ -51,14 +77,24 @@ function setup(t: TestContext, yaml: string, heal: (opts: HealOptions) => HealRe
   const incidents = new IncidentBook(store, metrics, alerter, silentLogger());
   const calls = { heal: [] as HealOptions[], diagnose: 0 };
   const loop = new WatchLoop({
-    host, config, state, store, metrics, alerter, incidents, log: silentLogger(), supervisors: new Map(),
+    host,
+    config,
+    state,
+    store,
+    metrics,
+    alerter,
+    incidents,
+    log: silentLogger(),
+    supervisors: new Map(),
     heal: (_h, _p, opts) => {
       calls.heal.push(opts);
       return Promise.resolve(heal(opts));
     },
     diagnose: () => {
       calls.diagnose++;
-      return Promise.resolve({ causes: [{ id: 'daemon-gone', confidence: 1, summary: 'gone', evidence: [] }] } as unknown as Diagnosis);
+      return Promise.resolve({
+        causes: [{ id: 'daemon-gone', confidence: 1, summary: 'gone', evidence: [] }],
+      } as unknown as Diagnosis);
     },
     recordRecipes: () => Promise.resolve(0),
   });
@@ -89,8 +125,14 @@ test('one failed probe is a blip; the second opens the incident, heals, and clos
   assert.equal(inc!.cause, 'daemon-gone');
   assert.equal(inc!.resolution, 'healed');
   assert.notEqual(inc!.closedAt, null);
-  assert.deepEqual(s.store.listHeals().map((h) => [h.action, h.result]), [['remount', 'healed']]);
-  assert.deepEqual(s.events.map((e) => e.kind), ['incident-opened', 'incident-closed']);
+  assert.deepEqual(
+    s.store.listHeals().map((h) => [h.action, h.result]),
+    [['remount', 'healed']],
+  );
+  assert.deepEqual(
+    s.events.map((e) => e.kind),
+    ['incident-opened', 'incident-closed'],
+  );
   assert.equal(s.state.mounts.get(MP)?.state, 'healthy');
   assert.deepEqual(s.store.journalEntries(), [], 'the journal entry is removed after the heal');
   const text = await s.metrics.render();
@@ -115,7 +157,10 @@ test('a failed heal backs off, alerts heal-failed, and K heals in the window ope
   await s.loop.cycle();
   assert.equal(s.calls.heal.length, 2, 'the breaker stopped healing');
   assert.equal(s.state.mounts.get(MP)?.breakerOpen, true);
-  assert.deepEqual(s.events.map((e) => e.kind), ['incident-opened', 'heal-failed', 'heal-failed', 'flapping']);
+  assert.deepEqual(
+    s.events.map((e) => e.kind),
+    ['incident-opened', 'heal-failed', 'heal-failed', 'flapping'],
+  );
   await sleep(40);
   await s.loop.cycle();
   assert.equal(s.events.filter((e) => e.kind === 'flapping').length, 1, 'flapping is alerted once');
@@ -123,7 +168,9 @@ test('a failed heal backs off, alerts heal-failed, and K heals in the window ope
 });
 
 test('heal policy off diagnoses once for the cause and never heals; dry-run plans once per incident', async (t) => {
-  const off = setup(t, 'observe: { include: ["/mnt/**"] }\nheal: { policy: off }\n', () => assert.fail('healed with policy off'));
+  const off = setup(t, 'observe: { include: ["/mnt/**"] }\nheal: { policy: off }\n', () =>
+    assert.fail('healed with policy off'),
+  );
   for (let i = 0; i < 4; i++) await off.loop.cycle();
   assert.equal(off.calls.diagnose, 1);
   assert.equal(off.store.listIncidents()[0]!.cause, 'daemon-gone');
@@ -133,12 +180,17 @@ test('heal policy off diagnoses once for the cause and never heals; dry-run plan
   });
   for (let i = 0; i < 4; i++) await dry.loop.cycle();
   assert.equal(dry.calls.heal.length, 1);
-  assert.deepEqual(dry.store.listHeals().map((h) => h.result), ['dry-run']);
+  assert.deepEqual(
+    dry.store.listHeals().map((h) => h.result),
+    ['dry-run'],
+  );
   assert.deepEqual(dry.store.journalEntries(), [], 'a dry run is not journaled');
 });
 
 test('denied is not a fault: no incident', async (t) => {
-  const s = setup(t, 'observe: { include: ["/mnt/**"] }\nheal: { policy: on }\n', () => assert.fail('healed a denied mount'));
+  const s = setup(t, 'observe: { include: ["/mnt/**"] }\nheal: { policy: on }\n', () =>
+    assert.fail('healed a denied mount'),
+  );
   s.probes[MP] = { state: 'denied', errno: 'EACCES', syscall: 'statfs', latencyMs: 0.1 };
   for (let i = 0; i < 3; i++) await s.loop.cycle();
   assert.equal(s.state.mounts.get(MP)?.state, 'denied');
@@ -149,6 +201,10 @@ test('globs: * stays in one path segment, ** crosses them', () => {
   assert.ok(globToRegExp('/mnt/*').test('/mnt/a'));
   assert.ok(!globToRegExp('/mnt/*').test('/mnt/a/b'));
   assert.ok(globToRegExp('/mnt/**').test('/mnt/a/b'));
-  assert.ok(globToRegExp('/var/lib/kubelet/pods/**/volumes/**').test('/var/lib/kubelet/pods/x/volumes/kubernetes.io~csi/v/mount'));
+  assert.ok(
+    globToRegExp('/var/lib/kubelet/pods/**/volumes/**').test(
+      '/var/lib/kubelet/pods/x/volumes/kubernetes.io~csi/v/mount',
+    ),
+  );
   assert.ok(!globToRegExp('/mnt/a.b').test('/mnt/axb'));
 });

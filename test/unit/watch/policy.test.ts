@@ -30,7 +30,10 @@ test('a single blip between successes never opens an incident', () => {
 
 test('backoff doubles from the initial delay up to the cap, and resets on success', () => {
   const o = { initialMs: 1000, maxMs: 5000, factor: 2 };
-  assert.deepEqual([0, 1, 2, 3, 4].map((a) => backoffDelay(a, o)), [1000, 2000, 4000, 5000, 5000]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4].map((a) => backoffDelay(a, o)),
+    [1000, 2000, 4000, 5000, 5000],
+  );
   const b = new Backoff(o);
   assert.ok(b.ready(0));
   assert.equal(b.failed(10_000), 11_000);
@@ -65,8 +68,20 @@ test('heals outside the window do not count', () => {
 });
 
 test('jitter stays within interval × (1 ± j)', () => {
-  assert.equal(jittered(1000, 0.1, () => 0), 900);
-  assert.equal(jittered(1000, 0.1, () => 0.5), 1000);
-  assert.equal(jittered(1000, 0.1, () => 0.999999), 1100);
-  assert.equal(jittered(1000, 0, () => 0.3), 1000);
+  assert.equal(
+    jittered(1000, 0.1, () => 0),
+    900,
+  );
+  assert.equal(
+    jittered(1000, 0.1, () => 0.5),
+    1000,
+  );
+  assert.equal(
+    jittered(1000, 0.1, () => 0.999999),
+    1100,
+  );
+  assert.equal(
+    jittered(1000, 0, () => 0.3),
+    1000,
+  );
 });

@@ -1,0 +1,226 @@
+// The cost of `enotconn watch` (issue 4, "Benchmarks"): 100 healthy bindfs mounts, a 2 s interval,
+// 60 s; watch's CPU (% of one core, its probe child included) and RSS, next to Debian's
+// prometheus-node-exporter (filesystem collector) scraped every 2 s on the same mounts.
+// Targets: ≤ 1 % CPU and ≤ 100 MB RSS. It also times /metrics scrapes while one mount is hung
+// (its daemon SIGSTOPped): a scrape must not wait on it.
+// Run: node dist/bench/watch-overhead.js   (root; OVERHEAD_MOUNTS=100 OVERHEAD_SECONDS=60)
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { forceUnmount, freePort, killHard, waitFor } from '../test/helpers/live.js';
+import { httpGet, sampleValue, startWatchProc } from '../test/live/watch/watch-harness.js';
+
+const MOUNTS = Number(process.env.OVERHEAD_MOUNTS ?? 100);
+const SECONDS = Number(process.env.OVERHEAD_SECONDS ?? 60);
+const TICK = 100; // USER_HZ
+
+const cleanups: Array<() => unknown> = [];
+const t = {
+  after: (fn: () => unknown) => void cleanups.push(fn),
+  skip: (why: string) => {
+    throw new Error(why);
+  },
+} as unknown as TestContext;
+
+// utime + stime (ticks) and VmRSS (kB) of a process and its descendants.
+function usage(root: number): { ticks: number; rssKb: number } {
+  const parent = new Map<number, number>();
+  const stat = new Map<number, string[]>();
+  for (const n of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const s = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(n), Number(f[1]));
+      stat.set(Number(n), f);
+    } catch {
+      // gone
+    }
+  }
+  const tree = new Set([root]);
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [p, pp] of parent) {
+      if (!tree.has(p) && tree.has(pp)) {
+        tree.add(p);
+        changed = true;
+      }
+    }
+  }
+  let ticks = 0;
+  let rssKb = 0;
+  for (const p of tree) {
+    const f = stat.get(p);
+    if (!f) continue;
+    ticks += Number(f[11]) + Number(f[12]);
+    try {
+      rssKb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return { ticks, rssKb };
+}
+
+async function sampleFor(
+  pid: number,
+  seconds: number,
+  during?: () => Promise<void>,
+): Promise<{ cpuPct: number; rssMb: number; maxRssMb: number }> {
+  const a = usage(pid);
+  const t0 = performance.now();
+  let maxRss = a.rssKb;
+  const end = t0 + seconds * 1000;
+  while (performance.now() < end) {
+    await (during ? during() : Promise.resolve());
+    await new Promise((r) => setTimeout(r, 2000));
+    maxRss = Math.max(maxRss, usage(pid).rssKb);
+  }
+  const b = usage(pid);
+  const wall = (performance.now() - t0) / 1000;
+  return { cpuPct: ((b.ticks - a.ticks) / TICK / wall) * 100, rssMb: b.rssKb / 1024, maxRssMb: maxRss / 1024 };
+}
+
+const date = new Date().toISOString().slice(0, 10);
+console.log(
+  `# enotconn watch overhead: ${MOUNTS} bindfs mounts, interval 2 s, ${SECONDS} s; ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}, ${date}`,
+);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-bench-overhead-'));
+const src = path.join(dir, 'src');
+fs.mkdirSync(src);
+fs.writeFileSync(path.join(src, 'f'), 'x');
+const daemons: number[] = [];
+try {
+  for (let i = 0; i < MOUNTS; i++) {
+    const mp = path.join(dir, `m${String(i).padStart(3, '0')}`);
+    fs.mkdirSync(mp);
+    const c = spawn('bindfs', ['-f', src, mp], { stdio: 'ignore', detached: true });
+    c.unref();
+    daemons.push(c.pid!);
+  }
+  cleanups.push(() => {
+    for (const pid of daemons) killHard(pid);
+    for (let i = 0; i < MOUNTS; i++) {
+      const mp = path.join(dir, `m${String(i).padStart(3, '0')}`);
+      forceUnmount(mp);
+    }
+  });
+  await waitFor(
+    () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split(dir).length - 1 >= MOUNTS,
+    60_000,
+    'mounts',
+  );
+
+  // enotconn watch.
+  const w = await startWatchProc(
+    t,
+    `interval: 2s\nobserve:\n  include: ["${dir}/**"]\nheal: { policy: off }\nlog: { level: warn }\n`,
+  );
+  await waitFor(
+    async () => (await w.json<{ mounts: unknown[] }>('/api/mounts')).mounts.length === MOUNTS,
+    30_000,
+    'all mounts watched',
+  );
+  console.error('phase: watch steady state');
+  await new Promise((r) => setTimeout(r, 5000)); // warm-up
+  const watchUse = await sampleFor(w.proc.pid!, SECONDS, async () => {
+    await w.get('/metrics'); // a 2 s Prometheus scrape, as for node_exporter
+  });
+  // A hung mount (daemon SIGSTOPped) must not hold a scrape.
+  console.error('phase: one mount hung');
+  const stopped = daemons[0]!;
+  process.kill(stopped, 'SIGSTOP');
+  const hungMp = path.join(dir, 'm000');
+  await waitFor(async () => (await w.mount(hungMp))?.state === 'hung', 30_000, 'hung');
+  const scrapes: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const r = await w.get('/metrics');
+    if (sampleValue(r.body, 'enotconn_mount_state', { mountpoint: hungMp, state: 'hung' }) !== 1)
+      throw new Error('hung state missing');
+    scrapes.push(r.ms);
+  }
+  process.kill(stopped, 'SIGCONT');
+  await w.stop();
+  scrapes.sort((a, b) => a - b);
+
+  console.error('phase: node_exporter');
+  // prometheus-node-exporter, filesystem collector only (statfs of the same mounts), scraped every 2 s.
+  // Its procfs is a copy holding only our mounts' mountinfo lines: the same mounts as watch, and not
+  // the other hung mounts on this shared machine, which would hold its scrape (its stuck-mount rule).
+  const fakeProc = path.join(dir, 'procfs');
+  const ours = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[4]?.startsWith(`${dir}/m`))
+    .join('\n');
+  const oursMounts = fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[1]?.startsWith(`${dir}/m`))
+    .join('\n');
+  for (const p of ['1', 'self']) {
+    fs.mkdirSync(path.join(fakeProc, p), { recursive: true });
+    fs.writeFileSync(path.join(fakeProc, p, 'mountinfo'), `${ours}\n`);
+    fs.writeFileSync(path.join(fakeProc, p, 'mounts'), `${oursMounts}\n`); // older node_exporter reads this
+  }
+  const port = await freePort();
+  const ne = spawn(
+    'prometheus-node-exporter',
+    [
+      '--web.listen-address',
+      `127.0.0.1:${port}`,
+      '--path.procfs',
+      fakeProc,
+      '--collector.disable-defaults',
+      '--collector.filesystem',
+    ],
+    { stdio: 'ignore' },
+  );
+  cleanups.push(() => ne.kill('SIGKILL'));
+  await waitFor(
+    async () => (await httpGet(port, '/metrics').catch(() => ({ status: 0 }))).status === 200,
+    20_000,
+    'node_exporter',
+  );
+  const neText = (await httpGet(port, '/metrics')).body;
+  const neMounts = neText
+    .split('\n')
+    .filter((l) => l.startsWith('node_filesystem_avail_bytes') && l.includes(dir)).length;
+  await new Promise((r) => setTimeout(r, 5000));
+  const neUse = await sampleFor(ne.pid!, SECONDS, async () => {
+    await httpGet(port, '/metrics');
+  });
+  ne.kill('SIGTERM');
+
+  console.log(`\n| process | mounts | CPU % of one core | RSS MB (end) | RSS MB (max) |`);
+  console.log('|---|---|---|---|---|');
+  console.log(
+    `| enotconn watch (+ probe child) | ${MOUNTS} | ${watchUse.cpuPct.toFixed(2)} | ${watchUse.rssMb.toFixed(1)} | ${watchUse.maxRssMb.toFixed(1)} |`,
+  );
+  console.log(
+    `| prometheus-node-exporter (filesystem) | ${neMounts} | ${neUse.cpuPct.toFixed(2)} | ${neUse.rssMb.toFixed(1)} | ${neUse.maxRssMb.toFixed(1)} |`,
+  );
+  console.log(
+    `\nTargets for watch: ≤ 1 % CPU (${watchUse.cpuPct <= 1 ? 'met' : 'MISSED'}), ≤ 100 MB RSS (${watchUse.maxRssMb <= 100 ? 'met' : 'MISSED'}).`,
+  );
+  console.log(
+    `/metrics with one mount hung (SIGSTOPped daemon), 50 scrapes: p50 ${scrapes[24]!.toFixed(1)} ms, p99 ${scrapes[49]!.toFixed(1)} ms, max ${scrapes[49]!.toFixed(1)} ms`,
+  );
+} finally {
+  for (const fn of cleanups.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch {
+      // best effort
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    console.error(`could not remove ${dir}: ${(e as Error).message}`);
+  }
+}
+process.exit(0);
