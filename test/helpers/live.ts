@@ -282,13 +282,14 @@ export interface CliResult {
 // Run the built CLI with argv; never through a shell. The run dir is per-test unless given.
 export function runCli(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; uid?: number; gid?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
     });
     let stdout = '';
     let stderr = '';

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { MountReport, ScanReport } from '../../../src/mounts/scan.js';
 import {
+  ensureTestUser,
   liveBindfs,
   liveRclone,
   liveSshd,
@@ -187,4 +188,34 @@ test('scan exits 0 with all mounts healthy and 2 with a usage error', async (t) 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^enotconn: invalid --timeout 'soon': use a number with ms, s or m/);
   assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+});
+
+test('run as a non-root user, scan says which mounts it could not judge and why', async (t) => {
+  if (!requireBinary(t, 'rclone', 'fusermount3')) return;
+  const user = ensureTestUser();
+  const dir = tempDir(t);
+  fs.chmodSync(dir, 0o755);
+  fs.mkdirSync(path.join(dir, 'src'));
+  // rclone without --allow-other: only its owner (root) may use the mount; the kernel answers
+  // everyone else with EACCES before the daemon is asked (fs/fuse/dir.c fuse_allow_current_process).
+  const mount = await liveRclone(t, path.join(dir, 'src'), path.join(dir, 'mnt'));
+  const r = await runCli(['scan', '--json', dir], {
+    uid: user.uid,
+    gid: user.gid,
+    env: { ENOTCONN_RUN_DIR: path.join(dir, 'run-user'), ENOTCONN_STATE_DIR: path.join(dir, 'state-user') },
+  });
+  const m = find(JSON.parse(r.stdout) as ScanReport, mount.mountpoint);
+  assert.equal(m.state, 'denied');
+  assert.equal(m.errno, 'EACCES');
+  assert.equal(
+    m.note,
+    'not judged: FUSE mount of uid 0 without allow_other; only that user can reach its daemon, so run enotconn as uid 0',
+  );
+  assert.equal(r.code, 0, 'denied is reported, not failed on (DESIGN §1)');
+  const human = await runCli(['scan', dir], {
+    uid: user.uid,
+    gid: user.gid,
+    env: { ENOTCONN_RUN_DIR: path.join(dir, 'run-user') },
+  });
+  assert.match(human.stdout, /Notes:\n {2}.*\/mnt: not judged: FUSE mount of uid 0 without allow_other/);
 });

@@ -91,6 +91,28 @@ test('(fixture) an NFS mount answering ESTALE gives stale-handle', async (t) => 
   assert.equal(backend?.confidence, 0.6);
 });
 
+test('(fixture) a soft NFS mount answering EIO (its retries ran out) is io-error, caused by the unreachable server', async (t) => {
+  // nfs(5): on a soft mount a request that exhausts retrans fails with EIO instead of hanging.
+  const d = await diagnose(
+    host(t, 'diagnose-nfs-hung', {
+      now: '2026-11-21T09:00:00.000Z',
+      probes: { '/mnt/nfs': { state: 'io-error', errno: 'EIO', syscall: 'lstat', latencyMs: 30000 } },
+    }),
+    '/mnt/nfs',
+  );
+  assert.equal(d.state, 'io-error');
+  assert.equal(d.mount.errno, 'EIO');
+  assert.equal(d.mount.syscall, 'lstat');
+  assert.equal(d.causes[0]?.id, 'backend-unreachable');
+  assert.equal(d.causes[0]?.confidence, 0.95);
+  assert.ok(
+    d.causes[0]?.evidence.some(
+      (e) => e.source === 'probe' && e.detail === 'lstat(/mnt/nfs) failed with EIO in 30000ms',
+    ),
+    JSON.stringify(d.causes[0]?.evidence),
+  );
+});
+
 test('(fixture) the CLI prints the NFS diagnosis as JSON in the DESIGN shape and exits 1', async () => {
   const r = await runCli(['--proc-root', path.join(FIX, 'diagnose-nfs-hung'), 'diagnose', '/mnt/nfs', '--json'], {
     env: { ENOTCONN_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'enc-fix-state-')) },
