@@ -165,7 +165,7 @@ async function main(): Promise<void> {
         ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/metrics`],
         120000,
       );
-      neLine = `node_exporter first scrape: ${scrape.ms.toFixed(0)}ms (HTTP ${scrape.stdout || 'none'}${scrape.timedOut ? ', killed at 120s' : ''})`;
+      neLine = `node_exporter first scrape: ${scrape.ms.toFixed(0)}ms (HTTP ${scrape.stdout || 'none'}${scrape.timedOut ? ', no answer in 30s, killed' : ''})`;
       const again = await timed(
         ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/metrics`],
         120000,

@@ -5,7 +5,7 @@
 import readline from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { clearStuck, processStartTicks, registerStuck } from './stuck-registry.js';
-import type { WorkerReply } from './probe-worker.js';
+import type { WorkerReady, WorkerReply } from './probe-worker.js';
 
 export interface ChildRequest {
   id: number;
@@ -20,11 +20,13 @@ export type ChildReply =
 
 const runDir = process.env.ENOTCONN_PROBE_REGISTRY ?? '';
 const maxWorkers = Math.max(1, Number(process.env.ENOTCONN_PROBE_WORKERS ?? '4'));
-// Healthy probes take well under a millisecond, so a few pre-started workers serve hundreds of
-// mounts. A worker busy for longer than SLOW_MS (well above a cold worker's first probe) is probably
-// on a slow or hung mount: only then is another one started, up to the concurrency.
+// Healthy probes take well under a millisecond, so two pre-started workers serve hundreds of
+// mounts (each extra isolate costs ~50-100 ms of CPU to boot, which a 2-core host pays in wall
+// time). A worker busy on one probe for longer than SLOW_MS, counted from when it was ready to
+// probe (a cold worker's module loading is not a slow mount), is probably on a slow or hung mount:
+// only then is another one started, up to the concurrency.
 const SLOW_MS = 20;
-const PREWARM = Math.min(3, maxWorkers);
+const PREWARM = Math.min(Number(process.env.ENOTCONN_PROBE_PREWARM ?? '2') || 1, maxWorkers);
 const workerUrl = new URL('./probe-worker.js', import.meta.url);
 const myStart = processStartTicks('self') ?? '';
 
@@ -32,6 +34,7 @@ interface Slot {
   worker: Worker;
   busy: ChildRequest | null;
   stuck: boolean;
+  ready: boolean; // its module has loaded; until then a queued probe is not slow, only waiting
   startedAt: number;
   timer: NodeJS.Timeout | null;
 }
@@ -40,9 +43,26 @@ const slots = new Set<Slot>();
 const queue: ChildRequest[] = [];
 let inputClosed = false;
 
+// Replies are batched: every line produced in one turn of the event loop goes out in one write
+// (200 healthy probes answer within a few ms of each other; one write each costs a syscall and a
+// wake-up of the parent). A line is never held beyond the current turn.
+let outBuf: string[] = [];
+let flushScheduled = false;
+
 function send(msg: ChildReply): void {
+  outBuf.push(JSON.stringify(msg));
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(flush);
+}
+
+function flush(): void {
+  flushScheduled = false;
+  if (outBuf.length === 0) return;
+  const text = `${outBuf.join('\n')}\n`;
+  outBuf = [];
   try {
-    process.stdout.write(`${JSON.stringify(msg)}\n`);
+    process.stdout.write(text);
   } catch {
     // the parent went away; stuck probes still finish and clear their registry entries
   }
@@ -53,8 +73,15 @@ function newSlot(): Slot {
     // Small heaps: a worker does two syscalls; a stuck one should cost little while it waits.
     resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4, stackSizeMb: 1 },
   });
-  const slot: Slot = { worker, busy: null, stuck: false, startedAt: 0, timer: null };
-  worker.on('message', (reply: WorkerReply) => onReply(slot, reply));
+  const slot: Slot = { worker, busy: null, stuck: false, ready: false, startedAt: 0, timer: null };
+  worker.on('message', (msg: WorkerReply | WorkerReady) => {
+    if ('ready' in msg) {
+      slot.ready = true;
+      if (slot.busy) slot.startedAt = Date.now(); // its queued probe starts only now
+      return;
+    }
+    onReply(slot, msg);
+  });
   worker.on('error', () => onWorkerGone(slot));
   worker.on('exit', () => onWorkerGone(slot));
   slots.add(slot);
@@ -105,7 +132,7 @@ function pump(): void {
       if (s.stuck) continue;
       active++;
       if (!s.busy && !slot) slot = s;
-      if (s.busy && now - s.startedAt < SLOW_MS) busyBriefly++;
+      if (s.busy && (!s.ready || now - s.startedAt < SLOW_MS)) busyBriefly++;
     }
     if (!slot) {
       if (active >= maxWorkers) break;
@@ -149,6 +176,7 @@ function maybeExit(): void {
   if (!inputClosed || queue.length > 0) return;
   for (const s of slots) if (s.busy) return; // stay until every probe, stuck ones included, returns
   for (const s of slots) void s.worker.terminate();
+  flush(); // stdout to a pipe is synchronous on Linux: nothing is lost by exiting now
   process.exit(0);
 }
 

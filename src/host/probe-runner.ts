@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,13 @@ export class ProbeRunner {
   private readonly inFlight = new Map<string, number>();
   private readonly registryDir: string;
   private workers = 0;
+  // Requests written in one turn of the event loop go to the child in one write (the watch loop
+  // starts a probe per mount each cycle; one pipe write each was its largest single CPU cost).
+  private outBuf: string[] = [];
+  private outChild: ChildProcess | null = null;
+  // Whether the registry holds any entry, read at most once per turn of the event loop: an empty
+  // registry (the usual case) spares each probe a hash and a failing open().
+  private registryHasEntries: boolean | null = null;
   orphans = 0; // probes that timed out and never returned, in this process's lifetime
   onUnstuck: ((key: string) => void) | null = null;
 
@@ -48,7 +56,7 @@ export class ProbeRunner {
     if (since !== undefined) {
       return Promise.resolve({ state: 'hung', timeoutMs: opts.timeoutMs, stuckSinceMs: since, skipped: true });
     }
-    const stuck = findStuck(this.registryDir, target.key);
+    const stuck = this.registryMayHold() ? findStuck(this.registryDir, target.key) : null;
     if (stuck) {
       return Promise.resolve({ state: 'hung', timeoutMs: opts.timeoutMs, stuckSinceMs: stuck.sinceMs, skipped: true });
     }
@@ -64,8 +72,38 @@ export class ProbeRunner {
       }, opts.timeoutMs + CHILD_SLACK_MS);
       this.pending.set(id, { target, timeoutMs: opts.timeoutMs, resolve, timer });
       const req: ChildRequest = { id, key: target.key, path: target.path, timeoutMs: opts.timeoutMs };
-      child.stdin?.write(`${JSON.stringify(req)}\n`);
+      this.send(child, JSON.stringify(req));
     });
+  }
+
+  // True unless the stuck registry is known to be empty in this turn of the event loop. An entry
+  // written after the check is as racy as one written just after findStuck: the child's own
+  // one-probe-per-slot rule and the registry still hold for the next probe.
+  private registryMayHold(): boolean {
+    if (this.registryHasEntries === null) {
+      try {
+        this.registryHasEntries = fs.readdirSync(this.registryDir).some((n) => n.endsWith('.json'));
+      } catch {
+        this.registryHasEntries = false; // no registry directory: nothing was ever stuck
+      }
+      setImmediate(() => (this.registryHasEntries = null));
+    }
+    return this.registryHasEntries;
+  }
+
+  private send(child: ChildProcess, line: string): void {
+    if (this.outChild !== child) this.flush();
+    this.outChild = child;
+    this.outBuf.push(line);
+    if (this.outBuf.length === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const child = this.outChild;
+    if (this.outBuf.length === 0 || !child) return;
+    const text = `${this.outBuf.join('\n')}\n`;
+    this.outBuf = [];
+    child.stdin?.write(text);
   }
 
   // Start the probe child ahead of the first probe (its Node start-up is the main fixed cost).
@@ -77,7 +115,10 @@ export class ProbeRunner {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null && this.workers >= concurrency) {
       return this.child;
     }
-    if (this.child) this.release(); // a new concurrency asks for a new child; the old one drains
+    if (this.child) {
+      this.flush(); // requests already addressed to the old child go to it
+      this.release(); // a new concurrency asks for a new child; the old one drains
+    }
     const script = fileURLToPath(new URL('./probe-child.js', import.meta.url));
     const child = spawn(process.execPath, [script], {
       detached: true, // its own process group: a terminal ^C to enotconn does not reach it
@@ -139,6 +180,7 @@ export class ProbeRunner {
   private release(): void {
     const child = this.child;
     if (!child) return;
+    if (this.outChild === child) this.flush();
     this.child = null;
     child.stdin?.end(); // the child exits once its stuck probes (if any) return
     child.stdout?.destroy();

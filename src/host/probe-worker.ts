@@ -3,12 +3,15 @@
 // libuv threadpool thread (a hung statfs there starves every fs call; libuv#3449, node_exporter#244).
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 
 export interface WorkerRequest {
   id: number;
   path: string;
+}
+// Sent once, when this module has loaded: from then on the worker answers a probe at once.
+export interface WorkerReady {
+  ready: true;
 }
 export type WorkerReply =
   | { id: number; ok: true; latencyMs: number }
@@ -26,12 +29,20 @@ function probeOnce(req: WorkerRequest): WorkerReply {
   try {
     // A random name defeats positive and negative dentry caching: the lookup must go to the
     // backend. ENOENT is the healthy answer. (Why not stat the root: its attributes are cached.)
-    fs.lstatSync(path.join(req.path, `.enotconn-probe-${randomBytes(6).toString('hex')}`));
+    fs.lstatSync(path.join(req.path, `.enotconn-probe-${randomName()}`));
   } catch (e) {
     const c = code(e);
     if (c !== 'ENOENT') return { id: req.id, ok: false, errno: c, syscall: 'lstat', latencyMs: ms() };
   }
   return { id: req.id, ok: true, latencyMs: ms() };
+}
+
+// Not a secret, only unpredictable enough to miss every cached dentry; node:crypto would cost each
+// worker isolate ~15 ms of start-up (it is loaded per isolate).
+let counter = 0;
+function randomName(): string {
+  counter = (counter + 1) % 0x10000;
+  return `${Math.floor(Math.random() * 0x100000000).toString(16)}${counter.toString(16).padStart(4, '0')}`;
 }
 
 function code(e: unknown): string {
@@ -42,3 +53,4 @@ function code(e: unknown): string {
 parentPort?.on('message', (req: WorkerRequest) => {
   parentPort?.postMessage(probeOnce(req));
 });
+parentPort?.postMessage({ ready: true } satisfies WorkerReady);

@@ -86,6 +86,18 @@ export function mountKey(m: MountInfo): string {
   return `${m.major}:${m.minor}@${m.mountpoint}`;
 }
 
+// What a scan read on its way (not part of the printed report): the mount table, so that work
+// done right after it (recording daemons' recipes) need not read /proc again.
+export interface ScanDetails {
+  mounts: readonly MountInfo[];
+}
+const details = new WeakMap<ScanReport, ScanDetails>();
+
+// The mount table a report was built from; undefined for a report this process did not make.
+export function scanDetails(report: ScanReport): ScanDetails | undefined {
+  return details.get(report);
+}
+
 // Probe every covered mount without ever hanging, and report each one's state.
 export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanReport> {
   const t0 = performance.now();
@@ -150,12 +162,14 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
     }
     return { ...base, ...probeFields(r), ...noteFor(m, r, uid) };
   });
-  return {
+  const report: ScanReport = {
     host: host.hostname(),
     scannedAt,
     durationMs: Math.round(performance.now() - t0),
     mounts,
   };
+  details.set(report, { mounts: all });
+  return report;
 }
 
 function probeFields(r: ProbeResult): Partial<MountReport> & { state: ProbeResult['state'] } {

@@ -2,7 +2,7 @@
 import type { Host } from '../../host/types.js';
 import type { DaemonInfo } from '../diagnosis.js';
 import type { MountInfo } from '../mountinfo/parse.js';
-import { readMounts, type ScanReport } from '../scan.js';
+import { readMounts, scanDetails, type ScanReport } from '../scan.js';
 import { findFuseDaemon, readProcessTable, type ProcessInfo } from '../process-table.js';
 import { KNOWN_DAEMONS } from '../backends/index.js';
 import { readProcStat } from '../../host/proc.js';
@@ -54,17 +54,29 @@ export async function recordLiveRecipes(host: Host, report: ScanReport): Promise
     const store = await openStore(host);
     if (!store) return 0;
     try {
-      const mounts = await readMounts(host);
-      const table: ProcessInfo[] = await readProcessTable(host);
+      // The scan's own mount table when it has one (this process just read it).
+      const mounts = scanDetails(report)?.mounts ?? (await readMounts(host));
+      const byId = new Map(mounts.map((x) => [x.id, x]));
+      // The full process table only when a mount's daemon is not known yet; otherwise each known
+      // daemon's start time comes from its own /proc/<pid>/stat (a few reads instead of hundreds).
+      let table: Promise<ProcessInfo[]> | null = null;
+      const fullTable = (): Promise<ProcessInfo[]> => (table ??= readProcessTable(host));
+      const pids = await Promise.all(
+        healthy.map(async (r) => {
+          const m = byId.get(r.id);
+          if (!m || m.mountpoint !== r.mountpoint) return null;
+          const pid = r.daemonPid ?? (await findFuseDaemon(host, m, await fullTable(), KNOWN_DAEMONS))?.pid ?? null;
+          if (pid === null) return null;
+          const start = (await readProcStat(host, pid))?.startTicks ?? null;
+          return { m, pid, start };
+        }),
+      );
       const known = store.known();
       const rows: Array<{ recipe: Recipe; daemonPid: number; daemonStart: number | null }> = [];
-      for (const r of healthy) {
-        const m = mounts.find((x) => x.id === r.id && x.mountpoint === r.mountpoint);
-        if (!m) continue;
-        const pid = r.daemonPid ?? (await findFuseDaemon(host, m, table, KNOWN_DAEMONS))?.pid ?? null;
-        if (pid === null) continue;
+      for (const found of pids) {
+        if (!found) continue;
+        const { m, pid, start } = found;
         const prev = known.get(`${m.mountpoint}\0${m.source}`);
-        const start = table.find((p) => p.pid === pid)?.startTicks ?? null;
         if (prev && prev.pid === pid && prev.start === start) continue;
         const got = await recipeFromProcess(host, m, pid);
         if (got) rows.push({ recipe: got.recipe, daemonPid: pid, daemonStart: got.daemonStart });
