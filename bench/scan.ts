@@ -163,12 +163,12 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 700));
       const scrape = await timed(
         ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/metrics`],
-        120000,
+        30000,
       );
       neLine = `node_exporter first scrape: ${scrape.ms.toFixed(0)}ms (HTTP ${scrape.stdout || 'none'}${scrape.timedOut ? ', no answer in 30s, killed' : ''})`;
       const again = await timed(
         ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/metrics`],
-        120000,
+        30000,
       );
       neLine += `; second scrape: ${again.ms.toFixed(0)}ms`;
       try {
