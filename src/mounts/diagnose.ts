@@ -14,9 +14,9 @@ import { collectOptions } from './evidence/options.js';
 import { mountForPath } from './find-mount.js';
 import { buildPlan, resolveRecipe } from './heal/plan.js';
 import type { Recipe } from './heal/recipe.js';
-import { optionValue, type MountInfo } from './mountinfo/parse.js';
+import type { MountInfo } from './mountinfo/parse.js';
 import { rankCauses } from './rank.js';
-import { mountKey, readMounts, type MountReport } from './scan.js';
+import { mountKey, mountReport, readMounts } from './scan.js';
 
 export interface DiagnoseOptions {
   timeoutMs?: number; // probe timeout (default 1 s, so a hung mount is diagnosed in under 2 s)
@@ -117,7 +117,12 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
     }
   }
 
-  const report = mountReport(mount, probe, backend?.name ?? null, endpoint?.display ?? null, fuse ? daemon : null);
+  const report = mountReport(mount, probe, {
+    backend: backend?.name ?? null,
+    endpoint: endpoint?.display ?? null,
+    ...(fuse && daemon ? { daemonPid: daemon.pid } : {}),
+    uid: host.uid(),
+  });
   const options = collectOptions({
     mount,
     backend: backend?.name ?? null,
@@ -178,42 +183,5 @@ export function describeProbe(mount: MountInfo, r: ProbeResult): Evidence {
         : { source: 'probe', detail: `the probe of ${mp} did not return within ${r.timeoutMs}ms` };
     default:
       return { source: 'probe', detail: `${r.syscall}(${mp}) failed with ${r.errno} in ${r.latencyMs}ms` };
-  }
-}
-
-// The mount as `scan --json` reports it (DESIGN §2 "as in scan").
-export function mountReport(
-  m: MountInfo,
-  r: ProbeResult,
-  backend: string | null,
-  endpoint: string | null,
-  daemon: DaemonInfo | null,
-): MountReport {
-  const owner = optionValue(m.superOptions, 'user_id');
-  const base: MountReport = {
-    id: m.id,
-    mountpoint: m.mountpoint,
-    source: m.source,
-    fstype: m.fstype,
-    backend,
-    options: m.superOptions,
-    mountOptions: m.options,
-    state: r.state,
-    ...(endpoint !== null ? { endpoint } : {}),
-    ...(daemon ? { daemonPid: daemon.pid } : {}),
-    ...(owner !== undefined ? { ownerUid: Number(owner) } : {}),
-  };
-  switch (r.state) {
-    case 'healthy':
-      return { ...base, latencyMs: r.latencyMs };
-    case 'hung':
-      return {
-        ...base,
-        timeoutMs: r.timeoutMs,
-        ...(r.stuckSinceMs !== undefined ? { stuckSince: new Date(r.stuckSinceMs).toISOString() } : {}),
-        ...(r.skipped ? { probeSkipped: true } : {}),
-      };
-    default:
-      return { ...base, errno: r.errno, syscall: r.syscall, latencyMs: r.latencyMs };
   }
 }

@@ -137,30 +137,20 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
     const daemon = daemons.get(m) ?? null;
     const backend = backendFor(m, { daemonArgv: daemon?.argv ?? null });
     const endpoint = backend?.endpoint(m, { daemonArgv: daemon?.argv ?? null });
-    const owner = optionValue(m.superOptions, 'user_id');
-    const base: MountReport = {
-      id: m.id,
-      mountpoint: m.mountpoint,
-      source: m.source,
-      fstype: m.fstype,
+    const ctx = {
       backend: backend?.name ?? null,
-      options: m.superOptions,
-      mountOptions: m.options,
-      state: 'unknown',
-      ...(endpoint ? { endpoint: endpoint.display } : {}),
+      endpoint: endpoint?.display ?? null,
       ...(daemons.has(m) ? { daemonPid: daemon?.pid ?? null } : {}),
-      ...(owner !== undefined ? { ownerUid: Number(owner) } : {}),
+      uid,
     };
     const r = byMount.get(m);
-    if (!r) {
-      const top = topByPath.get(m.mountpoint)!;
-      return {
-        ...base,
-        errno: 'ESHADOWED',
-        note: `over-mounted by mount ${top.id} (${top.fstype}); it cannot be probed`,
-      };
-    }
-    return { ...base, ...probeFields(r), ...noteFor(m, r, uid) };
+    if (r) return mountReport(m, r, ctx);
+    const top = topByPath.get(m.mountpoint)!;
+    return {
+      ...mountReport(m, null, ctx),
+      errno: 'ESHADOWED',
+      note: `over-mounted by mount ${top.id} (${top.fstype}); it cannot be probed`,
+    };
   });
   const report: ScanReport = {
     host: host.hostname(),
@@ -170,6 +160,30 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
   };
   details.set(report, { mounts: all });
   return report;
+}
+
+// One mount's report, as `scan --json` prints it and diagnose embeds it ("as in scan", DESIGN §2).
+// Without a probe result (an over-mounted mount) the state stays `unknown`.
+export function mountReport(
+  m: MountInfo,
+  r: ProbeResult | null,
+  ctx: { backend: string | null; endpoint: string | null; daemonPid?: number | null; uid: number },
+): MountReport {
+  const owner = optionValue(m.superOptions, 'user_id');
+  const base: MountReport = {
+    id: m.id,
+    mountpoint: m.mountpoint,
+    source: m.source,
+    fstype: m.fstype,
+    backend: ctx.backend,
+    options: m.superOptions,
+    mountOptions: m.options,
+    state: 'unknown',
+    ...(ctx.endpoint !== null ? { endpoint: ctx.endpoint } : {}),
+    ...(ctx.daemonPid !== undefined ? { daemonPid: ctx.daemonPid } : {}),
+    ...(owner !== undefined ? { ownerUid: Number(owner) } : {}),
+  };
+  return r ? { ...base, ...probeFields(r), ...noteFor(m, r, ctx.uid) } : base;
 }
 
 function probeFields(r: ProbeResult): Partial<MountReport> & { state: ProbeResult['state'] } {
