@@ -2,6 +2,7 @@
 import net from 'node:net';
 import type { Observation } from './types.js';
 
+// Resolve after `ms` milliseconds.
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface CodedError {
@@ -36,6 +37,7 @@ export function listen(server: net.Server, host = '127.0.0.1', port = 0): Promis
   });
 }
 
+// Close a server and resolve once it has closed, whether or not it was listening.
 export function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
