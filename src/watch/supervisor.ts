@@ -9,7 +9,7 @@ import type { Host, SpawnedProcess } from '../host/types.js';
 import { readProcStat } from '../host/proc.js';
 import { backendFor, KNOWN_DAEMONS } from '../mounts/backends/index.js';
 import { collectKmsg, eventsForDaemon } from '../mounts/evidence/kmsg.js';
-import { mountKey, readMounts } from '../mounts/scan.js';
+import { mountKey } from '../mounts/scan.js';
 import { findFuseDaemon, readProcessTable } from '../mounts/process-table.js';
 import { DEFAULT_PATH, lookupUser } from '../mounts/heal/recipes.js';
 import type { Recipe } from '../mounts/heal/recipe.js';
@@ -497,5 +497,5 @@ function normalise(p: string): string {
 
 // Mount ids now at the mountpoint (for tests and recovery).
 export async function mountIdsAt(host: Host, mountpoint: string): Promise<number[]> {
-  return (await readMounts(host)).filter((m) => m.mountpoint === mountpoint).map((m) => m.id);
+  return (await mountsAt(host, mountpoint)).map((m) => m.id);
 }

@@ -6,6 +6,7 @@ import { readProcStat } from '../../host/proc.js';
 import type { Holder, NamespaceView } from '../diagnosis.js';
 import { parseMountinfo, type MountInfo } from '../mountinfo/parse.js';
 import { bytesToUtf8 } from '../mountinfo/unescape.js';
+import { isUnder, mappedPaths, readPasswd } from '../evidence/holders.js';
 
 export interface HolderRecord extends Holder {
   start: number; // start ticks, so a reused pid is not mistaken for the holder
@@ -16,37 +17,12 @@ export interface MountUsers {
   namespaces: NamespaceView[];
 }
 
-function under(p: string, mp: string): boolean {
-  return p === mp || p.startsWith(mp === '/' ? '/' : `${mp}/`);
-}
-
-// File-backed paths of /proc/<pid>/maps lines whose device is `dev` ("00:28") or that lie under mp.
-function mappedUnder(maps: string, mp: string): string[] {
-  const out = new Set<string>();
-  for (const line of maps.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    const p = f.slice(5).join(' ');
-    if (p.startsWith('/') && under(p.replace(/ \(deleted\)$/, ''), mp)) out.add(p);
-  }
-  return [...out];
-}
-
-async function userNames(host: Host): Promise<Map<number, string>> {
-  const text = (await host.readText(`${host.root || ''}/etc/passwd`)) ?? '';
-  const m = new Map<number, string>();
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length >= 3 && f[2] !== '') m.set(Number(f[2]), f[0]!);
-  }
-  return m;
-}
-
 // Holders of `mount` in our mount namespace, and the other namespaces whose table still has it
 // (matched by device, since another namespace may see it at another path).
 export async function findMountUsers(host: Host, mount: MountInfo, exclude: ReadonlySet<number>): Promise<MountUsers> {
   const selfNs = await host.readLink(host.proc('self', 'ns', 'mnt'));
   const pids = await host.listPids();
-  const names = await userNames(host);
+  const names = await readPasswd(host);
   const holders: HolderRecord[] = [];
   const nsSeen = new Map<string, NamespaceView | null>();
   const mp = mount.mountpoint;
@@ -75,7 +51,7 @@ export async function findMountUsers(host: Host, mount: MountInfo, exclude: Read
       const paths = new Set<string>();
       const link = async (what: 'cwd' | 'root' | 'exe'): Promise<void> => {
         const l = await host.readLink(host.proc(pid, what));
-        if (l !== null && under(bytesToUtf8(l), mp) && !(what === 'root' && mp === '/')) {
+        if (l !== null && isUnder(bytesToUtf8(l), mp) && !(what === 'root' && mp === '/')) {
           how.add(what);
           paths.add(bytesToUtf8(l));
         }
@@ -83,13 +59,13 @@ export async function findMountUsers(host: Host, mount: MountInfo, exclude: Read
       await Promise.all([link('cwd'), link('root'), link('exe')]);
       for (const fd of (await host.readDir(host.proc(pid, 'fd'))) ?? []) {
         const l = await host.readLink(host.proc(pid, 'fd', fd));
-        if (l !== null && l.startsWith('/') && under(bytesToUtf8(l), mp)) {
+        if (l !== null && l.startsWith('/') && isUnder(bytesToUtf8(l), mp)) {
           how.add('fd');
           paths.add(bytesToUtf8(l));
         }
       }
       const maps = await host.readText(host.proc(pid, 'maps'));
-      const mapped = maps ? mappedUnder(maps, mp) : [];
+      const mapped = maps ? mappedPaths(maps).filter((p) => isUnder(p, mp)) : [];
       if (mapped.length > 0) {
         how.add('map');
         for (const p of mapped) paths.add(bytesToUtf8(p));
