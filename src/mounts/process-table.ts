@@ -14,6 +14,14 @@ export interface ProcessInfo {
 
 const BATCH = 128;
 
+// One process's argv and stat, or null when it is gone (or unreadable).
+export async function readProcessInfo(host: Host, pid: number): Promise<ProcessInfo | null> {
+  const [statText, argv] = await Promise.all([host.readText(host.proc(pid, 'stat')), readCmdline(host, pid)]);
+  const st = statText === null ? null : parseProcStat(pid, statText);
+  if (!st || argv === null) return null;
+  return { pid, argv, comm: st.comm, state: st.state, ppid: st.ppid, startTicks: st.startTicks };
+}
+
 // Every process with its argv and stat, read in parallel batches. Kernel threads have argv [].
 // With argvOnly, stat is not read (comm, state, ppid and startTicks are left empty): scan's fast path.
 export async function readProcessTable(host: Host, opts: { argvOnly?: boolean } = {}): Promise<ProcessInfo[]> {
@@ -26,10 +34,7 @@ export async function readProcessTable(host: Host, opts: { argvOnly?: boolean } 
           const argv = await readCmdline(host, pid);
           return argv === null || argv.length === 0 ? null : { pid, argv, comm: '', state: '', ppid: 0, startTicks: 0 };
         }
-        const [statText, argv] = await Promise.all([host.readText(host.proc(pid, 'stat')), readCmdline(host, pid)]);
-        const st = statText === null ? null : parseProcStat(pid, statText);
-        if (!st || argv === null) return null;
-        return { pid, argv, comm: st.comm, state: st.state, ppid: st.ppid, startTicks: st.startTicks };
+        return readProcessInfo(host, pid);
       }),
     );
     for (const p of batch) if (p) out.push(p);

@@ -2,12 +2,12 @@ import path from 'node:path';
 // The daemon collector: the process serving a FUSE mount (argv naming the mountpoint, cross-checked
 // against /dev/fuse holders), or, when it is gone, the argv last recorded for it.
 import type { Host } from '../../host/types.js';
-import { parseProcStat, readCmdline, readProcIds, USER_HZ } from '../../host/proc.js';
+import { readProcIds, USER_HZ } from '../../host/proc.js';
 import { KNOWN_DAEMONS } from '../backends/index.js';
 import type { DaemonInfo, Evidence } from '../diagnosis.js';
 import type { Recipe } from '../heal/recipe.js';
 import type { MountInfo } from '../mountinfo/parse.js';
-import { findFuseDaemon, type ProcessInfo } from '../process-table.js';
+import { findFuseDaemon, readProcessInfo, type ProcessInfo } from '../process-table.js';
 import { mapLimited } from './budget.js';
 
 export interface ProcessTable {
@@ -23,17 +23,7 @@ export async function readProcessTableBounded(
   pids: readonly number[],
   deadline: number,
 ): Promise<ProcessTable> {
-  const rows = await mapLimited(
-    pids,
-    64,
-    async (pid): Promise<ProcessInfo | null> => {
-      const [statText, argv] = await Promise.all([host.readText(host.proc(pid, 'stat')), readCmdline(host, pid)]);
-      const st = statText === null ? null : parseProcStat(pid, statText);
-      if (!st || argv === null) return null;
-      return { pid, argv, comm: st.comm, state: st.state, ppid: st.ppid, startTicks: st.startTicks };
-    },
-    deadline,
-  );
+  const rows = await mapLimited(pids, 64, (pid) => readProcessInfo(host, pid), deadline);
   return {
     processes: rows.filter((r): r is ProcessInfo => r !== undefined && r !== null),
     complete: rows.every((r) => r !== undefined),
