@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Diagnosis } from '../../../src/mounts/diagnosis.js';
@@ -149,13 +148,11 @@ test('an rclone daemon OOM-killed in a memory cgroup is reported as daemon-oom-k
 
 test('a SIGSTOPped daemon makes the mount hung with cause daemon-stopped', async (t) => {
   if (!requireBinary(t, 'bindfs')) return;
-  // Not tempDir: its cleanup is registered first, so it would run first and block on the stopped
-  // daemon. This directory is removed after liveBindfs's cleanup has killed the daemon.
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-stop-'));
+  // tempDir detaches the (hung) mount before removing the tree, so its cleanup never blocks.
+  const base = tempDir(t, 'enc-stop-');
   fs.mkdirSync(path.join(base, 'src'));
   const mp = path.join(base, 'mnt');
   const m = await liveBindfs(t, path.join(base, 'src'), mp);
-  t.after(() => fs.rmSync(base, { recursive: true, force: true }));
   process.kill(m.daemonPid, 'SIGSTOP');
   const { code, d } = await diagnoseCli(mp, privateDirs(t));
   assert.equal(code, 1);
@@ -170,8 +167,7 @@ test('sshfs whose sshd is killed (session frozen) gets cause backend-unreachable
   if (!requireBinary(t, 'sshfs', '/usr/sbin/sshd')) return;
   const sshd = await liveSshd(t);
   const remote = tempDir(t);
-  // Not tempDir: the mount hangs, and tempDir's cleanup (registered first) would walk into it.
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-sshd-gone-'));
+  const base = tempDir(t, 'enc-sshd-gone-');
   const mp = path.join(base, 'remote');
   const m = await liveSshfs(t, sshd, remote, mp);
   const env = privateDirs(t);
@@ -186,7 +182,6 @@ test('sshfs whose sshd is killed (session frozen) gets cause backend-unreachable
   t.after(() => {
     for (const pid of sessions) killHard(pid);
     killHard(m.daemonPid);
-    fs.rmSync(base, { recursive: true, force: true });
   });
   const { code, d } = await diagnoseCli(mp, env);
   assert.equal(code, 1);
