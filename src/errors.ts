@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'ENC_NOT_FOUND' // a file or path that does not exist
   | 'ENC_PERMISSION' // the action needs privileges the process lacks
   | 'ENC_LOCKED' // another process holds a lock
+  | 'ENC_NATIVE' // a native module (SQLite's addon) is missing or built for another Node
   | 'ENC_INTERNAL'; // a bug: reported, never hidden
 
 // The one error type enotconn throws; `code` is stable and inspectable.

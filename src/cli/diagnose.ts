@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Diagnosis, PlanStep } from '../mounts/diagnosis.js';
 import { DEFAULT_DIAGNOSE_TIMEOUT_MS, diagnose } from '../mounts/diagnose.js';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { makeContext } from './context.js';
 import { EXIT_OK, EXIT_PROBLEM } from './exit.js';
 import { formatMs, paint, paintState, printable, table, useColour } from './render.js';
@@ -20,7 +20,7 @@ export function registerDiagnose(program: Command, run: (fn: () => Promise<numbe
     .description('why a mount is dead or hung: ranked causes with evidence, and the plan heal would run')
     .argument('<path>', 'a mountpoint, or any path under one (never touched: only the mount table is read)')
     .option('--json', 'print JSON (DESIGN diagnose shape)')
-    .option('--timeout <duration>', 'probe timeout', `${DEFAULT_DIAGNOSE_TIMEOUT_MS}ms`)
+    .option('--timeout <duration>', 'probe timeout', formatDuration(DEFAULT_DIAGNOSE_TIMEOUT_MS))
     .option('--force', 'show the plan heal --force would run')
     .action((path: string, flags: DiagnoseFlags, cmd: Command) =>
       run(async () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { healMount, type HealReport, type HealStepResult } from '../mounts/heal/apply.js';
 import type { PlanStep } from '../mounts/diagnosis.js';
 import { parseDuration } from '../util/duration.js';
-import { makeContext } from './context.js';
+import { makeContext, requirePathNamesSomething } from './context.js';
 import { EXIT_OK, EXIT_PROBLEM } from './exit.js';
 import { formatMs, paint, printable, useColour } from './render.js';
 
@@ -32,6 +32,7 @@ export function registerHeal(program: Command, run: (fn: () => Promise<number>) 
         const timeoutMs = parseDuration(flags.timeout, '--timeout');
         const ctx = makeContext(cmd);
         try {
+          await requirePathNamesSomething(ctx.host, p);
           const r = await healMount(ctx.host, p, {
             dryRun: flags.dryRun === true,
             force: flags.force === true,

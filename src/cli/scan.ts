@@ -1,9 +1,10 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { EnotconnError } from '../errors.js';
+import type { Host } from '../host/types.js';
 import { scanMounts, type MountReport, type ScanReport } from '../mounts/scan.js';
 import { parseDuration } from '../util/duration.js';
-import { makeContext, parsePositiveInt } from './context.js';
+import { makeContext, parsePositiveInt, requirePathNamesSomething } from './context.js';
 import { EXIT_OK, EXIT_PROBLEM } from './exit.js';
 import { formatMs, paint, paintState, printable, table, useColour } from './render.js';
 
@@ -22,11 +23,11 @@ export function registerScan(program: Command, run: (fn: () => Promise<number>) 
     .command('scan')
     .description("probe every network and FUSE mount's health; never hangs")
     .argument('[paths...]', 'only mounts at or under these paths')
-    .option('--all', 'cover every mount, not only network and FUSE ones')
+    .addOption(new Option('--all', 'cover every mount, not only network and FUSE ones').conflicts('type'))
     .option('--type <types>', 'comma-separated fstypes to cover (fuse.* matches any FUSE subtype)')
     .option('--timeout <duration>', 'probe timeout per mount', '2s')
     .option('--concurrency <n>', 'probes run at once', '8')
-    .option('--json', 'print JSON (DESIGN scan shape)')
+    .addOption(new Option('--json', 'print JSON (DESIGN scan shape)').conflicts('npd'))
     .option('--npd', 'node-problem-detector plugin mode: one line of at most 80 characters, exit 0 or 1')
     .action((paths: string[], flags: ScanFlags, cmd: Command) =>
       run(async () => {
@@ -42,6 +43,7 @@ export function registerScan(program: Command, run: (fn: () => Promise<number>) 
             concurrency,
             ...(paths.length > 0 ? { paths: paths.map((p) => path.resolve(p)) } : {}),
           });
+          await checkPaths(ctx.host, paths, report);
           const bad = report.mounts.filter(isProblem);
           if (flags.npd) ctx.out(npdLine(report));
           else if (flags.json) ctx.out(JSON.stringify(report, null, 2));
@@ -59,6 +61,17 @@ export function registerScan(program: Command, run: (fn: () => Promise<number>) 
         }
       }),
     );
+}
+
+// A path argument must name something: a covered mount at or under it, or a path that
+// requirePathNamesSomething accepts. `scan /typo` is exit 2.
+async function checkPaths(host: Host, paths: readonly string[], report: ScanReport): Promise<void> {
+  for (const p of paths) {
+    const abs = path.resolve(p);
+    const prefix = abs.endsWith('/') ? abs : `${abs}/`;
+    if (report.mounts.some((m) => m.mountpoint === abs || m.mountpoint.startsWith(prefix))) continue;
+    await requirePathNamesSomething(host, p);
+  }
 }
 
 function parseTypes(text: string): string[] {

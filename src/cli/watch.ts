@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { EnotconnError } from '../errors.js';
 import { NodeHost } from '../host/node-host.js';
 import { parseDuration } from '../util/duration.js';
@@ -16,6 +16,7 @@ interface WatchFlags {
   heal?: boolean;
   healPolicy?: string;
   listen?: string;
+  timeout?: string;
   probeTimeout?: string;
   logLevel?: string;
   json?: boolean;
@@ -34,7 +35,9 @@ export function registerWatch(program: Command, run: (fn: () => Promise<number>)
     .option('--heal', 'heal automatically (heal.policy: on)')
     .option('--heal-policy <policy>', 'off, dry-run or on (overrides the config)')
     .option('--listen <host:port>', 'HTTP address (default 127.0.0.1:9717)')
-    .option('--probe-timeout <duration>', 'probe timeout per mount (overrides the config)')
+    .option('--timeout <duration>', 'probe timeout per mount (overrides the config)')
+    // The old name, kept for scripts that use it.
+    .addOption(new Option('--probe-timeout <duration>').hideHelp())
     .option('--log-level <level>', 'pino log level: error, warn, info, debug')
     .option('--json', 'logs are JSON lines on stdout (always; accepted for symmetry)')
     .action((flags: WatchFlags, cmd: Command) =>
@@ -77,6 +80,10 @@ function readConfig(file: string | undefined): WatchConfig {
 function applyFlags(c: WatchConfig, f: WatchFlags): WatchConfig {
   const out: WatchConfig = { ...c, heal: { ...c.heal }, log: { ...c.log } };
   if (f.interval !== undefined) out.interval = parseDuration(f.interval, '--interval');
+  if (f.timeout !== undefined && f.probeTimeout !== undefined) {
+    throw new EnotconnError('ENC_USAGE', '--probe-timeout is the old name of --timeout: give one of them');
+  }
+  if (f.timeout !== undefined) out.probeTimeout = parseDuration(f.timeout, '--timeout');
   if (f.probeTimeout !== undefined) out.probeTimeout = parseDuration(f.probeTimeout, '--probe-timeout');
   if (f.listen !== undefined) {
     parseListen(f.listen);

@@ -4,6 +4,7 @@
 // the parent that started it exits or carries on. Probes never block the parent process.
 import readline from 'node:readline';
 import { Worker } from 'node:worker_threads';
+import { probeWorkerTarget } from '../runtime/self.js';
 import { clearStuck, processStartTicks, registerStuck } from './stuck-registry.js';
 import type { WorkerReady, WorkerReply } from './probe-worker.js';
 
@@ -27,7 +28,7 @@ const maxWorkers = Math.max(1, Number(process.env.ENOTCONN_PROBE_WORKERS ?? '4')
 // only then is another one started, up to the concurrency.
 const SLOW_MS = 20;
 const PREWARM = Math.min(Number(process.env.ENOTCONN_PROBE_PREWARM ?? '2') || 1, maxWorkers);
-const workerUrl = new URL('./probe-worker.js', import.meta.url);
+const workerTarget = probeWorkerTarget(() => new URL('./probe-worker.js', import.meta.url));
 const myStart = processStartTicks('self') ?? '';
 
 interface Slot {
@@ -69,7 +70,8 @@ function flush(): void {
 }
 
 function newSlot(): Slot {
-  const worker = new Worker(workerUrl, {
+  const worker = new Worker(workerTarget.target, {
+    eval: workerTarget.eval,
     // Small heaps: a worker does two syscalls; a stuck one should cost little while it waits.
     resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4, stackSizeMb: 1 },
   });

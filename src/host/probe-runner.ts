@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { ChildReply, ChildRequest } from './probe-child.js';
+import { childArgv } from '../runtime/self.js';
 import { findStuck } from './stuck-registry.js';
 import type { ProbeOptions, ProbeResult, ProbeTarget } from './types.js';
 import { classifyProbeErrno } from '../mounts/probe/classify.js';
@@ -119,8 +119,8 @@ export class ProbeRunner {
       this.flush(); // requests already addressed to the old child go to it
       this.release(); // a new concurrency asks for a new child; the old one drains
     }
-    const script = fileURLToPath(new URL('./probe-child.js', import.meta.url));
-    const child = spawn(process.execPath, [script], {
+    const [exe, ...args] = childArgv('probe-child', () => new URL('./probe-child.js', import.meta.url));
+    const child = spawn(exe!, args, {
       detached: true, // its own process group: a terminal ^C to enotconn does not reach it
       stdio: ['pipe', 'pipe', 'ignore'],
       env: {

@@ -17,3 +17,12 @@ export function parseDuration(text: string, what = 'duration'): number {
   }
   return Math.round(value);
 }
+
+// Format milliseconds the way a duration flag takes them: 1000 -> "1s", 1500 -> "1500ms", 90000 -> "1m30s".
+export function formatDuration(ms: number): string {
+  if (ms % 1000 !== 0 || ms === 0) return `${ms}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
+}

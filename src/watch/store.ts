@@ -3,8 +3,9 @@
 // recipes live in the heal issue's tables in the same file.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { EnotconnError } from '../errors.js';
+import type Database from 'better-sqlite3';
+import { EnotconnError, isEnotconnError } from '../errors.js';
+import { openDatabase } from '../runtime/sqlite.js';
 
 export interface IncidentRow {
   id: number;
@@ -135,7 +136,7 @@ export class WatchStore {
   static open(stateDir: string): WatchStore {
     try {
       fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      const db = new Database(databasePath(stateDir));
+      const db = openDatabase(databasePath(stateDir));
       // Why a short busy_timeout: the heal CLI may write recipes at the same moment; WAL lets readers
       // run beside one writer, and a writer waits at most this long for another.
       db.pragma('busy_timeout = 2000');
@@ -144,6 +145,7 @@ export class WatchStore {
       db.exec(SCHEMA);
       return new WatchStore(db);
     } catch (e) {
+      if (isEnotconnError(e)) throw e; // a missing SQLite addon says so itself
       throw new EnotconnError(
         'ENC_PERMISSION',
         `cannot open the state database ${databasePath(stateDir)}: ${(e as Error).message}; check stateDir`,

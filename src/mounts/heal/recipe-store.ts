@@ -3,8 +3,9 @@
 // its own tables (CREATE TABLE IF NOT EXISTS), in WAL mode with a busy timeout so a scan, a heal and
 // the watch daemon can write at the same time (https://www.sqlite.org/wal.html).
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Host } from '../../host/types.js';
+import { openDatabase } from '../../runtime/sqlite.js';
 import type { Recipe, RecipeSample } from './recipe.js';
 
 export const DB_FILE = 'enotconn.db';
@@ -60,7 +61,7 @@ export class RecipeStore {
   static async open(host: Host): Promise<RecipeStore> {
     await host.mkdirp(host.stateDir, 0o700);
     // Why 0700/0600: recipes hold argv and environment paths (SSH_AUTH_SOCK) of other users.
-    const db = new Database(path.join(host.stateDir, DB_FILE));
+    const db = openDatabase(path.join(host.stateDir, DB_FILE));
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.exec(SCHEMA);

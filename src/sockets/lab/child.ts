@@ -51,9 +51,8 @@ const [mode, a, b] = process.argv.slice(2);
 if (mode === 'serve' && a !== undefined && b !== undefined) {
   serve(a, Number(b));
 } else if (mode === 'run' && a !== undefined) {
-  const code = await run(a, b ?? 'null');
-  // Exit now: a scenario may leave a socket the kernel never reports on (that is the point).
-  process.stdout.write('', () => process.exit(code));
+  // Exit once done: a scenario may leave a socket the kernel never reports on (that is the point).
+  void run(a, b ?? 'null').then((code) => process.stdout.write('', () => process.exit(code)));
 } else {
   process.stderr.write('usage: child.js run <scenario> [topology-json] | child.js serve <host> <port>\n');
   process.exit(2);

@@ -2,15 +2,16 @@
 // inside a fresh client/router/server topology that is always torn down, even on SIGINT.
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EnotconnError } from '../../errors.js';
+import { childArgv } from '../../runtime/self.js';
 import type { Host, SpawnedProcess } from '../../host/types.js';
 import { findScenario, SCENARIOS } from './index.js';
 import { buildTopology, destroyTopology, inNs, planTopology, setSysctls } from './netns.js';
 import { parseStrace, straceArgv } from './strace.js';
 import type { Expectation, KernelCall, Observation, OpResult, Scenario, ScenarioResult, Topology } from './types.js';
 
-const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.js');
+// The lab child's argv prefix (program first): its script, or this bundle in the child role.
+const CHILD = childArgv('lab-child', () => new URL('./child.js', import.meta.url));
 const NETNS_PORT = 8080;
 
 export interface LabOptions {
@@ -88,7 +89,7 @@ export async function runScenario(host: Host, s: Scenario, syscalls: boolean): P
     process.once('SIGTERM', onSignal);
   }
   try {
-    let argv = [process.execPath, CHILD, 'run', s.name];
+    let argv = [...CHILD, 'run', s.name];
     if (s.netns) {
       topology = planTopology(NETNS_PORT);
       building = buildTopology(host, topology);
@@ -126,7 +127,7 @@ export async function runScenario(host: Host, s: Scenario, syscalls: boolean): P
 async function startPeerServer(host: Host, t: Topology): Promise<SpawnedProcess> {
   let resolveReady: (line: string) => void = () => undefined;
   const ready = new Promise<string>((r) => (resolveReady = r));
-  const p = host.spawnProcess(inNs(t.serverNs, [process.execPath, CHILD, 'serve', t.serverAddr, String(t.port)]), {
+  const p = host.spawnProcess(inNs(t.serverNs, [...CHILD, 'serve', t.serverAddr, String(t.port)]), {
     onOutput: (stream, line) => {
       if (stream === 'stdout') resolveReady(line);
     },
