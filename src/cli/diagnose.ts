@@ -19,7 +19,7 @@ export function registerDiagnose(program: Command, run: (fn: () => Promise<numbe
     .command('diagnose')
     .description('why a mount is dead or hung: ranked causes with evidence, and the plan heal would run')
     .argument('<path>', 'a mountpoint, or any path under one (never touched: only the mount table is read)')
-    .option('--json', 'print JSON (DESIGN diagnose shape)')
+    .option('--json', 'print JSON (the diagnose shape in docs/json.md)')
     .option('--timeout <duration>', 'probe timeout', formatDuration(DEFAULT_DIAGNOSE_TIMEOUT_MS))
     .option('--force', 'show the plan heal --force would run')
     .action((path: string, flags: DiagnoseFlags, cmd: Command) =>

@@ -25,7 +25,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .option('--log <file>', "scan a log file ('-' for stdin) and group what it reports")
     .option('--offline', 'never look at this host: no mount lookup, no diagnose')
     .option('--timeout <duration>', 'probe timeout for the diagnose of a path the line names', '2s')
-    .option('--json', 'print JSON (DESIGN explain shape)')
+    .option('--json', 'print JSON (the explain shape in docs/json.md)')
     .action((words: string[], flags: ExplainFlags, cmd: Command) =>
       run(async () => {
         const timeoutMs = parseDuration(flags.timeout, '--timeout');

@@ -27,7 +27,7 @@ export function registerScan(program: Command, run: (fn: () => Promise<number>) 
     .option('--type <types>', 'comma-separated fstypes to cover (fuse.* matches any FUSE subtype)')
     .option('--timeout <duration>', 'probe timeout per mount', '2s')
     .option('--concurrency <n>', 'probes run at once', '8')
-    .addOption(new Option('--json', 'print JSON (DESIGN scan shape)').conflicts('npd'))
+    .addOption(new Option('--json', 'print JSON (the scan shape in docs/json.md)').conflicts('npd'))
     .option('--npd', 'node-problem-detector plugin mode: one line of at most 80 characters, exit 0 or 1')
     .action((paths: string[], flags: ScanFlags, cmd: Command) =>
       run(async () => {
