@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { EnotconnError } from '../errors.js';
 import type { WatchMetrics } from './metrics.js';
 import type { MountView, WatchState } from './state.js';
-import { renderStatusPage } from './status-page.js';
+import { HISTORY_MS, renderStatusPage } from './status-page.js';
 import type { IncidentRow, WatchStore } from './store.js';
 
 export interface HttpDeps {
@@ -138,6 +138,7 @@ export function makeHandler(d: HttpDeps): http.RequestListener {
               healPolicy: d.healPolicy,
               mounts: d.state.list(),
               incidents: d.store.listIncidents({ limit: 20 }),
+              history: d.store.incidentsSince(d.now() - HISTORY_MS),
               alertsQueued: d.alertsQueued(),
               version: d.version,
             }),

@@ -234,6 +234,12 @@ export class WatchStore {
     return r ? toIncident(r) : null;
   }
 
+  // Every incident open at some moment since `since` (ms), oldest first (the status page's timelines).
+  incidentsSince(since: number): IncidentRow[] {
+    const sql = 'SELECT * FROM watch_incidents WHERE closed_at IS NULL OR closed_at >= ? ORDER BY first_seen_at, id';
+    return (this.db.prepare(sql).all(since) as Raw[]).map(toIncident);
+  }
+
   // Newest first.
   listIncidents(opts: { limit?: number; mountpoint?: string; openOnly?: boolean } = {}): IncidentRow[] {
     const where: string[] = [];

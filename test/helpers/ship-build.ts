@@ -1,0 +1,31 @@
+// Build the single executable and the .deb for the tests that need them, once per build: a test
+// run after `npm run build` (scripts/test.sh) finds no dist/enotconn and makes it here.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO } from './live.js';
+import { SEA } from './run-argv.js';
+
+function newer(a: string, b: string): boolean {
+  return fs.existsSync(a) && fs.existsSync(b) && fs.statSync(a).mtimeMs >= fs.statSync(b).mtimeMs;
+}
+
+function node(script: string): void {
+  const r = spawnSync(process.execPath, [path.join(REPO, script)], { cwd: REPO, encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr.slice(-2000)}`);
+}
+
+// dist/enotconn, built from the current bundle when missing or older.
+export function ensureSea(): string {
+  if (!newer(SEA, path.join(REPO, 'dist/sea/enotconn.cjs'))) node('scripts/build-sea.mjs');
+  return SEA;
+}
+
+// dist/enotconn_<version>_amd64.deb, built from the current single executable when missing or older.
+export function ensureDeb(): string {
+  ensureSea();
+  const { version } = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+  const deb = path.join(REPO, 'dist', `enotconn_${version}_amd64.deb`);
+  if (!newer(deb, SEA)) node('scripts/build-deb.mjs');
+  return deb;
+}
