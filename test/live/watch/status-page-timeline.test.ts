@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { liveBindfs, REPO, requireBinary, tempDir, waitFor } from '../../helpers/live.js';
+import { WatchStore } from '../../../src/watch/store.js';
+import { liveBindfs, privateDirs, REPO, requireBinary, tempDir, waitFor } from '../../helpers/live.js';
 import { startWatchProc } from './watch-harness.js';
 
 test('status page: bad mounts first, source column, auto-refresh, 24 h timeline from the incident history', async (t) => {
@@ -17,15 +18,34 @@ test('status page: bad mounts first, source column, auto-refresh, 24 h timeline 
   // "a-..." sorts before "z-...": the dead one must still come first.
   const good = await liveBindfs(t, src, path.join(dir, 'a-good'));
   const doomed = await liveBindfs(t, src, path.join(dir, 'z-doomed'));
+  // History from before this watch process: a 30 min hang of the good mount 18 h ago, in SQLite.
+  const dirs = privateDirs(t);
+  const H = 3_600_000;
+  const now = Date.now();
+  const store = WatchStore.open(dirs.ENOTCONN_STATE_DIR);
+  const old = store.openIncident({
+    mountpoint: good.mountpoint,
+    fstype: 'fuse',
+    backend: 'bindfs',
+    managed: false,
+    state: 'hung',
+    errno: null,
+    firstSeenAt: now - 18 * H,
+    openedAt: now - 18 * H + 2000,
+    cause: 'daemon-stopped',
+  });
+  store.closeIncident(old, now - 18 * H + 30 * 60_000, 'recovered');
+  store.close();
   const w = await startWatchProc(
     t,
     ['interval: 500ms', `observe:\n  include: ["${dir}/**"]`, 'heal:\n  policy: off', ''].join('\n'),
+    { dirs },
   );
   await waitFor(async () => (await w.mount(doomed.mountpoint))?.state === 'healthy', 20_000, 'both healthy');
   process.kill(doomed.daemonPid, 'SIGKILL');
   await waitFor(async () => (await w.mount(doomed.mountpoint))?.incidentId != null, 20_000, 'an incident');
   const [row] = w.db<{ id: number; first_seen_at: number }>(
-    'SELECT id, first_seen_at FROM watch_incidents WHERE mountpoint = ?',
+    'SELECT id, first_seen_at FROM watch_incidents WHERE mountpoint = ? AND closed_at IS NULL',
     doomed.mountpoint,
   );
   assert.ok(row, 'the incident is in SQLite');
@@ -83,10 +103,18 @@ test('status page: bad mounts first, source column, auto-refresh, 24 h timeline 
     box && red && red.x >= box.x + box.width * 0.99 - 2 && red.x <= box.x + box.width,
     JSON.stringify({ box, red }),
   );
-  const goodRects = await page
-    .locator(`#mounts tr[data-mountpoint="${good.mountpoint}"] svg.timeline rect`)
-    .evaluateAll((rs) => rs.map((r) => r.getAttribute('data-state')));
-  assert.deepEqual(goodRects, ['unwatched', 'healthy']);
+  // The good mount's old hang, read back from SQLite, is drawn 18 h into the past: at 6/24 of the width.
+  const goodSvg = page.locator(`#mounts tr[data-mountpoint="${good.mountpoint}"] svg.timeline`);
+  const goodRects = await goodSvg.locator('rect').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-state')));
+  assert.deepEqual(goodRects, ['unwatched', 'healthy', 'hung']);
+  const gbox = (await goodSvg.boundingBox())!;
+  const hung = (await goodSvg.locator('rect[data-state="hung"]').boundingBox())!;
+  assert.ok(Math.abs(hung.x - (gbox.x + gbox.width / 4)) <= 2, JSON.stringify({ gbox, hung }));
+  assert.ok(Math.abs(hung.width - gbox.width / 48) <= 1.5, JSON.stringify({ gbox, hung }));
+  assert.match(
+    (await goodSvg.locator('rect[data-state="hung"] title').textContent()) ?? '',
+    new RegExp(`^#${old} hung \\(daemon-stopped\\), recovered: `),
+  );
   assert.equal(await page.locator('script').count(), 0);
 
   const out = path.join(REPO, 'test-results');
