@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { EnotconnError } from '../errors.js';
 import { loadCatalog } from '../knowledge/explain.js';
 import { errnoRunbook, mountRunbook, runbookMarkdown } from '../knowledge/runbook.js';
@@ -20,7 +20,7 @@ export function registerRunbook(program: Command, run: (fn: () => Promise<number
     .argument('<target>', 'a path under a network or FUSE mount, or an errno (ENOTCONN, 107, a message)')
     .option('--format <fmt>', 'md or json', 'md')
     .option('--timeout <duration>', 'probe timeout', '2s')
-    .option('--json', 'same as --format json')
+    .addOption(new Option('--json', 'same as --format json').conflicts('format'))
     .action((target: string, flags: RunbookFlags, cmd: Command) =>
       run(async () => {
         const format = flags.json ? 'json' : flags.format;

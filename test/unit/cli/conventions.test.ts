@@ -22,6 +22,10 @@ const USAGE_ERRORS: Array<[string[], string]> = [
   [['diagnose'], "enotconn: missing required argument 'path'"],
   [['scan', '--all', '--type', 'nfs'], "enotconn: option '--all' cannot be used with option '--type <types>'"],
   [['scan', '--json', '--npd'], "enotconn: option '--json' cannot be used with option '--npd'"],
+  [
+    ['runbook', 'ENOTCONN', '--format', 'md', '--json'],
+    "enotconn: option '--json' cannot be used with option '--format <fmt>'",
+  ],
   [['scan', '--timeout'], "enotconn: option '--timeout <duration>' argument missing"],
   [
     ['scan', '--timeout', 'soon'],
