@@ -267,6 +267,7 @@ function errnoMarkdown(rb: ErrnoRunbook): string {
   const heading: Record<ExplainContext, string> = {
     mount: 'On a mount (a path, a filesystem call)',
     socket: 'On a socket (a network connection)',
+    dns: 'In name resolution (getaddrinfo, DNS)',
     unknown: 'Anywhere',
   };
   for (const c of rb.contexts) {
