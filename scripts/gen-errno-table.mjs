@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { fileURLToPath } from 'node:url';
 import util from 'node:util';
 
 const HEADERS = ['/usr/include/asm-generic/errno-base.h', '/usr/include/asm-generic/errno.h'];
 const LOCALE_DIR = '/usr/share/locale';
-const OUT = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'src/knowledge/generated/errno-data.ts');
+const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src/knowledge/generated/errno-data.ts');
 
 // The errnos whose translations are kept: the ones a mount or a socket reports. Every other errno
 // keeps only its English text, so the generated file stays small.
@@ -153,7 +154,7 @@ function parseMo(buf) {
   }
   const header = raw.find(([k]) => k.length === 0);
   const charset = header ? (/charset=([\w-]+)/.exec(header[1].toString('latin1'))?.[1] ?? 'utf-8') : 'utf-8';
-  const dec = new TextDecoder(charset.toLowerCase());
+  const dec = new util.TextDecoder(charset.toLowerCase());
   const map = new Map();
   for (const [k, v] of raw) {
     if (k.length === 0) continue;

@@ -1,4 +1,4 @@
-import { allErrnos, errnoByName, libuvMessage } from './errnos.js';
+import { allErrnos, errnoByName, glibcMessage, libuvMessage } from './errnos.js';
 import { GAI_ERRORS, GLIBC_TRANSLATIONS } from './generated/errno-data.js';
 import { DARWIN_ERRNOS, DARWIN_GAI, WSA_CODES, type Platform } from './platforms.js';
 import type { LibcErrno } from './strerror.js';
@@ -38,7 +38,8 @@ export class ErrnoCatalog {
   constructor(_libc: readonly LibcErrno[] = []) {
     this.entries = allErrnos().map((e) => {
       const uv = libuvMessage(e.name);
-      return { name: e.name, number: e.number, message: e.message, messages: uv ? [e.message, uv] : [e.message], kind: 'errno' };
+      const glibc = glibcMessage(e.name) ?? e.message;
+      return { name: e.name, number: e.number, message: glibc, messages: uv ? [glibc, uv] : [glibc], kind: 'errno' };
     });
     for (const [name, number, message] of GAI_ERRORS) {
       if (message === 'Unknown error') continue;
@@ -94,7 +95,8 @@ function buildWordings(c: ErrnoCatalog): Wording[] {
       source: e.kind === 'gai' ? 'gai' : 'glibc',
       prefix: false,
     });
-    for (const m of e.messages.slice(1)) add(e.name, m, { platform: 'any', locale: null, source: 'libuv', prefix: false });
+    for (const m of e.messages.slice(1))
+      add(e.name, m, { platform: 'any', locale: null, source: 'libuv', prefix: false });
   }
   // A glibc text that macOS prints too is no evidence for either platform.
   for (const [name, , message] of DARWIN_ERRNOS) {

@@ -42,7 +42,12 @@ export const NAMED_CONSTANTS: readonly NamedConstant[] = [
   { re: /(?:[{,:]\s*'?|reason:?\s+:?)(econnreset)\b/, errno: 'ECONNRESET', who: 'Erlang/Elixir', context: 'socket' },
   { re: /(?:[{,:]\s*'?|reason:?\s+:?)(enotconn)\b/, errno: 'ENOTCONN', who: 'Erlang/Elixir', context: 'socket' },
   { re: /(?:[{,:]\s*'?|reason:?\s+:?)(etimedout)\b/, errno: 'ETIMEDOUT', who: 'Erlang/Elixir', context: 'socket' },
-  { re: /(?:[{,:]\s*'?|reason:?\s+:?)(ehostunreach)\b/, errno: 'EHOSTUNREACH', who: 'Erlang/Elixir', context: 'socket' },
+  {
+    re: /(?:[{,:]\s*'?|reason:?\s+:?)(ehostunreach)\b/,
+    errno: 'EHOSTUNREACH',
+    who: 'Erlang/Elixir',
+    context: 'socket',
+  },
   { re: /(?:[{,:]\s*'?|reason:?\s+:?)(epipe)\b/, errno: 'EPIPE', who: 'Erlang/Elixir', context: 'socket' },
   { re: /(?:[{,:]\s*'?|reason:?\s+:?)(nxdomain)\b/, errno: 'EAI_NONAME', who: 'Erlang inet_res', context: 'dns' },
 ];

@@ -114,10 +114,21 @@ const MOUNT_WORDS =
   /\b(?:mount(?:ed|ing|point|s)?|fuse|fusermount3?|sshfs|rclone|s3fs|gcsfuse|blobfuse2?|nfs4?|cifs|smb3?|filesystem|file system|MountVolume|volume|umount|glusterfs|gluster|fuse-bridge|mfsmount|moosefs|ceph-fuse|cephfs|juicefs|seaweedfs|lustre|ossfs|hubicfuse|plexdrive)\b/i;
 // A distributed filesystem client's callbacks (GlusterFS fuse-bridge and client xlators, FUSE
 // LOOKUP/STATFS replies): the error is the mount's, whatever the transport underneath.
-const FS_CALLBACK = /\b\w+_cbk\]|\b(?:LOOKUP|STATFS|GETATTR|OPENDIR|READDIRP?)\(\)|\bclient-rpc-fops|\bCIFS: VFS:|\bnfs: server\b|\/var\/lib\/kubelet\/pods\/[^\s]*\/volumes\//;
+const FS_CALLBACK =
+  /\b\w+_cbk\]|\b(?:LOOKUP|STATFS|GETATTR|OPENDIR|READDIRP?)\(\)|\bclient-rpc-fops|\bCIFS: VFS:|\bnfs: server\b|\/var\/lib\/kubelet\/pods\/[^\s]*\/volumes\//;
 const SOCKET_WORDS =
   /\b(?:tcp[46]?|udp[46]?|socket|sockets|upstream|peer|https?|client|ssl|tls|connection|proxy|keep-?alive|wsarecv|wsasend|connectex|websocket|grpc|httpconnectionpool|newconnectionerror|urlopen|remote host)\b/gi;
-const STRONG_SOCKET_WORDS = new Set(['socket', 'sockets', 'tcp', 'udp', 'upstream', 'proxy', 'peer', 'websocket', 'grpc']);
+const STRONG_SOCKET_WORDS = new Set([
+  'socket',
+  'sockets',
+  'tcp',
+  'udp',
+  'upstream',
+  'proxy',
+  'peer',
+  'websocket',
+  'grpc',
+]);
 // OpenSSH's own prefixes for a connection that failed (clientloop.c, sshconnect.c, kex.c, packet.c).
 const SSH_PREFIX =
   /\b(?:client_loop|kex_exchange_identification|ssh_exchange_identification|packet_write_wait|connect to host|Read from socket failed)\b/;
@@ -151,7 +162,8 @@ export function classifyContext(line: string, r: Recognised): ContextVerdict {
   if (unixSocket) add('socket', 3, `the path ${r.path} is a unix socket`);
   else if (r.path) add('mount', 2, `names the path ${r.path}`);
   if (r.syscall && FS_CALLS.has(r.syscall)) add('mount', 2, `syscall ${r.syscall}() acts on a path`);
-  if (r.syscall && SOCKET_CALLS.has(r.syscall) && !unixSocket) add('socket', 2, `syscall ${r.syscall}() acts on a socket`);
+  if (r.syscall && SOCKET_CALLS.has(r.syscall) && !unixSocket)
+    add('socket', 2, `syscall ${r.syscall}() acts on a socket`);
   if (r.syscall && (r.syscall === 'read' || r.syscall === 'write') && r.peer)
     add('socket', 1, `${r.syscall} with a peer`);
   if (r.tool && FS_TOOLS.has(r.tool.replace(/\..*$/, ''))) add('mount', 3, `printed by ${r.tool}`);
@@ -177,7 +189,8 @@ export function classifyContext(line: string, r: Recognised): ContextVerdict {
   // An EPIPE from a write is a socket (a server writing to a client that left), unless the line
   // says the write went to a pipe or a terminal.
   const toPipe = /<STD(?:OUT|ERR)>|\bstdout\b|\bstderr\b|\bpipe to\b/i.test(line);
-  const serverLog = r.peer !== null || /\bserver\b|\bclient\b|\[(?:error|crit|alert|warn)\]|\bhaproxy\b|\bnginx\b|\bunit\b/i.test(line);
+  const serverLog =
+    r.peer !== null || /\bserver\b|\bclient\b|\[(?:error|crit|alert|warn)\]|\bhaproxy\b|\bnginx\b|\bunit\b|boost::system|\basio\b/i.test(line);
   if (
     r.errno.name === 'EPIPE' &&
     r.syscall &&

@@ -3,6 +3,7 @@ import type { ErrnoCatalog } from './catalog.js';
 import { classifyContext } from './context.js';
 import type { ExplainContext } from './meanings.js';
 import { buildPrefilter, prefilterRegExps, scanErrnos } from './prefilter.js';
+import { mentionOnly } from './mentions.js';
 import { recogniseLine } from './recognise.js';
 import { lineTimestamp } from './timestamps.js';
 
@@ -75,7 +76,8 @@ export async function scanLog(
   const handleLine = (raw: string, lineNo: number): void => {
     const text = Buffer.from(raw.endsWith('\r') ? raw.slice(0, -1) : raw, 'latin1').toString('utf8');
     const r = recogniseLine(text, catalog, { only });
-    if (!r) return;
+    // A commit subject or a list of retryable codes names an errno without reporting one.
+    if (!r || mentionOnly(text, r) !== null) return;
     matched++;
     const context = classifyContext(text, r).context;
     const where = context === 'socket' ? (r.peer ?? r.path) : (r.path ?? r.peer);

@@ -24,13 +24,14 @@ export function mentionOnly(line: string, r: Recognised): string | null {
   if (/\bshould (?:return|ignore|reconnect|retry|be|not)\b/i.test(text)) return 'it describes what code should do';
   if (/\bis -?\d+ on (?:Darwin|macOS|Linux|Windows|BSD)\b/i.test(text)) return 'it states a fact about errno numbering';
   // Code: a condition or assignment that compares error codes.
-  if (/==|!=|\|\||&&/.test(text) && /\b(?:code|errno|err)\b/.test(text)) return 'it is a line of code comparing error codes';
+  if (/==|!=|\|\||&&/.test(text) && /\b(?:code|errno|err)\b/.test(text))
+    return 'it is a line of code comparing error codes';
   // A config or code list: a quoted string alone, or several errno names and nothing else.
   if (/^['"][^'"]+['"],?$/.test(text) && r.via === 'name' && !r.peer) return 'it is an entry in a list of error codes';
   const names = text.match(/\bE[A-Z]{3,}\b/g) ?? [];
   const rest = text
     .replace(/\bE[A-Z_]{3,}\b/g, '')
-    .replace(/[\s,;|/\[\]()'"`-]+/g, ' ')
+    .replace(/[\s,;|/[\]()'"`-]+/g, ' ')
     .trim();
   if (names.length >= 2 && r.via === 'name' && /^(?:and|or)?$/i.test(rest)) return 'it is a list of error codes';
   if (/^\[[^\]]+\]\s*-\s*E[A-Z_]+$/.test(text)) return 'it is a heading that names an error code';

@@ -66,7 +66,12 @@ export interface WsaCode {
 }
 
 export const WSA_CODES: readonly WsaCode[] = [
-  { code: 'WSAEINTR', number: 10004, errno: 'EINTR', message: 'A blocking operation was interrupted by a call to WSACancelBlockingCall.' },
+  {
+    code: 'WSAEINTR',
+    number: 10004,
+    errno: 'EINTR',
+    message: 'A blocking operation was interrupted by a call to WSACancelBlockingCall.',
+  },
   { code: 'WSAEBADF', number: 10009, errno: 'EBADF', message: 'The file handle supplied is not valid.' },
   {
     code: 'WSAEACCES',

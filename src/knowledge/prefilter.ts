@@ -1,6 +1,49 @@
-import type { ErrnoCatalog } from './catalog.js';
+import { isUnspacedScript, type ErrnoCatalog } from './catalog.js';
 import { MEANINGS } from './meanings.js';
-import { TOOL_PHRASES } from './tool-phrases.js';
+import { ALL_PHRASES } from './tool-phrases.js';
+
+// Lines that give an errno only as a number or under another language's name: a Python
+// "[Errno 54]", a Windows "[WinError 10054]", Node's "errno: -4077", a kernel "error -104", Envoy's
+// "delayed connect error: 111", Java's and Python's exception names, Erlang's atoms.
+// Every anchor is at least 8 bytes long (see PrefilterRegExps).
+const digits = (stem: string): string[] => [...'-123456789'].map((d) => stem + d);
+const NUMBER_AND_NAME_ANCHORS = [
+  ...digits('[Errno '),
+  ...digits('error -'),
+  ...digits('errno: '),
+  ...digits(' errno='),
+  'WinError',
+  'winerror',
+  'os error',
+  'return code = -',
+  'CIFS: VFS',
+  'Socket error',
+  'socket error',
+  'SocketException',
+  'delayed connect error',
+  'WSAECONN',
+  'WSAENOTCONN',
+  'WSAETIMEDOUT',
+  'WSAHOST_NOT_FOUND',
+  'NotYetConnected',
+  'ConnectionResetError',
+  'ConnectionRefusedError',
+  'ConnectionAbortedError',
+  'BrokenPipeError',
+  'NotConnected',
+  'ConnectionReset',
+  'UnknownHostException',
+  'NoRouteToHostException',
+  'econnrefused',
+  'econnreset',
+  'enotconn',
+  'etimedout',
+  'ehostunreach',
+  'nxdomain',
+  'Connection reset',
+  'termination_state',
+  'through socket',
+];
 
 // The errnos `explain --log` looks for: every errno enotconn has guidance for, except ENOENT,
 // whose "No such file or directory" fills ordinary logs without saying anything about mounts or
@@ -40,7 +83,18 @@ export function buildPrefilter(catalog: ErrnoCatalog, errnos: ReadonlySet<string
     for (const m of e.messages)
       if (m.length >= 9) literals.add(/^[A-Za-z][a-z ]/.test(m) ? m.slice(1) : m[0]!.toLowerCase() + m.slice(1));
   }
-  for (const p of TOOL_PHRASES) literals.add(p.anchor);
+  // Other platforms' and languages' wordings: Windows Sockets texts (and their translations) by their
+  // first words, glibc's translations whole.
+  for (const w of catalog.wordings) {
+    if (!errnos.has(w.entry.name) || (w.source !== 'windows' && w.source !== 'darwin' && w.locale === null)) continue;
+    const unspaced = isUnspacedScript(w.text);
+    const text = w.prefix ? w.text.slice(0, unspaced ? 10 : 28).trim() : w.text;
+    if (Buffer.byteLength(text) < 9) continue;
+    // The matcher lower-cases; the log does not: drop a Latin first letter, as above.
+    literals.add(/^[a-z][a-z ]/.test(text) ? text.slice(1) : text);
+  }
+  for (const p of ALL_PHRASES) literals.add(p.anchor);
+  for (const a of NUMBER_AND_NAME_ANCHORS) literals.add(a);
   // An anchor that contains another anchor adds nothing.
   const lits = [...literals].filter((a) => ![...literals].some((b) => b !== a && a.includes(b)));
   return {
@@ -51,11 +105,13 @@ export function buildPrefilter(catalog: ErrnoCatalog, errnos: ReadonlySet<string
 
 const escJs = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-// The pre-filter as two global JavaScript RegExps, for scanning a whole chunk.
+// The pre-filter as two global JavaScript RegExps, for scanning a whole chunk. The log scanner reads
+// bytes as latin1 (one char per byte), so a non-ASCII anchor is matched as its UTF-8 bytes.
 export function prefilterRegExps(p: Prefilter): PrefilterRegExps {
+  const bytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
   return {
     names: new RegExp(`E(?:${p.names.map(escJs).join('|')})`, 'g'),
-    literals: new RegExp(p.literals.map(escJs).join('|'), 'g'),
+    literals: new RegExp(p.literals.map((l) => escJs(bytes(l))).join('|'), 'g'),
   };
 }
 

@@ -41,7 +41,8 @@ const NODE_FS_TAIL = /\bE[A-Z]{2,}: [^,]+, (\w+) '([^']+)'/;
 const NODE_FIELD_SYSCALL = /\bsyscall: '(\w+)'/;
 // Go: "read tcp 10.0.0.1:5000->10.0.0.2:80: read: connection reset by peer", "dial tcp ...: connect: ...".
 const GO_NET = /\b(read|write|dial|accept|listen|close|readfrom) (tcp|tcp4|tcp6|udp|udp4|udp6|unix|unixgram|ip)\b/;
-const GO_INNER = /: (read|write|connect|accept|shutdown|sendto|recvfrom|sendmsg|recvmsg|socket|bind|wsarecv|wsasend|connectex): /;
+const GO_INNER =
+  /: (read|write|connect|accept|shutdown|sendto|recvfrom|sendmsg|recvmsg|socket|bind|wsarecv|wsasend|connectex): /;
 // Go and many C tools: "stat /mnt/x: transport endpoint is not connected".
 const OP_PATH =
   /\b(stat|lstat|statfs|statx|open|openat|mkdir|chdir|readdir|opendir|unlink|rename|readlink|getdents|truncate|chmod|chown|remove|umount|mount)\s+'?(\/[^\s:']*)'?:/;
@@ -317,7 +318,8 @@ function readingFor(e: CatalogEntry, h: NumberHit): { platform: Platform | 'any'
   }
   if (Math.abs(n) === e.number && n > -4000) return { platform: 'linux', why: `Linux numbering agrees` };
   const d = darwinErrno(e.name);
-  if (d && Math.abs(n) === d.number) return { platform: 'darwin', why: `macOS/BSD numbering: ${e.name} is ${d.number} there` };
+  if (d && Math.abs(n) === d.number)
+    return { platform: 'darwin', why: `macOS/BSD numbering: ${e.name} is ${d.number} there` };
   const w = wsaByNumberOrCode(n);
   if (w && w.errno === e.name) return { platform: 'windows', why: `Windows Sockets ${w.code}` };
   const uv = libuvNumber(n);
@@ -349,7 +351,15 @@ function errnoFromNumbers(
     const w = h.n >= 10000 ? wsaByNumberOrCode(h.n) : null;
     if (w) {
       const e = catalog.name(w.errno);
-      if (e) return { entry: e, hit: h, platform: 'windows', code: w.code, why: `Windows Sockets ${w.code}`, confidence: 'high' };
+      if (e)
+        return {
+          entry: e,
+          hit: h,
+          platform: 'windows',
+          code: w.code,
+          why: `Windows Sockets ${w.code}`,
+          confidence: 'high',
+        };
     }
     if (h.n < 0) {
       const uv = libuvNumber(h.n);
@@ -368,7 +378,14 @@ function errnoFromNumbers(
       if (h.marker === 'python') {
         const gai = catalog.number(h.n);
         if (gai && gai.kind === 'gai')
-          return { entry: gai, hit: h, platform: 'linux', code: null, why: `glibc's getaddrinfo code ${gai.name}`, confidence: 'high' };
+          return {
+            entry: gai,
+            hit: h,
+            platform: 'linux',
+            code: null,
+            why: `glibc's getaddrinfo code ${gai.name}`,
+            confidence: 'high',
+          };
       }
     }
     const n = Math.abs(h.n);
@@ -409,12 +426,19 @@ function haproxyErrno(who: string, phase: string): string {
 }
 
 function haproxyMeaning(who: string, phase: string): string {
-  const w = { C: 'the client aborted', S: 'the server aborted or refused', c: 'the client timed out', s: 'the server timed out' }[
-    who
-  ];
-  const p = { C: 'while connecting', H: 'before the response headers', D: 'during the data phase', R: 'while the request arrived', Q: 'in the queue' }[
-    phase
-  ];
+  const w = {
+    C: 'the client aborted',
+    S: 'the server aborted or refused',
+    c: 'the client timed out',
+    s: 'the server timed out',
+  }[who];
+  const p = {
+    C: 'while connecting',
+    H: 'before the response headers',
+    D: 'during the data phase',
+    R: 'while the request arrived',
+    Q: 'in the queue',
+  }[phase];
   return `${w ?? who} ${p ?? phase}`;
 }
 
@@ -449,13 +473,12 @@ function findWording(line: string, catalog: ErrnoCatalog, only?: ReadonlySet<str
   const lower = normaliseText(line);
   let squeezed: string | null = null;
   for (const w of indexFor(catalog)) {
-    let at: number;
     let hay = lower;
     if (w.unspaced) {
       squeezed ??= lower.replace(/\s+/g, '');
       hay = squeezed;
     }
-    at = hay.indexOf(w.key);
+    const at = hay.indexOf(w.key);
     if (at < 0) continue;
     if (!w.unspaced) {
       // Whole words only: "Is a directory" must not match inside "This a directory...".
