@@ -76,7 +76,8 @@ async function stdinLine(catalog: Awaited<ReturnType<typeof loadCatalog>>): Prom
   for await (const c of process.stdin as AsyncIterable<Buffer>) {
     chunks.push(c);
     size += c.length;
-    if (size > 1 << 20) throw new EnotconnError('ENC_BAD_INPUT', 'explain -: stdin is over 1 MiB; use --log - for a log');
+    if (size > 1 << 20)
+      throw new EnotconnError('ENC_BAD_INPUT', 'explain -: stdin is over 1 MiB; use --log - for a log');
   }
   const lines = Buffer.concat(chunks)
     .toString('utf8')

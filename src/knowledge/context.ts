@@ -190,7 +190,10 @@ export function classifyContext(line: string, r: Recognised): ContextVerdict {
   // says the write went to a pipe or a terminal.
   const toPipe = /<STD(?:OUT|ERR)>|\bstdout\b|\bstderr\b|\bpipe to\b/i.test(line);
   const serverLog =
-    r.peer !== null || /\bserver\b|\bclient\b|\[(?:error|crit|alert|warn)\]|\bhaproxy\b|\bnginx\b|\bunit\b|boost::system|\basio\b/i.test(line);
+    r.peer !== null ||
+    /\bserver\b|\bclient\b|\[(?:error|crit|alert|warn)\]|\bhaproxy\b|\bnginx\b|\bunit\b|boost::system|\basio\b/i.test(
+      line,
+    );
   if (
     r.errno.name === 'EPIPE' &&
     r.syscall &&
