@@ -18,6 +18,7 @@ export interface CatalogEntry {
 // One wording of one errno, as the matcher sees it.
 export interface Wording {
   text: string; // normalised (see normaliseText)
+  display: string; // as the source words it
   entry: CatalogEntry;
   platform: Platform | 'any';
   locale: string | null; // null for English
@@ -81,10 +82,10 @@ export class ErrnoCatalog {
 
 function buildWordings(c: ErrnoCatalog): Wording[] {
   const out: Wording[] = [];
-  const add = (name: string, text: string, w: Omit<Wording, 'text' | 'entry'>): void => {
+  const add = (name: string, text: string, w: Omit<Wording, 'text' | 'entry' | 'display'>): void => {
     const entry = c.name(name);
     if (!entry) return;
-    out.push({ text: normaliseText(text), entry, ...w });
+    out.push({ text: normaliseText(text), display: text.trim().replace(/[.。]+$/, ''), entry, ...w });
   };
   const glibcText = new Map<string, string>();
   for (const e of c.entries) {

@@ -30,6 +30,7 @@ export function mentionOnly(line: string, r: Recognised): string | null {
   if (/^['"][^'"]+['"],?$/.test(text) && r.via === 'name' && !r.peer) return 'it is an entry in a list of error codes';
   const names = text.match(/\bE[A-Z]{3,}\b/g) ?? [];
   const rest = text
+    .replace(/^[\w.-]+\s*[:=]\s*/, '')
     .replace(/\bE[A-Z_]{3,}\b/g, '')
     .replace(/[\s,;|/[\]()'"`-]+/g, ' ')
     .trim();

@@ -183,6 +183,7 @@ export function recogniseLine(line: string, catalog: ErrnoCatalog, opts: Recogni
         }
         if (reading.platform === 'windows' && !platformCode) platformCode = wsaForErrno(errno.name)?.code ?? null;
         restsOn.push(`number ${h.n} (${reading.why})`);
+        if (via === 'message') confidence = 'high';
         break;
       }
     }
@@ -343,6 +344,18 @@ function errnoFromNumbers(
   confidence: Confidence;
 } | null {
   for (const h of hits) {
+    // A Windows Sockets number is one whatever prints it.
+    const wsaFirst = h.n >= 10000 ? wsaByNumberOrCode(h.n) : null;
+    const wsaEntry = wsaFirst ? catalog.name(wsaFirst.errno) : null;
+    if (wsaFirst && wsaEntry)
+      return {
+        entry: wsaEntry,
+        hit: h,
+        platform: 'windows',
+        code: wsaFirst.code,
+        why: `Windows Sockets ${wsaFirst.code}`,
+        confidence: 'high',
+      };
     if (h.marker === 'plain' && !/\b(?:errno|os error|code|Code=|system:|socket|Socket)\b/.test(h.text)) {
       // "Error 111" style: only with a network word nearby.
       if (!/\b(?:connect|connection|socket|refused|reset|timed out|host)\b/i.test(line)) continue;
@@ -462,7 +475,8 @@ function indexFor(catalog: ErrnoCatalog): IndexedWording[] {
     if (key.length < (unspaced ? 4 : latin ? 6 : 8)) continue;
     // Short translated texts ("Ошибка") are ordinary words; keep only the distinctive ones.
     if (w.locale && !unspaced && key.length < 12) continue;
-    list.push({ ...w, key, unspaced, shown: w.prefix ? `${key}…` : key });
+    const shown = w.prefix ? `${w.display.slice(0, key.length + (w.display.length - w.text.length))}…` : w.display;
+    list.push({ ...w, key, unspaced, shown });
   }
   list.sort((a, b) => b.key.length - a.key.length);
   messageIndex.set(catalog, list);
