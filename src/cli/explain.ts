@@ -115,7 +115,7 @@ export function renderExplanation(r: Explanation | NotRecognised, colour: boolea
     r.tool ? `printed by ${r.tool}` : null,
   ].filter((x) => x !== null);
   const out = [
-    `${paint(r.errno, 'bold', colour)} (errno ${r.number}): ${r.message}`,
+    `${paint(r.errno, 'bold', colour)} (${r.errno.startsWith('EAI_') ? 'getaddrinfo code' : 'errno'} ${r.number}): ${r.message}`,
     `Context: ${r.context}${where.length > 0 ? ` (${where.join(', ')})` : ''}`,
     ...(r.note ? [`Note: ${r.note}`] : []),
     `Platform: ${r.platformName}${r.platformCode ? ` (${r.platformCode})` : ''}${r.locale ? `; wording in ${r.locale}` : ''}`,

@@ -419,6 +419,8 @@ function errnoFromNumbers(
           confidence: 'low',
         };
     }
+    // A number behind a weak marker ("Error 12", "(12)") is read only as an errno explain knows about.
+    if (linux && (h.marker === 'plain' || h.marker === 'paren') && !MEANINGS[linux.name]) continue;
     if (linux)
       return {
         entry: linux,
