@@ -126,15 +126,20 @@ export async function scanLog(
   // Scan `body` (whole lines, each ending in \n); its first line follows the `lines` counted so far.
   const scanBody = (body: string): void => {
     const a = starts(re.names, body);
-    const b = starts(re.literals, body);
+    // Lines the gate's stems find, kept when they hold a whole anchor.
+    const b = starts(re.gate, body).filter((st) => {
+      const end = body.indexOf('\n', st);
+      re.literals.lastIndex = 0;
+      return re.literals.test(body.slice(st, end < 0 ? body.length : end));
+    });
+    // Lines with a non-ASCII byte, kept when they hold a translated wording.
+    const c = starts(re.nonAscii, body).filter((st) => {
+      const end = body.indexOf('\n', st);
+      return re.translations.test(body.slice(st, end < 0 ? body.length : end));
+    });
+    const all = a.length + b.length + c.length === 0 ? [] : [...new Set([...a, ...b, ...c])].sort((x, y) => x - y);
     let counted = 0; // position up to which newlines are counted into `lines`
-    let i = 0;
-    let j = 0;
-    while (i < a.length || j < b.length) {
-      // Merge the two sorted lists of line starts, each line once.
-      const start = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i]! : b[j]!;
-      while (i < a.length && a[i] === start) i++;
-      while (j < b.length && b[j] === start) j++;
+    for (const start of all) {
       let end = body.indexOf('\n', start);
       if (end < 0) end = body.length;
       lines += countNewlines(body, counted, start);
@@ -150,7 +155,7 @@ export async function scanLog(
     longLines++;
     re.names.lastIndex = 0;
     re.literals.lastIndex = 0;
-    if (re.names.test(text) || re.literals.test(text)) handleLine(text, lines + 1);
+    if (re.names.test(text) || re.literals.test(text) || re.translations.test(text)) handleLine(text, lines + 1);
   };
   const piece = (s: string): void => {
     const nl = s.lastIndexOf('\n');
