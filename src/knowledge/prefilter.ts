@@ -130,7 +130,7 @@ export function buildPrefilter(catalog: ErrnoCatalog, errnos: ReadonlySet<string
     // Why not the translations written in ASCII (Italian, Indonesian, most German ones): hundreds of
     // ASCII alternatives defeat irregexp's skip-ahead (measured 128 MB/s against 196 MB/s); the
     // non-ASCII ones are tested only on lines with a non-ASCII byte (PrefilterRegExps).
-    if (w.locale !== null && /^[\x01-\x7f]*$/.test(w.text)) continue;
+    if (w.locale !== null && /^[ -~]*$/.test(w.text)) continue;
     // Windows Sockets texts of the codes users paste; the others come with a number or a name.
     if (w.source === 'windows' && !KEY_WINDOWS.has(w.entry.name)) continue;
     const unspaced = isUnspacedScript(w.text);
@@ -156,8 +156,8 @@ const escJs = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 // bytes as latin1 (one char per byte), so a non-ASCII anchor is matched as its UTF-8 bytes.
 export function prefilterRegExps(p: Prefilter): PrefilterRegExps {
   const bytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
-  const ascii = p.literals.filter((l) => /^[\x01-\x7f]*$/.test(l));
-  const other = p.literals.filter((l) => !/^[\x01-\x7f]*$/.test(l));
+  const ascii = p.literals.filter((l) => /^[ -~]*$/.test(l));
+  const other = p.literals.filter((l) => !/^[ -~]*$/.test(l));
   // Every anchor holds a stem, so the gate never misses a line (the number patterns by their prefixes).
   const gate = gateStems([...ascii, '[Errno ', 'error -', ' errno=', 'errno: ']);
   return {
