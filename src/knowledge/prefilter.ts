@@ -133,11 +133,15 @@ export function buildPrefilter(catalog: ErrnoCatalog, errnos: ReadonlySet<string
     if (w.locale !== null && /^[ -~]*$/.test(w.text)) continue;
     // Windows Sockets texts of the codes users paste; the others come with a number or a name.
     if (w.source === 'windows' && !KEY_WINDOWS.has(w.entry.name)) continue;
-    const unspaced = isUnspacedScript(w.text);
-    const text = w.prefix ? w.text.slice(0, unspaced ? 10 : 28).trim() : w.text;
-    if (Buffer.byteLength(text) < 9) continue;
-    // The matcher lower-cases; the log does not: drop a Latin first letter, as above.
-    literals.add(/^[a-z][a-z ]/.test(text) ? text.slice(1) : text);
+    const unspaced = isUnspacedScript(w.display);
+    const shown = w.display.replace(/\s+/g, ' ');
+    const text = w.prefix ? shown.slice(0, unspaced ? 10 : 28).trim() : shown;
+    // The log keeps the case the program printed, which may differ in the first letter only (glibc
+    // capitalises, Go lower-cases): drop a first letter that has a case, in any script.
+    const first = text[0] ?? '';
+    const anchor = first.toLowerCase() !== first.toUpperCase() ? text.slice(1) : text;
+    if (Buffer.byteLength(anchor) < 9) continue;
+    literals.add(anchor);
   }
   for (const p of ALL_PHRASES) literals.add(p.anchor);
   for (const a of NUMBER_AND_NAME_ANCHORS) literals.add(a);

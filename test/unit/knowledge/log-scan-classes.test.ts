@@ -28,6 +28,13 @@ const CLASSES: ReadonlyArray<readonly [string, string, string, string]> = [
     'socket',
   ],
   ['glibc translation', "ls: 无法访问 '/mnt/remote': 传输端点尚未连接", 'ENOTCONN', 'mount'],
+  // Nothing but the Russian wording marks this one (the pre-filter must find a capitalised Cyrillic text).
+  [
+    'glibc translation (Cyrillic)',
+    'W [fuse-bridge.c:582:fuse_entry_cbk] 0-glusterfs-fuse: 5: LOOKUP() /d => -1 (Конечная точка передачи не подсоединена)',
+    'ENOTCONN',
+    'mount',
+  ],
   [
     'Windows translation',
     'System.Net.Sockets.SocketException: Удаленный хост принудительно разорвал существующее подключение',
