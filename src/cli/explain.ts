@@ -35,7 +35,8 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
         if (flags.log !== undefined && words.length > 0) {
           throw new EnotconnError('ENC_USAGE', 'give either a line to explain or --log FILE, not both');
         }
-        const typo = words.find((w) => /^--?[A-Za-z][\w-]*$/.test(w));
+        // "-ENOTCONN" (a kernel-style negative errno) is text; "--jsno" is a mistyped option.
+        const typo = words.find((w) => /^--?[A-Za-z][\w-]*$/.test(w) && !/^-E[A-Z0-9_]{2,}$/.test(w));
         if (typo !== undefined)
           throw new EnotconnError(
             'ENC_USAGE',

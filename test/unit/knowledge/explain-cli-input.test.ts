@@ -28,6 +28,17 @@ test('CLI: a line that starts with "-" is text, not an option (.NET "--->" frame
   assert.equal((JSON.parse(bullet.stdout) as { context: string }).context, 'mount');
 });
 
+test('CLI: kernel-style negative errnos are text: -ENOTCONN, -104', async () => {
+  for (const [arg, errno] of [
+    ['-ENOTCONN', 'ENOTCONN'],
+    ['-104', 'ECONNRESET'],
+  ] as const) {
+    const r = await runCli(['explain', '--offline', '--json', arg]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { errno: string }).errno, errno, arg);
+  }
+});
+
 test('CLI: a word that looks like an option is still a usage error, one line on stderr, exit 2', async () => {
   const r = await runCli(['explain', '--jsno', 'ECONNRESET']);
   assert.equal(r.code, 2);
