@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { EnotconnError, errnoCode } from '../errors.js';
-import { explain, loadCatalog, type Explanation, type NotRecognised } from '../knowledge/explain.js';
+import { explain, loadCatalog, recogniseInput, type Explanation, type NotRecognised } from '../knowledge/explain.js';
 import { scanLog, type LogSummary } from '../knowledge/log-scan.js';
 import { parseDuration } from '../util/duration.js';
 import { makeContext } from './context.js';
@@ -26,12 +26,22 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .option('--offline', 'never look at this host: no mount lookup, no diagnose')
     .option('--timeout <duration>', 'probe timeout for the diagnose of a path the line names', '2s')
     .option('--json', 'print JSON (the explain shape in docs/json.md)')
+    // A line that begins with "-" (a .NET "---> System.Net..." frame, a bulleted line) is text, not an
+    // option; `explain -` reads the line from stdin.
+    .allowUnknownOption()
     .action((words: string[], flags: ExplainFlags, cmd: Command) =>
       run(async () => {
         const timeoutMs = parseDuration(flags.timeout, '--timeout');
         if (flags.log !== undefined && words.length > 0) {
           throw new EnotconnError('ENC_USAGE', 'give either a line to explain or --log FILE, not both');
         }
+        // "-ENOTCONN" (a kernel-style negative errno) is text; "--jsno" is a mistyped option.
+        const typo = words.find((w) => /^--?[A-Za-z][\w-]*$/.test(w) && !/^-E[A-Z0-9_]{2,}$/.test(w));
+        if (typo !== undefined)
+          throw new EnotconnError(
+            'ENC_USAGE',
+            `unknown option '${typo}' for explain; to explain text that starts with "-", quote it or put it after --`,
+          );
         const ctx = makeContext(cmd);
         try {
           const catalog = await loadCatalog(ctx.host);
@@ -40,7 +50,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
             ctx.out(flags.json ? JSON.stringify(summary, null, 2) : renderSummary(summary, useColour()));
             return summary.groups.length > 0 ? EXIT_PROBLEM : EXIT_OK;
           }
-          const input = words.join(' ');
+          const input = words.length === 1 && words[0] === '-' ? await stdinLine(catalog) : words.join(' ');
           if (input.trim() === '') {
             throw new EnotconnError(
               'ENC_USAGE',
@@ -60,6 +70,24 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     );
 }
 
+// The line to explain from stdin: the first line that reports an errno, else the first non-empty one.
+async function stdinLine(catalog: Awaited<ReturnType<typeof loadCatalog>>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of process.stdin as AsyncIterable<Buffer>) {
+    chunks.push(c);
+    size += c.length;
+    if (size > 1 << 20)
+      throw new EnotconnError('ENC_BAD_INPUT', 'explain -: stdin is over 1 MiB; use --log - for a log');
+  }
+  const lines = Buffer.concat(chunks)
+    .toString('utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  return lines.find((l) => recogniseInput(l, catalog) !== null) ?? lines[0] ?? '';
+}
+
 function openLog(file: string): Readable {
   if (file === '-') return process.stdin;
   try {
@@ -75,6 +103,9 @@ function openLog(file: string): Readable {
 
 // The human report for one explanation.
 export function renderExplanation(r: Explanation | NotRecognised, colour: boolean): string {
+  if (!r.recognised && r.mentions) {
+    return `${paint('not an error report', 'yellow', colour)}: ${printable(r.input)}\n(${r.reason.replace(/^not an error report: /, '')})`;
+  }
   if (!r.recognised) {
     return `${paint('not recognised', 'yellow', colour)}: ${printable(r.input)}\n(${r.reason.replace(/^not recognised: /, '')})`;
   }
@@ -85,9 +116,11 @@ export function renderExplanation(r: Explanation | NotRecognised, colour: boolea
     r.tool ? `printed by ${r.tool}` : null,
   ].filter((x) => x !== null);
   const out = [
-    `${paint(r.errno, 'bold', colour)} (errno ${r.number}): ${r.message}`,
+    `${paint(r.errno, 'bold', colour)} (${r.errno.startsWith('EAI_') ? 'getaddrinfo code' : 'errno'} ${r.number}): ${r.message}`,
     `Context: ${r.context}${where.length > 0 ? ` (${where.join(', ')})` : ''}`,
     ...(r.note ? [`Note: ${r.note}`] : []),
+    `Platform: ${r.platformName}${r.platformCode ? ` (${r.platformCode})` : ''}${r.locale ? `; wording in ${r.locale}` : ''}`,
+    `Rests on: ${r.restsOn.join('; ')} (confidence: ${r.confidence})`,
     '',
     r.meaning,
   ];

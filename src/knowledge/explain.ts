@@ -6,7 +6,8 @@ import { mountForPath } from '../mounts/find-mount.js';
 import { ErrnoCatalog, type CatalogEntry } from './catalog.js';
 import { classifyContext } from './context.js';
 import { meaningFor, type ExplainContext } from './meanings.js';
-import { recogniseLine, type Recognised } from './recognise.js';
+import { mentionOnly } from './mentions.js';
+import { PLATFORM_NAMES, recogniseLine, type Recognised } from './recognise.js';
 import { libcErrnos } from './strerror.js';
 
 // `explain` JSON (DESIGN §2 "explain"); fields may be added, never renamed.
@@ -22,6 +23,14 @@ export interface Explanation {
   tool: string | null;
   syscall: string | null;
   via: Recognised['via'];
+  // What the answer rests on (the name, number, message, platform and syscall) and how sure it is.
+  platform: Recognised['platform'];
+  platformName: string;
+  platformCode?: string;
+  reportedNumber?: number;
+  locale?: string;
+  restsOn: string[];
+  confidence: Recognised['confidence'];
   meaning: string;
   causes: string[];
   nextSteps: string[];
@@ -37,6 +46,7 @@ export interface NotRecognised {
   recognised: false;
   input: string;
   reason: string;
+  mentions?: string; // the errno the input names without reporting it
 }
 
 export interface ExplainOptions {
@@ -60,12 +70,21 @@ export async function explain(
   if (text === '')
     throw new EnotconnError('ENC_BAD_INPUT', 'explain needs an errno, a number, a message or a log line');
   const r = recogniseInput(text, catalog);
+  const mention = r ? mentionOnly(text, r) : null;
+  if (r && mention) {
+    return {
+      recognised: false,
+      input: text,
+      reason: `not an error report: it names ${r.errno.name} but ${mention}, so no errno is claimed`,
+      mentions: r.errno.name,
+    };
+  }
   if (!r) {
     return {
       recognised: false,
       input: text,
       reason:
-        'not recognised: no errno name, errno number, strerror message or known tool wording was found in this input',
+        'not recognised: no errno name, errno number, strerror message (in any language glibc or Windows ships) or known tool wording was found in this input',
     };
   }
   const verdict = classifyContext(text, r);
@@ -107,6 +126,12 @@ export function recogniseInput(text: string, catalog: ErrnoCatalog): Recognised 
     peer: null,
     phraseContext: null,
     note: null,
+    platform: errno.kind === 'gai' ? 'linux' : 'any',
+    platformCode: null,
+    reportedNumber: via === 'number' ? errno.number : null,
+    locale: null,
+    restsOn: [`${via} ${via === 'number' ? errno.number : via === 'name' ? errno.name : `"${text}"`}`],
+    confidence: 'high',
   });
   if (/^-?E[A-Z0-9]{2,}$/i.test(text)) {
     const e = catalog.name(text.replace(/^-/, ''));
@@ -114,12 +139,16 @@ export function recogniseInput(text: string, catalog: ErrnoCatalog): Recognised 
   }
   const num = /^(?:errno\s*[:=]?\s*)?(-?\d+)$/i.exec(text);
   if (num) {
-    const e = catalog.number(Math.abs(Number(num[1])));
-    return e ? bare(e, 'number') : null;
+    const n = Number(num[1]);
+    const e = Math.abs(n) < 1000 ? catalog.number(Math.abs(n)) : null;
+    // 10054 (Windows Sockets), -4077 (libuv on Windows), -3008 (libuv's EAI_NONAME): read as a line.
+    return e ? bare(e, 'number') : recogniseLine(`errno=${n}`, catalog);
   }
   const msg = catalog.message(text);
-  if (msg) return bare(msg, 'message');
-  return recogniseLine(text, catalog);
+  const line = recogniseLine(text, catalog);
+  // A bare wording still learns its platform and language from the line reader.
+  if (msg && (!line || line.errno !== msg)) return bare(msg, 'message');
+  return line;
 }
 
 // Build the explanation from what was recognised, in the context found.
@@ -154,6 +183,13 @@ export function describe(
     tool: r.tool,
     syscall: r.syscall,
     via: r.via,
+    platform: r.platform,
+    platformName: PLATFORM_NAMES[r.platform],
+    ...(r.platformCode ? { platformCode: r.platformCode } : {}),
+    ...(r.reportedNumber !== null ? { reportedNumber: r.reportedNumber } : {}),
+    ...(r.locale ? { locale: r.locale } : {}),
+    restsOn: r.restsOn,
+    confidence: r.confidence,
     meaning: found
       ? fill(found.meaning.meaning)
       : `${r.errno.message} (${r.errno.name}, errno ${r.errno.number}). enotconn has no specific guidance for ${r.errno.name}${where}; the message is the system's own.`,

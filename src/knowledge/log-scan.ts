@@ -1,8 +1,10 @@
+import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import type { ErrnoCatalog } from './catalog.js';
 import { classifyContext } from './context.js';
 import type { ExplainContext } from './meanings.js';
 import { buildPrefilter, prefilterRegExps, scanErrnos } from './prefilter.js';
+import { mentionOnly } from './mentions.js';
 import { recogniseLine } from './recognise.js';
 import { lineTimestamp } from './timestamps.js';
 
@@ -71,11 +73,13 @@ export async function scanLog(
   let matched = 0;
   let longLines = 0;
   let carry = '';
+  let carryAscii = true;
 
   const handleLine = (raw: string, lineNo: number): void => {
     const text = Buffer.from(raw.endsWith('\r') ? raw.slice(0, -1) : raw, 'latin1').toString('utf8');
     const r = recogniseLine(text, catalog, { only });
-    if (!r) return;
+    // A commit subject or a list of retryable codes names an errno without reporting one.
+    if (!r || mentionOnly(text, r) !== null) return;
     matched++;
     const context = classifyContext(text, r).context;
     const where = context === 'socket' ? (r.peer ?? r.path) : (r.path ?? r.peer);
@@ -122,17 +126,23 @@ export async function scanLog(
   };
 
   // Scan `body` (whole lines, each ending in \n); its first line follows the `lines` counted so far.
-  const scanBody = (body: string): void => {
+  const scanBody = (body: string, ascii: boolean): void => {
     const a = starts(re.names, body);
-    const b = starts(re.literals, body);
+    // Lines the gate's stems find, kept when they hold a whole anchor.
+    const b = starts(re.gate, body).filter((st) => {
+      const end = body.indexOf('\n', st);
+      re.literals.lastIndex = 0;
+      return re.literals.test(body.slice(st, end < 0 ? body.length : end));
+    });
+    // Lines with a non-ASCII byte, kept when they hold a translated wording (none in ASCII text: the
+    // bytes were checked with buffer.isAscii, which is SIMD, before they were decoded).
+    const c = (ascii ? [] : starts(re.nonAscii, body)).filter((st) => {
+      const end = body.indexOf('\n', st);
+      return re.translations.test(body.slice(st, end < 0 ? body.length : end));
+    });
+    const all = a.length + b.length + c.length === 0 ? [] : [...new Set([...a, ...b, ...c])].sort((x, y) => x - y);
     let counted = 0; // position up to which newlines are counted into `lines`
-    let i = 0;
-    let j = 0;
-    while (i < a.length || j < b.length) {
-      // Merge the two sorted lists of line starts, each line once.
-      const start = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i]! : b[j]!;
-      while (i < a.length && a[i] === start) i++;
-      while (j < b.length && b[j] === start) j++;
+    for (const start of all) {
       let end = body.indexOf('\n', start);
       if (end < 0) end = body.length;
       lines += countNewlines(body, counted, start);
@@ -148,13 +158,14 @@ export async function scanLog(
     longLines++;
     re.names.lastIndex = 0;
     re.literals.lastIndex = 0;
-    if (re.names.test(text) || re.literals.test(text)) handleLine(text, lines + 1);
+    if (re.names.test(text) || re.literals.test(text) || re.translations.test(text)) handleLine(text, lines + 1);
   };
-  const piece = (s: string): void => {
+  const piece = (s: string, ascii: boolean): void => {
     const nl = s.lastIndexOf('\n');
     if (nl < 0) {
       if (skipping) return;
       carry += s;
+      carryAscii &&= ascii;
       if (carry.length > maxLine) {
         scanPartial(carry.slice(0, maxLine));
         carry = '';
@@ -170,8 +181,10 @@ export async function scanLog(
       skipping = false;
     }
     const body = carry + head;
+    const bodyAscii = carryAscii && ascii;
     carry = s.slice(nl + 1);
-    scanBody(body);
+    carryAscii = ascii;
+    scanBody(body, bodyAscii);
     if (carry.length > maxLine) {
       scanPartial(carry.slice(0, maxLine));
       carry = '';
@@ -183,11 +196,13 @@ export async function scanLog(
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     bytes += buf.length;
-    for (let off = 0; off < buf.length; off += PIECE)
-      piece(buf.toString('latin1', off, Math.min(buf.length, off + PIECE)));
+    for (let off = 0; off < buf.length; off += PIECE) {
+      const end = Math.min(buf.length, off + PIECE);
+      piece(buf.toString('latin1', off, end), isAscii(buf.subarray(off, end)));
+    }
   }
   if (skipping) lines++;
-  else if (carry !== '') scanBody(`${carry}\n`);
+  else if (carry !== '') scanBody(`${carry}\n`, carryAscii);
   const ranked = [...groups.values()].sort((a, b) => b.count - a.count || a.first.line - b.first.line);
   return {
     source,

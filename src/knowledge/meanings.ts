@@ -1,7 +1,7 @@
 // What an errno means where it happened. Domain knowledge, kept as data: the seed guide's
 // mount/socket split (DESIGN §1) and the usual causes operators find. `{path}` and `{peer}` are
 // filled in from the line when known; `{mountpoint}` from this host's mount table.
-export type ExplainContext = 'mount' | 'socket' | 'unknown';
+export type ExplainContext = 'mount' | 'socket' | 'dns' | 'unknown';
 
 export interface Meaning {
   meaning: string;
@@ -17,6 +17,54 @@ const NET_CHECKS = [
 ];
 
 export const MEANINGS: Readonly<Record<string, MeaningSet>> = {
+  // getaddrinfo(3) codes: the resolver, not a socket or a mount. Node reports EAI_NONAME as ENOTFOUND.
+  EAI_NONAME: {
+    dns: {
+      meaning:
+        'The name does not resolve: the resolver answered that the host name does not exist (NXDOMAIN) or has no address. Retrying gives the same answer until DNS or the name changes.',
+      causes: [
+        'a typo in the host name, or a URL passed where a host name was expected (getaddrinfo("http://..."))',
+        'a record that was deleted or never created, or a search domain that does not apply here',
+        'inside a container: a name that only the host (or only another network) can resolve',
+      ],
+      nextSteps: [
+        'Resolve it the way the program does: `getent hosts NAME` (uses nsswitch and /etc/hosts, as getaddrinfo does)',
+        'Ask the resolver directly: `dig NAME` or `nslookup NAME`, and check /etc/resolv.conf',
+        'Do not retry in a loop: this answer is not temporary',
+      ],
+    },
+  },
+  EAI_AGAIN: {
+    dns: {
+      meaning:
+        'The resolver could not answer now: the DNS server timed out or returned SERVFAIL. The name may exist; a retry may succeed.',
+      causes: [
+        'no reachable DNS server (network down, wrong nameserver in /etc/resolv.conf, a container without DNS)',
+        'the DNS server timed out or failed upstream (SERVFAIL)',
+        'a resolver overloaded by many parallel lookups (Alpine/musl, small thread pools)',
+      ],
+      nextSteps: [
+        'Check the nameservers: `cat /etc/resolv.conf` and `dig @SERVER NAME`',
+        'Retry with backoff: EAI_AGAIN is temporary by definition',
+        'Cache lookups, or use a local caching resolver, when many requests resolve the same name',
+      ],
+    },
+  },
+  EAI_FAIL: {
+    dns: {
+      meaning: 'The resolver failed permanently for this name (a non-recoverable failure, such as a refused query).',
+      causes: ['the DNS server refused the query', 'a broken delegation for the domain'],
+      nextSteps: ['Query the servers directly with `dig +trace NAME`'],
+    },
+  },
+  EAI_NODATA: {
+    dns: {
+      meaning: 'The name exists but has no address of the requested kind (no A or AAAA record).',
+      causes: ['an IPv6-only or IPv4-only name asked for the other family', 'a name with only MX or TXT records'],
+      nextSteps: ['Check the records: `dig A NAME` and `dig AAAA NAME`'],
+    },
+  },
+
   ENOTCONN: {
     mount: {
       meaning:
@@ -379,7 +427,7 @@ export function meaningFor(
   if (exact) return { meaning: exact, context };
   if (context === 'unknown') {
     // One context only: say which one it is written for.
-    const only = (['mount', 'socket'] as const).filter((c) => set[c]);
+    const only = (['mount', 'socket', 'dns'] as const).filter((c) => set[c]);
     if (only.length === 1) return { meaning: set[only[0]!]!, context: only[0]! };
     return null;
   }

@@ -171,12 +171,12 @@ export function errnoRunbook(catalog: ErrnoCatalog, input: string, now: number):
   }
   const e = r.errno;
   const set = MEANINGS[e.name] ?? {};
-  const contexts = (['mount', 'socket', 'unknown'] as const)
+  const contexts = (['mount', 'socket', 'dns', 'unknown'] as const)
     .filter((c) => set[c])
     .map((c) => ({ context: c, ...set[c]! }));
   return {
     kind: 'errno',
-    title: `${e.name} (errno ${e.number}): ${e.message}`,
+    title: `${e.name} (${e.kind === 'gai' ? 'getaddrinfo code' : 'errno'} ${e.number}): ${e.message}`,
     errno: e.name,
     number: e.number,
     message: e.message,
@@ -267,6 +267,7 @@ function errnoMarkdown(rb: ErrnoRunbook): string {
   const heading: Record<ExplainContext, string> = {
     mount: 'On a mount (a path, a filesystem call)',
     socket: 'On a socket (a network connection)',
+    dns: 'In name resolution (getaddrinfo, DNS)',
     unknown: 'Anywhere',
   };
   for (const c of rb.contexts) {

@@ -5,7 +5,7 @@ export interface ToolPhrase {
   errno: string;
   tool: string; // who prints it
   anchor: string; // a literal substring of every match, at least 8 characters, for the log pre-filter
-  context?: 'mount' | 'socket';
+  context?: 'mount' | 'socket' | 'dns';
   note: string;
 }
 
@@ -97,3 +97,81 @@ export const TOOL_PHRASES: readonly ToolPhrase[] = [
     note: "mount(8)'s text for ENOENT on the mountpoint",
   },
 ];
+
+// Proxies, resolvers and kernels that say what happened in their own words.
+export const MORE_PHRASES: readonly ToolPhrase[] = [
+  {
+    // curl CURLE_COULDNT_RESOLVE_HOST (6); PHP and Guzzle print "cURL error 6".
+    re: /\bCould(?:n't| not) resolve host\b/i,
+    errno: 'EAI_NONAME',
+    tool: 'curl',
+    anchor: 'resolve host',
+    context: 'dns',
+    note: "curl's wording (error 6) when getaddrinfo found no address for the name",
+  },
+  {
+    // Go's net package: the resolver answered NXDOMAIN (DNSError.IsNotFound).
+    re: /\blookup [^\s:]+(?: on [^\s:]+:\d+)?: no such host\b/,
+    errno: 'EAI_NONAME',
+    tool: 'go',
+    anchor: 'no such host',
+    context: 'dns',
+    note: "Go's resolver wording: the name does not exist (NXDOMAIN)",
+  },
+  {
+    // Envoy StreamResetReason: the upstream connection closed (FIN or RST) before the response.
+    re: /\breset reason: (?:connection termination|remote reset)\b/,
+    errno: 'ECONNRESET',
+    tool: 'envoy',
+    anchor: 'reset reason: ',
+    context: 'socket',
+    note: "Envoy's reset reason: the upstream connection was closed or reset mid-request; Envoy does not say whether by FIN or RST",
+  },
+  {
+    re: /\breset reason: connection timeout\b/,
+    errno: 'ETIMEDOUT',
+    tool: 'envoy',
+    anchor: 'reset reason: ',
+    context: 'socket',
+    note: "Envoy's reset reason: the upstream connect timed out",
+  },
+  {
+    // Without a transport failure reason Envoy does not say why the connect failed; a refusal is
+    // the usual cause, so this is a low-confidence reading.
+    re: /\breset reason: (?:remote )?connection failure\b(?!.*delayed connect error)/,
+    errno: 'ECONNREFUSED',
+    tool: 'envoy',
+    anchor: 'reset reason: ',
+    context: 'socket',
+    note: "Envoy's reset reason: the upstream connect failed; without 'delayed connect error: N' the cause is not given (a refusal is the usual one)",
+  },
+  {
+    // Linux NFS client (fs/nfs): an RPC to the server timed out (soft: the call fails; hard: it retries).
+    re: /\bnfs: server \S+ not responding\b|\bnfs server [^:]*: +not +responding\b/,
+    errno: 'ETIMEDOUT',
+    tool: 'kernel',
+    anchor: 'not responding',
+    context: 'mount',
+    note: 'the NFS client got no answer from the server: a soft mount fails calls with ETIMEDOUT/EIO, a hard mount hangs ("still trying")',
+  },
+  {
+    re: /\bmount\.nfs:? connection time(?:d)? out\b/i,
+    errno: 'ETIMEDOUT',
+    tool: 'mount.nfs',
+    anchor: 'onnection time',
+    context: 'mount',
+    note: "mount.nfs's text when the server did not answer",
+  },
+  {
+    // Node's http client, in either tense (some libraries reword it).
+    re: /\bsocket hung up\b/,
+    errno: 'ECONNRESET',
+    tool: 'node',
+    anchor: 'socket hung up',
+    context: 'socket',
+    note: "Node's http wording for a connection the server closed before it answered",
+  },
+];
+
+// Every tool phrase, in the order they are tried.
+export const ALL_PHRASES: readonly ToolPhrase[] = [...TOOL_PHRASES, ...MORE_PHRASES];

@@ -65,6 +65,18 @@ function meaningOf(code: string, syscall: string | null, x: ErrorLike | null, st
         'the server closed the connection before a response arrived (Node reports it as ECONNRESET "socket hang up")',
     };
   }
+  // http.IncomingMessage says ECONNRESET "aborted" when the connection ended before the body did
+  // (lib/_http_client.js socketOnEnd/responseOnEnd): the server closed, by FIN, mid-body. An RST
+  // instead surfaces as "read ECONNRESET", with its syscall.
+  if (code === 'ECONNRESET' && syscall === null && x !== null && x.message === 'aborted') {
+    return {
+      kind: 'peer-closed',
+      benign: true,
+      retryable: true,
+      meaning:
+        'the server closed the connection before the response body was complete (Node reports it as ECONNRESET "aborted"; no RST arrived)',
+    };
+  }
   const entry = socketErrnoEntry(code);
   const dnsCall = syscall !== null && /^(getaddrinfo|getnameinfo|query)/.test(syscall);
   if (entry) {
@@ -85,6 +97,9 @@ function meaningOf(code: string, syscall: string | null, x: ErrorLike | null, st
 
 function codeOf(x: ErrorLike | null): string {
   if (x === null) return 'UNKNOWN';
+  // AbortSignal.timeout() rejects fetch with a DOMException named TimeoutError (numeric code 23), and
+  // http.get with an AbortError whose cause is that TimeoutError (WHATWG DOM, "timeout" abort reason).
+  if (x.name === 'TimeoutError' && typeof x.code !== 'string') return 'TIMEOUT_ERR';
   if (typeof x.code === 'string' && x.code !== '') return x.code;
   if (x.name === 'AbortError') return 'ABORT_ERR';
   return 'UNKNOWN';
@@ -95,7 +110,7 @@ function asErrorLike(v: unknown): ErrorLike | null {
 }
 
 function hasCode(x: ErrorLike): boolean {
-  return typeof x.code === 'string' && x.code !== '';
+  return codeOf(x) !== 'UNKNOWN' && codeOf(x) !== 'ABORT_ERR' ? true : typeof x.code === 'string' && x.code !== '';
 }
 
 // How much a code tells about the network: a refusal or reset from the target says more than
@@ -135,7 +150,7 @@ function pick(err: unknown, depth: number, seen: Set<unknown>): ErrorLike | null
   // Prefer a kernel errno (it names the syscall), then any code the table knows, then any code.
   const coded = chain.filter(hasCode);
   const isErrno = (x: ErrorLike): boolean => typeof x.code === 'string' && errnoByName(x.code) !== null;
-  const known = (x: ErrorLike): boolean => typeof x.code === 'string' && socketErrnoEntry(x.code) !== null;
+  const known = (x: ErrorLike): boolean => socketErrnoEntry(codeOf(x)) !== null;
   const deepest = (f: (x: ErrorLike) => boolean): ErrorLike | undefined => [...coded].reverse().find(f);
   return deepest(isErrno) ?? deepest(known) ?? coded[0] ?? chain[0] ?? null;
 }

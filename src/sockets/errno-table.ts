@@ -38,8 +38,9 @@ export const SOCKET_ERROR_KINDS: readonly SocketErrorKind[] = [
 
 export type Side = 'client' | 'server';
 
-// Where a code comes from: a kernel errno, Node itself, undici (fetch), or the resolver.
-export type CodeSource = 'errno' | 'node' | 'undici' | 'dns';
+// Where a code comes from: a kernel errno, Node itself, undici (fetch), the resolver, or a WHATWG DOM
+// exception (AbortSignal.timeout()'s TimeoutError).
+export type CodeSource = 'errno' | 'node' | 'undici' | 'dns' | 'dom';
 
 export interface Meaning {
   kind: SocketErrorKind;
@@ -227,6 +228,14 @@ export const SOCKET_ERRNO_TABLE: readonly SocketErrnoEntry[] = [
   ),
   e('ERR_TLS_HANDSHAKE_TIMEOUT', 'node', 'timeout', true, true, 'the TLS handshake did not finish in time'),
   e('ABORT_ERR', 'node', 'aborted', true, false, 'the caller aborted the operation (AbortSignal)'),
+  e(
+    'TIMEOUT_ERR',
+    'dom',
+    'timeout',
+    false,
+    true,
+    'the AbortSignal.timeout() deadline passed before the response arrived (the caller set the limit; the peer did not fail)',
+  ),
   e('ETIMEOUT_IDLE', 'node', 'timeout', true, false, 'no traffic for the idle timeout; the guard closed the socket'),
   // undici (fetch) codes.
   e(
