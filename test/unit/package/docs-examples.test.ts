@@ -105,9 +105,8 @@ test('docs/sockets.md: the guard example answers 400 to a malformed request, sur
   await runGuard(t, code);
 });
 
-// The README carries the same blocks once the lead pastes them in (markers as in docs/sockets.md).
-const readmeHasMarkers = docExample(README, 'classify') !== null && docExample(README, 'guard') !== null;
-test('README.md: the classify and guard examples run as written', { todo: !readmeHasMarkers }, async (t) => {
+// The README carries the same blocks (markers as in docs/sockets.md).
+test('README.md: the classify and guard examples run as written', async (t) => {
   const classify = docExample(README, 'classify');
   const guard = docExample(README, 'guard');
   assert.ok(classify && guard, 'README.md has both examples between <!-- example:NAME --> markers');
