@@ -73,9 +73,7 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
   const table = fuse
     ? await readProcessTableBounded(host, candidates, Math.max(deadline, performance.now() + 200))
     : null;
-  const found: DaemonFindings | null = table
-    ? await collectDaemon(host, mount, table, devFuseHolders, mounts)
-    : null;
+  const found: DaemonFindings | null = table ? await collectDaemon(host, mount, table, devFuseHolders, mounts) : null;
 
   const recipe = (
     await withBudget<Recipe | null>(RECIPE_BUDGET_MS, null, () =>

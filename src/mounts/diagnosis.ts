@@ -89,6 +89,10 @@ export interface PlanStep {
   risk: 'safe' | 'caution' | 'destructive';
   why: string;
   requiresForce?: boolean;
+  // The mount this step acts on (DESIGN §6): re-read from mountinfo just before the step runs; the
+  // step does not run when its path names another mount by then.
+  mount?: { id: number; parentId: number; major: number; minor: number; root: string; mountpoint: string };
+  phase?: 'before-unmount' | 'after-remount'; // topology steps: when they run around the main heal
 }
 
 // A risky or missing option, for prevention (lint ids shared with `enotconn lint`).

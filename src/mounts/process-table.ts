@@ -176,7 +176,14 @@ function connectionIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map
 // impostor) never is. Null when none is found.
 export async function findFuseDaemonProof(
   host: Host,
-  mount: { mountpoint: string; source: string; subtype: string | null; major: number; minor: number; superOptions?: readonly string[] },
+  mount: {
+    mountpoint: string;
+    source: string;
+    subtype: string | null;
+    major: number;
+    minor: number;
+    superOptions?: readonly string[];
+  },
   table: readonly ProcessInfo[],
   knownDaemons: ReadonlySet<string>,
 ): Promise<FoundDaemon | null> {
@@ -230,7 +237,14 @@ export async function findFuseDaemonProof(
 // The process serving a FUSE mount (findFuseDaemonProof without the proof).
 export async function findFuseDaemon(
   host: Host,
-  mount: { mountpoint: string; source: string; subtype: string | null; major: number; minor: number; superOptions?: readonly string[] },
+  mount: {
+    mountpoint: string;
+    source: string;
+    subtype: string | null;
+    major: number;
+    minor: number;
+    superOptions?: readonly string[];
+  },
   table: readonly ProcessInfo[],
   knownDaemons: ReadonlySet<string>,
 ): Promise<ProcessInfo | null> {

@@ -228,7 +228,13 @@ export function mountReport(
     ...(topo.children.length > 0 ? { children: topo.children } : {}),
     ...(dead
       ? {
-          deadParent: { id: dead.id, mountpoint: dead.mountpoint, root: dead.root, fstype: dead.fstype, deleted: dead.deleted },
+          deadParent: {
+            id: dead.id,
+            mountpoint: dead.mountpoint,
+            root: dead.root,
+            fstype: dead.fstype,
+            deleted: dead.deleted,
+          },
           ...(report.state !== 'healthy'
             ? {
                 note: `reached through mount ${dead.id} on ${dead.mountpoint} (${dead.fstype}), which is dead or hung: heal that mount first${ctx.daemonPid ? `; this mount's own daemon (pid ${ctx.daemonPid}) is alive` : ''}`,

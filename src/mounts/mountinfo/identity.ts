@@ -39,9 +39,7 @@ export function topAt(mounts: readonly MountInfo[], mountpoint: string): MountIn
   return mounts.filter((m) => m.mountpoint === mountpoint).at(-1) ?? null;
 }
 
-export type IdentityCheck =
-  | { ok: true; mount: MountInfo }
-  | { ok: false; reason: string; now: MountInfo | null };
+export type IdentityCheck = { ok: true; mount: MountInfo } | { ok: false; reason: string; now: MountInfo | null };
 
 // Re-read the mount table and check that `want` is still the mount on top of its mountpoint (the one
 // a path-based umount or fusermount would act on). With `noChildren`, also that nothing is mounted

@@ -41,7 +41,7 @@ export function topologyOf(mounts: readonly MountInfo[], m: MountInfo): MountTop
     device: `${m.major}:${m.minor}`,
     root: m.root,
     parentId: m.parentId,
-    binds: mounts.filter((x) => x !== m && sameSuperblock(x, m)).map(refOf),
+    binds: mounts.filter((x) => x.id !== m.id && sameSuperblock(x, m)).map(refOf),
     stackedOn: parent && parent.mountpoint === m.mountpoint ? refOf(parent) : null,
     stackedUnder: under ? refOf(under) : null,
     children: childrenOf(mounts, m).map(refOf),
@@ -58,9 +58,11 @@ export function childrenOf(mounts: readonly MountInfo[], m: MountInfo): MountInf
 export function descendantsOf(mounts: readonly MountInfo[], m: MountInfo): MountInfo[] {
   const out: MountInfo[] = [];
   const walk = (p: MountInfo): void => {
-    const kids = mounts.filter((x) => x.parentId === p.id && x !== p && !(p === m && x.mountpoint === m.mountpoint));
+    const kids = mounts.filter(
+      (x) => x.parentId === p.id && x.id !== p.id && !(p.id === m.id && x.mountpoint === m.mountpoint),
+    );
     for (const c of kids) {
-      if (out.includes(c)) continue;
+      if (out.some((o) => o.id === c.id)) continue;
       out.push(c);
       walk(c);
     }
@@ -74,7 +76,7 @@ export function ancestorsOf(mounts: readonly MountInfo[], m: MountInfo): MountIn
   const byId = new Map(mounts.map((x) => [x.id, x]));
   const out: MountInfo[] = [];
   let cur = byId.get(m.parentId);
-  while (cur && !out.includes(cur) && cur !== m) {
+  while (cur && !out.some((o) => o.id === cur!.id) && cur.id !== m.id) {
     out.push(cur);
     cur = byId.get(cur.parentId);
   }
