@@ -406,7 +406,7 @@ async function healLocked(
       if (!staged) {
         // Children bound aside and detached, dead binds under it detached: the unmount drops nothing.
         staged = true;
-        const run = await runTopologySteps(host, topo.before, null);
+        const run = await runTopologySteps(host, topo.before, null, topo.stageDirs);
         report.steps.push(...run.results);
         if (!run.ok) {
           const undo = await runTopologySteps(

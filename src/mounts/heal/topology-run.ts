@@ -27,8 +27,11 @@ export async function runTopologySteps(
   host: Host,
   steps: readonly PlanStep[],
   healed: MountIdentity | null,
+  dirs: readonly string[] = [],
 ): Promise<TopologyRun> {
   const results: TopologyStepResult[] = [];
+  // Staging directories: root's own, under its run directory, private (0700).
+  for (const d of dirs) await host.mkdirp(d, 0o700);
   for (const step of steps) {
     const t0 = performance.now();
     const mounts = await readMountTable(host);
