@@ -213,9 +213,12 @@ export function planTopology(
       (o) => b.options.includes(o) && !target.options.includes(o),
     );
     if (extra.length > 0) {
+      // All of the bind's security options, not only the missing ones: a bind remount sets the
+      // per-mount flags it is given (mount(2), MS_REMOUNT | MS_BIND).
+      const own = ['ro', 'nosuid', 'nodev', 'noexec'].filter((o) => b.options.includes(o));
       plan.after.push({
         action: 'remount',
-        argv: ['mount', '-o', `remount,bind,${extra.join(',')}`, '--no-canonicalize', b.mountpoint],
+        argv: ['mount', '-o', `remount,bind,${own.join(',')}`, '--no-canonicalize', b.mountpoint],
         timeoutMs: TIMEOUT_MS,
         risk: 'safe',
         why: `give the bind ${b.mountpoint} back its own options (${extra.join(', ')})`,
