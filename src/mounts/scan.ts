@@ -168,7 +168,11 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
     return {
       ...mountReport(m, null, ctx),
       errno: 'ESHADOWED',
-      note: `over-mounted by mount ${top.id} (${top.fstype}); it cannot be probed`,
+      note: `over-mounted by mount ${top.id} (${top.fstype}); it cannot be probed${
+        daemons.has(m) && daemon === null && proofs.size > 0
+          ? `, and no process serves its FUSE connection ${m.minor}: it is dead underneath`
+          : ''
+      }`,
     };
   });
   const report: ScanReport = {
