@@ -12,8 +12,8 @@ import { findFuseDaemon, readProcessTable } from '../process-table.js';
 import { KNOWN_DAEMONS, backendFor } from '../backends/index.js';
 import { DEFAULT_TYPES, readMounts, typeMatches, type MountReport } from '../scan.js';
 import { checkIdentity, findReplacement, identityOf, type MountIdentity } from '../mountinfo/identity.js';
-import { healTarget, planTopology, validateTopology, type TopologyPlan } from './topology-plan.js';
-import { runTopologySteps, undoStaging } from './topology-run.js';
+import { healTarget, planTopology, remountChildren, validateTopology, type TopologyPlan } from './topology-plan.js';
+import { childRemounts, runTopologySteps, undoStaging } from './topology-run.js';
 import { preflightRecipe } from './recipes.js';
 import { appendAudit } from './audit.js';
 import { findMountUsers, stillOnOldMount, type HolderRecord } from './holders.js';
@@ -272,7 +272,7 @@ async function healLocked(
     },
     { force: opts.force, selfUid: host.uid() },
   );
-  const topo = planTopology(await readMounts(host), mount, {
+  let topo = planTopology(await readMounts(host), mount, {
     stageRoot: path.join(host.runDir, 'stage', `${process.pid}-${Date.now()}`),
   });
   notes.push(...topo.notes);
@@ -354,7 +354,10 @@ async function healLocked(
     }
     // DESIGN §6: the identity (id, device, root, parent) is re-read; a path naming another mount stops.
     const table = await readMounts(host);
-    const idc = checkIdentity(table, oldId, { noChildren: step.action === 'unmount-lazy' && staged });
+    const idc = checkIdentity(table, oldId, {
+      noChildren: step.action === 'unmount-lazy' && staged,
+      allowChildren: topo.detachWithParent,
+    });
     const stillThere = idc.ok;
     if (!idc.ok && !unmounted && table.some((m) => sameMount(m, mount))) {
       done({ ok: false, skipped: true, code: null, output: `not run: ${idc.reason}` });
@@ -415,14 +418,28 @@ async function healLocked(
             null,
           );
           report.steps.push(...undo.results);
-          return {
-            ...report,
-            result: 'failed',
-            reason: `could not set the child mounts aside (${run.problem}); ${undo.ok ? 'they were put back and' : 'putting them back failed too;'} the dead mount was not unmounted`,
-            durationMs: ms(),
-          };
+          // The children cannot be reached by path: mount them again from their own daemons instead.
+          const alt = undo.ok
+            ? remountChildren(topo, await childRemounts(host, await readMounts(host), mount, host.uid()))
+            : null;
+          const altRun = alt ? await runTopologySteps(host, alt.before, null) : null;
+          if (altRun) report.steps.push(...altRun.results);
+          if (!alt || !altRun?.ok) {
+            return {
+              ...report,
+              result: 'failed',
+              reason: `could not set the child mounts aside (${altRun?.problem ?? run.problem}); ${undo.ok ? 'they were put back and' : 'putting them back failed too;'} the dead mount was not unmounted`,
+              durationMs: ms(),
+            };
+          }
+          topo = alt;
+          notes.push(...alt.notes.slice(-alt.detachWithParent.size));
+          report.plan = [...(report.plan ?? []), ...alt.after.slice(0, alt.detachWithParent.size)];
         }
-        const again = checkIdentity(await readMounts(host), oldId, { noChildren: step.action === 'unmount-lazy' });
+        const again = checkIdentity(await readMounts(host), oldId, {
+          noChildren: step.action === 'unmount-lazy',
+          allowChildren: topo.detachWithParent,
+        });
         if (!again.ok) {
           return {
             ...report,
@@ -615,7 +632,7 @@ async function restoreTopology(
 ): Promise<string[]> {
   const problems: string[] = [];
   if (topo.after.length > 0) {
-    const run = await runTopologySteps(host, topo.after, identityOf(healed));
+    const run = await runTopologySteps(host, topo.after, identityOf(healed), [], topo.env);
     report.steps.push(...run.results);
     if (!run.ok) problems.push(`restoring its binds and children stopped: ${run.problem}`);
   }

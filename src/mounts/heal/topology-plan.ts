@@ -27,6 +27,8 @@ export interface TopologyExpectation {
   root: string; // the root it must show again
   device: string | null; // a child keeps its device; a bind takes the new mount's (null: not known yet)
   options: string[]; // per-mount options it must keep (ro, nosuid, nodev, noexec...)
+  fstype?: string; // a child mounted again: the same filesystem type and source
+  source?: string;
 }
 
 export interface TopologyPlan {
@@ -38,6 +40,57 @@ export interface TopologyPlan {
   refusal: { rule: 'topology'; message: string } | null;
   notes: string[];
   stageDirs: string[]; // directories the before-steps bind into (the executor creates and removes them)
+  // Children the lazy unmount may take along because the after-steps mount them again from their own
+  // daemons' recipes (when they cannot be set aside): their ids.
+  detachWithParent: Set<number>;
+  env: Map<PlanStep, Record<string, string>>; // the environment of a remount step run as a child's owner
+}
+
+// A child mount's own remount (its live daemon's argv, as its owner), for remountChildren.
+export interface ChildRemount {
+  child: MountInfo;
+  step: PlanStep;
+  env: Record<string, string>;
+}
+
+// The plan with its children mounted again from their daemons' recipes instead of set aside: for
+// when the path to them cannot be walked any more (every lookup through a dead FUSE parent fails
+// with ENOTCONN once its dentries expire). The old child instance stays with the processes that
+// use it, and its daemon exits when they let go. Null unless every such child has a remount.
+export function remountChildren(plan: TopologyPlan, remounts: readonly ChildRemount[]): TopologyPlan | null {
+  const childPaths = new Set(plan.expect.filter((e) => e.kind === 'child').map((e) => e.mountpoint));
+  if (childPaths.size === 0 || remounts.length !== childPaths.size) return null;
+  if (!remounts.every((r) => childPaths.has(r.child.mountpoint))) return null;
+  const isStaging = (s: PlanStep): boolean => plan.stageDirs.some((d) => (s.argv ?? []).includes(d));
+  const env = new Map(plan.env);
+  for (const r of remounts) env.set(r.step, r.env);
+  return {
+    ...plan,
+    before: plan.before.filter((s) => !isStaging(s) && !remounts.some((r) => r.child.id === s.mount?.id)),
+    after: [...remounts.map((r) => r.step), ...plan.after.filter((s) => !isStaging(s))],
+    expect: [
+      ...plan.expect.filter((e) => e.kind !== 'child'),
+      ...remounts.map((r) => ({
+        kind: 'child' as const,
+        mountpoint: r.child.mountpoint,
+        root: r.child.root,
+        device: null,
+        fstype: r.child.fstype,
+        source: r.child.source,
+        options: r.child.options,
+      })),
+    ],
+    stageDirs: [],
+    detachWithParent: new Set(remounts.map((r) => r.child.id)),
+    env,
+    notes: [
+      ...plan.notes,
+      ...remounts.map(
+        (r) =>
+          `the child ${r.child.mountpoint} could not be set aside (its path crosses the dead mount); it is mounted again from its own daemon's argv after the heal, and its old instance stays with the processes using it`,
+      ),
+    ],
+  };
 }
 
 const TIMEOUT_MS = 10_000;
@@ -88,6 +141,8 @@ export function planTopology(
     refusal: null,
     notes: [],
     stageDirs: [],
+    detachWithParent: new Set(),
+    env: new Map(),
   };
   const refuse = (message: string): TopologyPlan => ({
     ...plan,
@@ -247,7 +302,13 @@ export function validateTopology(
       problems.push(`${e.kind} ${e.mountpoint} is not mounted`);
       continue;
     }
-    if (`${m.major}:${m.minor}` !== device) {
+    if (e.fstype !== undefined) {
+      // Mounted again from its recipe: a new device, the same filesystem and source, under the healed mount.
+      if (m.fstype !== e.fstype || m.source !== e.source) {
+        problems.push(`child ${e.mountpoint} is ${m.fstype} ${m.source}, not ${e.fstype} ${e.source}`);
+      }
+      if (m.parentId !== healed.id) problems.push(`child ${e.mountpoint} is not attached under the healed mount`);
+    } else if (`${m.major}:${m.minor}` !== device) {
       problems.push(`${e.kind} ${e.mountpoint} is on device ${m.major}:${m.minor}, not ${device}`);
     }
     if (m.root !== e.root) problems.push(`${e.kind} ${e.mountpoint} shows root ${m.root}, not ${e.root}`);

@@ -2,10 +2,17 @@
 // re-read from mountinfo (DESIGN §6) and, after the remount, the healed mount must still be the one
 // on top of its path; otherwise the step does not run. Until the steps of one heal are folded into the
 // single step executor, this is the only place they run.
+import path from 'node:path';
 import type { Host } from '../../host/types.js';
+import { KNOWN_DAEMONS } from '../backends/index.js';
 import type { PlanStep } from '../diagnosis.js';
 import { checkIdentity, readMountTable, type MountIdentity } from '../mountinfo/identity.js';
-import { DEFAULT_PATH } from './recipes.js';
+import type { MountInfo } from '../mountinfo/parse.js';
+import { childrenOf, sameSuperblock } from '../mountinfo/topology.js';
+import { findFuseDaemonProof, readProcessTable } from '../process-table.js';
+import { runAsArgv } from './plan.js';
+import { DEFAULT_PATH, detachArgv, recipeFromProcess } from './recipes.js';
+import type { ChildRemount } from './topology-plan.js';
 
 export interface TopologyStepResult {
   step: PlanStep;
@@ -28,6 +35,7 @@ export async function runTopologySteps(
   steps: readonly PlanStep[],
   healed: MountIdentity | null,
   dirs: readonly string[] = [],
+  envs: ReadonlyMap<PlanStep, Record<string, string>> = new Map(),
 ): Promise<TopologyRun> {
   const results: TopologyStepResult[] = [];
   // Staging directories: root's own, under its run directory, private (0700).
@@ -44,7 +52,14 @@ export async function runTopologySteps(
       results.push({ step, ok: false, skipped: true, code: null, output: `not run: ${bad.reason}`, durationMs: 0 });
       return { ok: false, results, problem: bad.reason };
     }
-    const r = await host.exec(step.argv ?? [], { timeoutMs: step.timeoutMs ?? 10_000, env: { PATH: DEFAULT_PATH } });
+    const own = envs.get(step);
+    // A child's remount leaves a daemon behind: its output goes to a log file, so it holds no pipe of ours.
+    const outputFile = own ? await logFile(host, step) : undefined;
+    const r = await host.exec(step.argv ?? [], {
+      timeoutMs: step.timeoutMs ?? 10_000,
+      env: { PATH: DEFAULT_PATH, ...(own ?? {}) },
+      ...(outputFile !== undefined ? { outputFile, cwd: '/' } : {}),
+    });
     const output =
       `${r.stderr}${r.stdout}`.trim().slice(-500) || (r.spawnError ? `could not start: ${r.spawnError}` : '');
     const ok = r.code === 0;
@@ -85,4 +100,57 @@ export function undoStaging(done: readonly PlanStep[]): PlanStep[] {
     }
   }
   return undo;
+}
+
+async function logFile(host: Host, step: PlanStep): Promise<string | undefined> {
+  try {
+    const dir = path.join(host.stateDir, 'logs');
+    await host.mkdirp(dir, 0o700);
+    return path.join(dir, `child-remount-${step.mount?.id ?? 'x'}-${process.pid}.log`);
+  } catch {
+    return undefined;
+  }
+}
+
+// The environment a child's remount may take from its daemon: where to find its keys and agent,
+// never the program search path or the loader's (PATH, LD_*): those stay root's fixed ones.
+const CHILD_ENV = ['HOME', 'USER', 'LOGNAME', 'SSH_AUTH_SOCK', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'RCLONE_CONFIG'];
+
+// For each FUSE child of `target` (other filesystems), its remount from the live daemon that holds its
+// connection (proof by fdinfo only), run as that daemon's user. Children without one are left out.
+export async function childRemounts(
+  host: Host,
+  mounts: readonly MountInfo[],
+  target: MountInfo,
+  selfUid: number,
+): Promise<ChildRemount[]> {
+  const kids = childrenOf(mounts, target).filter(
+    (c) => !sameSuperblock(c, target) && (c.type === 'fuse' || c.type === 'fuseblk'),
+  );
+  if (kids.length === 0) return [];
+  const table = await readProcessTable(host);
+  const out: ChildRemount[] = [];
+  for (const child of kids) {
+    const found = await findFuseDaemonProof(host, child, table, KNOWN_DAEMONS);
+    if (!found || found.proof !== 'fdinfo') continue;
+    const got = await recipeFromProcess(host, child, found.process.pid);
+    if (!got || got.recipe.movedFrom !== undefined) continue;
+    const recipe = got.recipe;
+    const env: Record<string, string> = {};
+    for (const k of CHILD_ENV) if (recipe.env[k] !== undefined) env[k] = recipe.env[k];
+    out.push({
+      child,
+      env,
+      step: {
+        action: 'remount',
+        argv: runAsArgv(detachArgv(recipe.argv), recipe, selfUid),
+        runAs: recipe.uid,
+        timeoutMs: 30_000,
+        risk: 'safe',
+        why: `mount the child ${child.mountpoint} again with the argv of its live daemon (pid ${found.process.pid}, which holds its FUSE connection), as uid ${recipe.uid}`,
+        phase: 'after-remount',
+      },
+    });
+  }
+  return out;
 }

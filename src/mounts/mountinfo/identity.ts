@@ -47,7 +47,7 @@ export type IdentityCheck = { ok: true; mount: MountInfo } | { ok: false; reason
 export async function reverifyIdentity(
   host: Host,
   want: MountIdentity,
-  opts: { noChildren?: boolean } = {},
+  opts: { noChildren?: boolean; allowChildren?: ReadonlySet<number> } = {},
 ): Promise<IdentityCheck> {
   const mounts = await readMountTable(host);
   return checkIdentity(mounts, want, opts);
@@ -57,7 +57,7 @@ export async function reverifyIdentity(
 export function checkIdentity(
   mounts: readonly MountInfo[],
   want: MountIdentity,
-  opts: { noChildren?: boolean } = {},
+  opts: { noChildren?: boolean; allowChildren?: ReadonlySet<number> } = {},
 ): IdentityCheck {
   const top = topAt(mounts, want.mountpoint);
   if (!top) return { ok: false, reason: `nothing is mounted on ${want.mountpoint} any more`, now: null };
@@ -70,7 +70,10 @@ export function checkIdentity(
     };
   }
   if (opts.noChildren) {
-    const kids = mounts.filter((m) => m.parentId === top.id && m.mountpoint !== top.mountpoint);
+    // allowChildren: children the plan mounts again afterwards from their own recipes.
+    const kids = mounts.filter(
+      (m) => m.parentId === top.id && m.mountpoint !== top.mountpoint && !opts.allowChildren?.has(m.id),
+    );
     if (kids.length > 0) {
       return {
         ok: false,

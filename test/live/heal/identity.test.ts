@@ -263,14 +263,20 @@ test('a healthy mount nested under a killed outer daemon is re-attached and stil
     const x = at(path.join(mp, 'inner'));
     assert.equal(x.length, 1, 'the inner mount is attached again');
     assert.equal(x[0]!.source, innerSrc);
-    assert.equal(`${x[0]!.major}:${x[0]!.minor}`, `${innerM.major}:${innerM.minor}`, 'the same inner filesystem');
+    assert.equal(x[0]!.fstype, innerM.fstype);
+    // Set aside and re-attached (the same filesystem), or, when its path could no longer be walked,
+    // mounted again from its live daemon's argv (a new instance of the same backend), as heal says.
+    const remounted = (report.notes ?? []).some((n) => n.includes('mounted again from its own daemon'));
+    if (!remounted) {
+      assert.equal(`${x[0]!.major}:${x[0]!.minor}`, `${innerM.major}:${innerM.minor}`, 'the same inner filesystem');
+      assert.ok(!pidGone(inner.daemonPid), 'the inner daemon was never touched');
+    }
     assert.equal(x[0]!.parentId, at(mp)[0]!.id, 'under the healed outer mount');
     assert.equal(fs.readFileSync(path.join(mp, 'inner', 'inner.txt'), 'utf8'), 'inner\n');
     fs.writeFileSync(path.join(mp, 'inner', 'written-after.txt'), 'x');
     assert.ok(fs.existsSync(path.join(innerSrc, 'written-after.txt')), 'writes reach the inner backend');
     assert.ok(!fs.existsSync(path.join(outerSrc, 'inner', 'written-after.txt')));
     assert.equal(fs.readFileSync(path.join(mp, 'outer.txt'), 'utf8'), 'outer\n');
-    assert.ok(!pidGone(inner.daemonPid), 'the inner daemon was never touched');
   } else {
     assert.equal(report.result === 'refused' || report.result === 'failed', true);
     assert.deepEqual(
