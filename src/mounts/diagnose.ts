@@ -16,7 +16,10 @@ import { buildPlan, resolveRecipe } from './heal/plan.js';
 import type { Recipe } from './heal/recipe.js';
 import type { MountInfo } from './mountinfo/parse.js';
 import { rankCauses } from './rank.js';
-import { mountKey, mountReport, readMounts } from './scan.js';
+import { DEFAULT_TYPES, mountKey, mountReport, readMounts, typeMatches } from './scan.js';
+import { ancestorsOf, topologyOf } from './mountinfo/topology.js';
+import { findFuseDaemonProof } from './process-table.js';
+import { KNOWN_DAEMONS } from './backends/index.js';
 
 export interface DiagnoseOptions {
   timeoutMs?: number; // probe timeout (default 1 s, so a hung mount is diagnosed in under 2 s)
@@ -35,13 +38,20 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
   const t0 = performance.now();
   const timeoutMs = opts.timeoutMs ?? DEFAULT_DIAGNOSE_TIMEOUT_MS;
   const mount = await mountForPath(host, path);
+  const mounts = await readMounts(host);
   const fuse = isFuseMount(mount);
   const deadline = t0 + Math.max(WALK_BUDGET_MS, timeoutMs);
+  // Network and FUSE mounts above this one: if one is dead, this mount's path crosses it.
+  const above = ancestorsOf(mounts, mount).filter(
+    (a) => a.mountpoint !== mount.mountpoint && typeMatches(a.fstype, DEFAULT_TYPES),
+  );
 
   // Started at once and awaited last: the probe is the slowest thing when the mount hangs.
-  const probeP = host
-    .probe([{ key: mountKey(mount), path: mount.mountpoint }], { timeoutMs, concurrency: 1 })
-    .then((r) => r[0]!);
+  const probesP = host.probe(
+    [mount, ...above].map((m) => ({ key: mountKey(m), path: m.mountpoint })),
+    { timeoutMs, concurrency: 1 + above.length },
+  );
+  const probeP = probesP.then((r) => r[0]!);
   const bootMs = await host.bootTimeMs();
   const kmsgP = withBudget<KmsgFindings>(KMSG_BUDGET_MS, { readable: false, events: [] }, () =>
     collectKmsg(host, bootMs),
@@ -63,9 +73,7 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
   const table = fuse
     ? await readProcessTableBounded(host, candidates, Math.max(deadline, performance.now() + 200))
     : null;
-  const found: DaemonFindings | null = table
-    ? await collectDaemon(host, mount, table, devFuseHolders, await readMounts(host))
-    : null;
+  const found: DaemonFindings | null = table ? await collectDaemon(host, mount, table, devFuseHolders, mounts) : null;
 
   const recipe = (
     await withBudget<Recipe | null>(RECIPE_BUDGET_MS, null, () =>
@@ -88,6 +96,20 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
   ]);
 
   const probeEvidence = describeProbe(mount, probe);
+  const aboveResults = (await probesP).slice(1);
+  const deadIdx = aboveResults.findIndex((r) => r.state === 'dead' || r.state === 'hung');
+  const deadMount = deadIdx >= 0 ? above[deadIdx]! : null;
+  const deadParent = deadMount
+    ? {
+        mount: deadMount,
+        state: aboveResults[deadIdx]!.state,
+        daemonGone:
+          isFuseMount(deadMount) && table
+            ? (await findFuseDaemonProof(host, deadMount, table.processes, KNOWN_DAEMONS)) === null
+            : null,
+        evidence: describeProbe(deadMount, aboveResults[deadIdx]!),
+      }
+    : null;
   const daemonNames = [
     ...(daemonArgv?.[0] !== undefined ? [daemonArgv[0]] : []),
     ...(mount.subtype !== null ? [mount.subtype] : []),
@@ -110,6 +132,7 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
     endpoint,
     holders,
     namespaces,
+    deadParent,
   });
   if (!kmsg.readable) {
     for (const c of causes) {
@@ -121,7 +144,10 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
     backend: backend?.name ?? null,
     endpoint: endpoint?.display ?? null,
     ...(fuse && daemon ? { daemonPid: daemon.pid } : {}),
+    ...(found?.proof ? { daemonProof: found.proof } : {}),
     uid: host.uid(),
+    all: mounts,
+    deadAbove: deadMount,
   });
   const options = collectOptions({
     mount,
@@ -165,6 +191,7 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
     options,
     plan,
     durationMs: Math.round(performance.now() - t0),
+    topology: topologyOf(mounts, mount),
   };
 }
 

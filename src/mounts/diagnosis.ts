@@ -2,6 +2,7 @@
 // diagnose.ts, heal/plan.ts, explain, runbook and watch. Fields may be added, never renamed.
 import type { ProbeState } from '../host/types.js';
 import type { MountReport } from './scan.js';
+import type { MountTopology } from './mountinfo/topology.js';
 
 // The closed set of cause ids (DESIGN §2). Add new ones to DESIGN first.
 export const CAUSE_IDS = [
@@ -31,6 +32,7 @@ export interface Cause {
   confidence: number; // 0..1
   summary: string;
   evidence: Evidence[];
+  parentMount?: { id: number; mountpoint: string }; // the cause lies in this mount above (a dead parent)
 }
 
 // The FUSE daemon of a mount: from /proc when alive, from the recipe store when gone.
@@ -43,6 +45,9 @@ export interface DaemonInfo {
   state: string | null; // R S D T t Z, null when gone
   startedAt: string | null; // ISO
   source: 'proc' | 'recipe' | 'none';
+  // How the live daemon is tied to the mount: 'fdinfo' (it holds the mount's /dev/fuse connection,
+  // proof) or 'argv-hint' (its argv names the path; the kernel or permissions give no proof).
+  proof?: 'fdinfo' | 'argv-hint';
 }
 
 // A process that keeps the mount busy; never killed by enotconn, only reported.
@@ -84,6 +89,10 @@ export interface PlanStep {
   risk: 'safe' | 'caution' | 'destructive';
   why: string;
   requiresForce?: boolean;
+  // The mount this step acts on (DESIGN §6): re-read from mountinfo just before the step runs; the
+  // step does not run when its path names another mount by then.
+  mount?: { id: number; parentId: number; major: number; minor: number; root: string; mountpoint: string };
+  phase?: 'before-unmount' | 'after-remount'; // topology steps: when they run around the main heal
 }
 
 // A risky or missing option, for prevention (lint ids shared with `enotconn lint`).
@@ -109,4 +118,5 @@ export interface Diagnosis {
   options: OptionFinding[];
   plan: PlanStep[];
   durationMs: number;
+  topology?: MountTopology; // binds of the superblock, stacked mounts, children, parent (DESIGN §6)
 }

@@ -89,14 +89,105 @@ function pathIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map<strin
   return idx;
 }
 
-// The process that serves a FUSE mount: its argv names the mountpoint (absolute, or relative to
-// its cwd), and it holds /dev/fuse, or runs a known FUSE daemon program. Null when none is found.
-export async function findFuseDaemon(
+// How a daemon was tied to its mount, strongest first:
+// - fdinfo: it holds an open /dev/fuse fd whose /proc/<pid>/fdinfo names the mount's connection
+//   (`fuse_connection:`, printed by fs/fuse/dev.c fuse_dev_show_fdinfo since Linux 6.16). Proof.
+// - argv-hint: the kernel cannot show connections (older kernels) or this process may not read the
+//   candidate's fds; it names the mountpoint in its argv, holds /dev/fuse (when readable) and runs
+//   as the mount's user_id=. A hint, never proof: another process of that user can look the same.
+export type DaemonProof = 'fdinfo' | 'argv-hint';
+
+export interface FoundDaemon {
+  process: ProcessInfo;
+  proof: DaemonProof;
+}
+
+// The FUSE connection number of a mount as fdinfo prints it: the kernel's dev_t of the superblock
+// (fc->dev = sb->s_dev), MKDEV(major, minor) = major << 20 | minor (include/linux/kdev_t.h). For the
+// anonymous devices of fuse mounts (major 0) it is the minor, the /sys/fs/fuse/connections/N name.
+export function fuseConnectionOf(m: { major: number; minor: number }): number {
+  return m.major * 2 ** 20 + m.minor;
+}
+
+// The FUSE connections a process serves: the `fuse_connection:` of each /dev/fuse fd it holds.
+// null when its fds cannot be read; `unattached` counts /dev/fuse fds that show no connection (not
+// mounted yet, or a kernel that does not print it).
+export async function fuseConnectionsOf(
   host: Host,
-  mount: { mountpoint: string; source: string; subtype: string | null },
+  pid: number,
+): Promise<{ connections: number[]; unattached: number } | null> {
+  const fds = await host.readDir(host.proc(pid, 'fd'));
+  if (!fds) return null;
+  const connections: number[] = [];
+  let unattached = 0;
+  await Promise.all(
+    fds.map(async (fd) => {
+      if ((await host.readLink(host.proc(pid, 'fd', fd))) !== '/dev/fuse') return;
+      const info = await host.readText(host.proc(pid, 'fdinfo', fd), 4096);
+      const m = info === null ? null : /^fuse_connection:\s*(\d+)\s*$/m.exec(info);
+      if (m) connections.push(Number(m[1]));
+      else unattached++;
+    }),
+  );
+  return { connections, unattached };
+}
+
+// True when this kernel prints `fuse_connection:` in /dev/fuse fdinfo (Linux 6.16 and later).
+export async function kernelShowsFuseConnection(host: Host): Promise<boolean> {
+  const rel = await host.readText(host.proc('sys', 'kernel', 'osrelease'));
+  const m = rel === null ? null : /^(\d+)\.(\d+)/.exec(rel.trim());
+  if (!m) return false;
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  return maj > 6 || (maj === 6 && min >= 16);
+}
+
+// connection -> pids holding it, over every process of a table; built once per table, only when a
+// mount's daemon was not found among the processes its argv hints at.
+const connIndexes = new WeakMap<readonly ProcessInfo[], Promise<Map<number, ProcessInfo[]>>>();
+
+function connectionIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map<number, ProcessInfo[]>> {
+  let idx = connIndexes.get(table);
+  if (!idx) {
+    idx = (async () => {
+      const map = new Map<number, ProcessInfo[]>();
+      const live = table.filter((p) => p.pid !== process.pid && p.state !== 'Z');
+      for (let i = 0; i < live.length; i += BATCH) {
+        await Promise.all(
+          live.slice(i, i + BATCH).map(async (p) => {
+            const c = await fuseConnectionsOf(host, p.pid);
+            for (const n of c?.connections ?? []) {
+              const list = map.get(n);
+              if (!list) map.set(n, [p]);
+              else list.push(p);
+            }
+          }),
+        );
+      }
+      return map;
+    })();
+    connIndexes.set(table, idx);
+  }
+  return idx;
+}
+
+// The process that serves a FUSE mount, and how that is known (see DaemonProof). On a kernel that
+// prints fdinfo connections, only a holder of the mount's connection is its daemon: a process whose
+// argv names the path but serves another connection (the other layer of a stacked mount, an
+// impostor) never is. Null when none is found.
+export async function findFuseDaemonProof(
+  host: Host,
+  mount: {
+    mountpoint: string;
+    source: string;
+    subtype: string | null;
+    major: number;
+    minor: number;
+    superOptions?: readonly string[];
+  },
   table: readonly ProcessInfo[],
   knownDaemons: ReadonlySet<string>,
-): Promise<ProcessInfo | null> {
+): Promise<FoundDaemon | null> {
+  const conn = fuseConnectionOf(mount);
   const candidates = (await pathIndex(host, table)).get(stripSlash(mount.mountpoint)) ?? [];
   const scored = candidates.map((p) => {
     const prog = basename(p.argv[0]);
@@ -106,15 +197,67 @@ export async function findFuseDaemon(
     return { p, score };
   });
   scored.sort((a, b) => b.score - a.score || a.p.pid - b.p.pid);
-  // One known daemon program naming the mountpoint is the answer; /dev/fuse decides between several.
-  if (scored.length === 1 && scored[0]!.score >= 3) return scored[0]!.p;
-  for (const { p, score } of scored) {
-    if (await holdsDevFuse(host, p.pid)) return p;
-    // Without permission to read another user's fds, trust a known daemon program.
-    if (score >= 3 && (await host.readDir(host.proc(p.pid, 'fd'))) === null) return p;
+  // Proof first: a hinted process holding the connection, else any process of the table holding it
+  // (a forked daemon whose argv names the mountpoint relatively, a moved mountpoint, fd passing).
+  const unreadable: Array<{ p: ProcessInfo; score: number }> = [];
+  let sawConnections = false;
+  for (const s of scored) {
+    const c = await fuseConnectionsOf(host, s.p.pid);
+    if (c === null) {
+      unreadable.push(s);
+      continue;
+    }
+    if (c.connections.length > 0) sawConnections = true;
+    if (c.connections.includes(conn)) return { process: s.p, proof: 'fdinfo' };
   }
-  // A parent that forked the daemon (rclone --daemon, sshfs without -f) exits; a supervisor may not.
-  return scored.find((s) => s.score >= 3)?.p ?? null;
+  const holders = (await connectionIndex(host, table)).get(conn) ?? [];
+  if (holders.length > 0) {
+    // Several holders (a daemon and a helper it passed the fd to): prefer the one the argv hints at.
+    holders.sort((a, b) => Number(candidates.includes(b)) - Number(candidates.includes(a)) || a.pid - b.pid);
+    return { process: holders[0]!, proof: 'fdinfo' };
+  }
+  if (sawConnections || (await kernelShowsFuseConnection(host))) {
+    // The kernel shows connections and nobody readable holds this one: the daemon is gone, whatever
+    // argv says. Only a process whose fds we may not read (another user's, without root) is left as a hint.
+    for (const s of unreadable) {
+      if (s.score >= 3 && (await ownerMatches(host, s.p, mount))) return { process: s.p, proof: 'argv-hint' };
+    }
+    return null;
+  }
+  // An older kernel: the argv hint, cross-checked with /dev/fuse and the mount's user_id=.
+  for (const { p, score } of scored) {
+    if (!(await ownerMatches(host, p, mount))) continue;
+    if (scored.length === 1 && score >= 3) return { process: p, proof: 'argv-hint' };
+    if (await holdsDevFuse(host, p.pid)) return { process: p, proof: 'argv-hint' };
+    if (score >= 3 && (await host.readDir(host.proc(p.pid, 'fd'))) === null) return { process: p, proof: 'argv-hint' };
+  }
+  return null;
+}
+
+// The process serving a FUSE mount (findFuseDaemonProof without the proof).
+export async function findFuseDaemon(
+  host: Host,
+  mount: {
+    mountpoint: string;
+    source: string;
+    subtype: string | null;
+    major: number;
+    minor: number;
+    superOptions?: readonly string[];
+  },
+  table: readonly ProcessInfo[],
+  knownDaemons: ReadonlySet<string>,
+): Promise<ProcessInfo | null> {
+  return (await findFuseDaemonProof(host, mount, table, knownDaemons))?.process ?? null;
+}
+
+// True when the process runs as the mount's user_id= (or the mount names none, or uid is unreadable).
+async function ownerMatches(host: Host, p: ProcessInfo, mount: { superOptions?: readonly string[] }): Promise<boolean> {
+  const want = (mount.superOptions ?? []).find((o) => o.startsWith('user_id='))?.slice('user_id='.length);
+  if (want === undefined) return true;
+  const status = await host.readText(host.proc(p.pid, 'status'));
+  const uid = status === null ? null : /^Uid:\s+(\d+)/m.exec(status)?.[1];
+  return uid === undefined || uid === null || uid === want;
 }
 
 function stripSlash(p: string): string {

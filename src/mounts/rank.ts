@@ -27,6 +27,8 @@ export interface RankInput {
   endpoint: Endpoint | null;
   holders: HolderFindings;
   namespaces: NamespaceView[];
+  // A dead or hung mount above this one: this mount's path is reached through it.
+  deadParent?: { mount: MountInfo; state: ProbeState; daemonGone: boolean | null; evidence: Evidence } | null;
 }
 
 function kmsgEvidence(e: KernelEvent): Evidence {
@@ -162,6 +164,21 @@ export function rankCauses(input: RankInput): Cause[] {
       confidence: 0.6,
       summary: `${holders.holders.length} process${holders.holders.length === 1 ? ' holds' : 'es hold'} files, a cwd or a root in the mount (${holderList(holders.holders)}); a clean unmount will fail with EBUSY`,
       evidence: holders.evidence,
+    });
+  }
+
+  // A mount under a dead parent fails because its path crosses the parent: the parent's failure is
+  // the cause, named with the parent, whatever this mount's own daemon does.
+  const dp = input.deadParent;
+  if (dp && failing) {
+    const own = daemon?.pid != null ? `; this mount's own daemon (pid ${daemon.pid}) is alive` : '';
+    const id: Cause['id'] = dp.state === 'hung' ? 'daemon-hung' : dp.daemonGone ? 'daemon-gone' : 'unknown';
+    causes.push({
+      id,
+      confidence: daemon?.pid != null || causes.length === 0 ? 0.92 : 0.7,
+      summary: `its path is reached through ${dp.mount.mountpoint} (mount ${dp.mount.id}, ${dp.mount.fstype}), which is ${dp.state}${dp.daemonGone ? ' because its FUSE daemon is gone' : ''}${own}. Heal ${dp.mount.mountpoint} first`,
+      evidence: [dp.evidence, input.probeEvidence, ...input.daemonEvidence],
+      parentMount: { id: dp.mount.id, mountpoint: dp.mount.mountpoint },
     });
   }
 

@@ -1,7 +1,8 @@
 import type { Host, ProbeResult } from '../host/types.js';
 import { parseMountinfo, optionValue, type MountInfo } from './mountinfo/parse.js';
 import { backendFor, KNOWN_DAEMONS } from './backends/index.js';
-import { findFuseDaemon, readProcessTable, type ProcessInfo } from './process-table.js';
+import { findFuseDaemonProof, readProcessTable, type DaemonProof, type ProcessInfo } from './process-table.js';
+import { ancestorsOf, topologyOf, type MountRef } from './mountinfo/topology.js';
 
 // Network and FUSE filesystems covered by default (DESIGN §2).
 export const DEFAULT_TYPES: readonly string[] = [
@@ -48,6 +49,16 @@ export interface MountReport {
   daemonPid?: number | null;
   ownerUid?: number; // FUSE user_id=
   note?: string; // why the state could not be judged, or what it means here
+  // Identity and topology (DESIGN §6), added fields:
+  device?: string; // "major:minor" of the superblock; for FUSE, 0:N is /sys/fs/fuse/connections/N
+  root?: string; // the mount's root within its filesystem (mountinfo field 4)
+  parentId?: number;
+  daemonProof?: DaemonProof; // how daemonPid is tied to the mount: fdinfo (proof) or argv-hint
+  binds?: MountRef[]; // other mounts of the same superblock
+  stackedOn?: MountRef; // the mount this one hides on the same path
+  stackedUnder?: MountRef; // the mount that hides this one
+  children?: MountRef[]; // mounts attached under this one
+  deadParent?: MountRef; // a dead or hung mount above this one, through which its path is reached
 }
 
 export interface ScanReport {
@@ -121,11 +132,16 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
   const needDaemon = chosen.some((m) => m.type === 'fuse' || m.type === 'fuseblk');
   const table: ProcessInfo[] = needDaemon ? await readProcessTable(host, { argvOnly: true }) : [];
   const daemons = new Map<MountInfo, ProcessInfo | null>();
+  const proofs = new Map<MountInfo, DaemonProof>();
   if (needDaemon) {
     await Promise.all(
       chosen
         .filter((m) => m.type === 'fuse' || m.type === 'fuseblk')
-        .map(async (m) => daemons.set(m, await findFuseDaemon(host, m, table, KNOWN_DAEMONS))),
+        .map(async (m) => {
+          const found = await findFuseDaemonProof(host, m, table, KNOWN_DAEMONS);
+          daemons.set(m, found?.process ?? null);
+          if (found) proofs.set(m, found.proof);
+        }),
     );
   }
   const results = await probePromise;
@@ -141,7 +157,10 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
       backend: backend?.name ?? null,
       endpoint: endpoint?.display ?? null,
       ...(daemons.has(m) ? { daemonPid: daemon?.pid ?? null } : {}),
+      ...(proofs.has(m) ? { daemonProof: proofs.get(m)! } : {}),
       uid,
+      all,
+      deadAbove: deadAncestor(all, m, byMount),
     };
     const r = byMount.get(m);
     if (r) return mountReport(m, r, ctx);
@@ -149,7 +168,11 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
     return {
       ...mountReport(m, null, ctx),
       errno: 'ESHADOWED',
-      note: `over-mounted by mount ${top.id} (${top.fstype}); it cannot be probed`,
+      note: `over-mounted by mount ${top.id} (${top.fstype}); it cannot be probed${
+        daemons.has(m) && daemon === null && proofs.size > 0
+          ? `, and no process serves its FUSE connection ${m.minor}: it is dead underneath`
+          : ''
+      }`,
     };
   });
   const report: ScanReport = {
@@ -162,9 +185,71 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
   return report;
 }
 
+// The nearest mount above `m` (its parent chain) whose probe found it dead or hung: `m`'s path is
+// reached through it, so `m` fails too whatever its own daemon does.
+export function deadAncestor(
+  all: readonly MountInfo[],
+  m: MountInfo,
+  results: ReadonlyMap<MountInfo, ProbeResult>,
+): MountInfo | null {
+  return (
+    ancestorsOf(all, m).find((a) => {
+      const st = results.get(a)?.state;
+      return a.mountpoint !== m.mountpoint && (st === 'dead' || st === 'hung');
+    }) ?? null
+  );
+}
+
 // One mount's report, as `scan --json` prints it and diagnose embeds it ("as in scan", DESIGN §2).
-// Without a probe result (an over-mounted mount) the state stays `unknown`.
+// Without a probe result (an over-mounted mount) the state stays `unknown`. With the mount table
+// (`all`), the report names the mount's identity and topology.
 export function mountReport(
+  m: MountInfo,
+  r: ProbeResult | null,
+  ctx: {
+    backend: string | null;
+    endpoint: string | null;
+    daemonPid?: number | null;
+    daemonProof?: DaemonProof;
+    uid: number;
+    all?: readonly MountInfo[];
+    deadAbove?: MountInfo | null;
+  },
+): MountReport {
+  const report = baseReport(m, r, ctx);
+  if (!ctx.all) return report;
+  const topo = topologyOf(ctx.all, m);
+  const dead = ctx.deadAbove ?? null;
+  return {
+    ...report,
+    device: topo.device,
+    root: topo.root,
+    parentId: topo.parentId,
+    ...(ctx.daemonProof !== undefined ? { daemonProof: ctx.daemonProof } : {}),
+    ...(topo.binds.length > 0 ? { binds: topo.binds } : {}),
+    ...(topo.stackedOn ? { stackedOn: topo.stackedOn } : {}),
+    ...(topo.stackedUnder ? { stackedUnder: topo.stackedUnder } : {}),
+    ...(topo.children.length > 0 ? { children: topo.children } : {}),
+    ...(dead
+      ? {
+          deadParent: {
+            id: dead.id,
+            mountpoint: dead.mountpoint,
+            root: dead.root,
+            fstype: dead.fstype,
+            deleted: dead.deleted,
+          },
+          ...(report.state !== 'healthy'
+            ? {
+                note: `reached through mount ${dead.id} on ${dead.mountpoint} (${dead.fstype}), which is dead or hung: heal that mount first${ctx.daemonPid ? `; this mount's own daemon (pid ${ctx.daemonPid}) is alive` : ''}`,
+              }
+            : {}),
+        }
+      : {}),
+  };
+}
+
+function baseReport(
   m: MountInfo,
   r: ProbeResult | null,
   ctx: { backend: string | null; endpoint: string | null; daemonPid?: number | null; uid: number },

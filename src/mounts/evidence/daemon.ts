@@ -7,7 +7,14 @@ import { KNOWN_DAEMONS } from '../backends/index.js';
 import type { DaemonInfo, Evidence } from '../diagnosis.js';
 import type { Recipe } from '../heal/recipe.js';
 import type { MountInfo } from '../mountinfo/parse.js';
-import { findFuseDaemon, readProcessInfo, type ProcessInfo } from '../process-table.js';
+import {
+  findFuseDaemonProof,
+  fuseConnectionOf,
+  kernelShowsFuseConnection,
+  readProcessInfo,
+  type DaemonProof,
+  type ProcessInfo,
+} from '../process-table.js';
 import { mapLimited } from './budget.js';
 
 export interface ProcessTable {
@@ -33,6 +40,7 @@ export async function readProcessTableBounded(
 export interface DaemonFindings {
   info: DaemonInfo;
   process: ProcessInfo | null;
+  proof: DaemonProof | null; // how the daemon is tied to the mount (null: none found)
   evidence: Evidence[];
 }
 
@@ -67,9 +75,14 @@ export async function collectDaemon(
   allMounts: readonly MountInfo[] = [],
 ): Promise<DaemonFindings> {
   const table = tableRead.processes;
-  let proc = await findFuseDaemon(host, mount, table, KNOWN_DAEMONS);
+  const found = await findFuseDaemonProof(host, mount, table, KNOWN_DAEMONS);
+  let proc = found?.process ?? null;
+  let proof: DaemonProof | null = found?.proof ?? null;
   let crossChecked: Evidence | null = null;
-  if (!proc) {
+  const conn = fuseConnectionOf(mount);
+  const kernelProves = await kernelShowsFuseConnection(host);
+  // Only where the kernel cannot name a /dev/fuse fd's connection: there, argv is all there is.
+  if (!proc && !kernelProves) {
     // Cross-check with /dev/fuse holders: a daemon started with a relative mountpoint that has
     // since changed directory (bindfs chdirs into its source) still names the mountpoint's last part.
     // Only when no other FUSE mount shares that last part: otherwise the argv cannot tell them apart.
@@ -81,6 +94,7 @@ export async function collectDaemon(
     const adopted = twins.length === 0 ? relativeCandidates(mount.mountpoint, table, devFuseHolders) : [];
     if (adopted.length === 1) {
       proc = adopted[0]!;
+      proof = 'argv-hint';
       crossChecked = {
         source: 'daemon',
         detail: `pid ${proc.pid} holds /dev/fuse and names '${path.basename(mount.mountpoint)}' by a relative path in its argv; it is the only such process`,
@@ -91,11 +105,13 @@ export async function collectDaemon(
     return {
       info: goneInfo(),
       process: null,
+      proof: null,
       evidence: [
         {
           source: 'daemon',
-          detail:
-            devFuseHolders.length === 0
+          detail: kernelProves
+            ? `no process holds FUSE connection ${conn} of ${mount.mountpoint}: no /dev/fuse fd's fdinfo names it (${devFuseHolders.length} process${devFuseHolders.length === 1 ? '' : 'es'} hold /dev/fuse for other connections)`
+            : devFuseHolders.length === 0
               ? `no process serves ${mount.mountpoint}: no process holds /dev/fuse`
               : `no process serves ${mount.mountpoint}: none of the ${devFuseHolders.length} process${
                   devFuseHolders.length === 1 ? '' : 'es'
@@ -121,6 +137,17 @@ export async function collectDaemon(
       detail: `pid ${proc.pid} (${proc.comm}) serves the mount: ${proc.argv.join(' ')}`,
     },
     ...(crossChecked ? [crossChecked] : []),
+    proof === 'fdinfo'
+      ? {
+          source: 'daemon',
+          detail: `pid ${proc.pid} holds a /dev/fuse fd of FUSE connection ${conn} (fuse_connection in /proc/${proc.pid}/fdinfo): it is this mount's daemon`,
+        }
+      : {
+          source: 'daemon',
+          detail: kernelProves
+            ? `pid ${proc.pid} is only hinted at (its argv names the mountpoint); its fds cannot be read, so its connection is not proven`
+            : `pid ${proc.pid} is only hinted at by its argv: this kernel does not show which FUSE connection a /dev/fuse fd belongs to (fuse_connection in fdinfo needs Linux 6.16)`,
+        },
     {
       source: 'daemon',
       detail: `pid ${proc.pid} is ${stateName(proc.state)} (state ${proc.state} in /proc/${proc.pid}/stat)`,
@@ -142,8 +169,10 @@ export async function collectDaemon(
       state: proc.state,
       startedAt,
       source: 'proc',
+      ...(proof ? { proof } : {}),
     },
     process: proc,
+    proof,
     evidence,
   };
 }

@@ -10,7 +10,11 @@ import { mountContaining, mountForPath } from '../find-mount.js';
 import { optionValue, type MountInfo } from '../mountinfo/parse.js';
 import { findFuseDaemon, readProcessTable } from '../process-table.js';
 import { KNOWN_DAEMONS, backendFor } from '../backends/index.js';
-import { readMounts, type MountReport } from '../scan.js';
+import { DEFAULT_TYPES, readMounts, typeMatches, type MountReport } from '../scan.js';
+import { checkIdentity, findReplacement, identityOf, type MountIdentity } from '../mountinfo/identity.js';
+import { healTarget, planTopology, remountChildren, validateTopology, type TopologyPlan } from './topology-plan.js';
+import { childRemounts, runTopologySteps, undoStaging } from './topology-run.js';
+import { preflightRecipe } from './recipes.js';
 import { appendAudit } from './audit.js';
 import { findMountUsers, stillOnOldMount, type HolderRecord } from './holders.js';
 import { acquireHealLock } from './lock.js';
@@ -76,11 +80,6 @@ interface Assessment {
 
 function sameMount(a: MountInfo, b: MountInfo): boolean {
   return a.id === b.id && a.major === b.major && a.minor === b.minor;
-}
-
-// The mount currently on top of `mp`, from a fresh read of the mount table.
-async function topMount(host: Host, mp: string): Promise<MountInfo | null> {
-  return (await readMounts(host)).filter((m) => m.mountpoint === mp).at(-1) ?? null;
 }
 
 function ownerOf(mount: MountInfo, daemon: DaemonInfo | null): { uid: number; gid: number } | null {
@@ -190,7 +189,10 @@ export async function healMount(host: Host, p: string, opts: HealOptions): Promi
 
   // Safety first, before anything else is read: /, /proc, /sys, /dev, /run.
   const containing = mountContaining(await readMounts(host), abs);
-  const prot = protectedPathRefusal(abs, containing);
+  const prot = protectedPathRefusal(
+    abs,
+    containing && typeMatches(containing.fstype, DEFAULT_TYPES) ? containing : null,
+  );
   if (prot) {
     const r: HealReport = {
       ...base(containing?.mountpoint ?? abs),
@@ -201,7 +203,15 @@ export async function healMount(host: Host, p: string, opts: HealOptions): Promi
     if (!opts.dryRun) await audit(host, r, null, opts);
     return r;
   }
-  const mount = await mountForPath(host, abs); // ENC_NOT_A_MOUNT for anything else
+  const atPath = await mountForPath(host, abs); // ENC_NOT_A_MOUNT for anything else
+  // DESIGN §6: heal acts on the mount that shows the whole filesystem; a subtree bind is re-bound from it.
+  const picked = healTarget(await readMounts(host), atPath);
+  if ('refusal' in picked) {
+    const r: HealReport = { ...base(atPath.mountpoint), reason: picked.refusal, refusal: 'topology', durationMs: ms() };
+    if (!opts.dryRun) await audit(host, r, atPath, opts);
+    return r;
+  }
+  const mount = picked.target;
   const report0 = base(mount.mountpoint);
   const croot = await containerRootRefusal(host, mount);
   if (croot) {
@@ -223,7 +233,7 @@ export async function healMount(host: Host, p: string, opts: HealOptions): Promi
     await audit(host, r, mount, opts);
     return r;
   }
-  const notes: string[] = [];
+  const notes: string[] = picked.note ? [picked.note] : [];
   if (lock?.ok && lock.tookOverStale) {
     notes.push(`took over a stale lock left by pid ${lock.tookOverStale.pid} (no longer running)`);
   }
@@ -262,6 +272,10 @@ async function healLocked(
     },
     { force: opts.force, selfUid: host.uid() },
   );
+  let topo = planTopology(await readMounts(host), mount, {
+    stageRoot: path.join(host.runDir, 'stage', `${process.pid}-${Date.now()}`),
+  });
+  notes.push(...topo.notes);
   const report: HealReport = {
     mountpoint: mount.mountpoint,
     result: 'refused',
@@ -274,7 +288,10 @@ async function healLocked(
     durationMs: 0,
     state: a.state,
     ...(a.causes[0] ? { cause: a.causes[0].id } : {}),
-    plan,
+    // The topology steps run around the main ones: before the first unmount, after the remount.
+    plan: plan.some((s) => s.action === 'remount' || s.action === 'restart-unit')
+      ? [...topo.before, ...plan, ...topo.after]
+      : plan,
     notes,
   };
   if (recipe?.origin === 'reconstructed') {
@@ -289,6 +306,7 @@ async function healLocked(
   }
   const refusal = stateRefusal(a.state, a.daemon, opts.force, isFuse(mount) ? 'fuse' : 'network');
   if (refusal) return { ...report, reason: refusal.message, refusal: refusal.rule, durationMs: ms() };
+  if (topo.refusal) return { ...report, reason: topo.refusal.message, refusal: 'topology', durationMs: ms() };
   if (!recipe) {
     return {
       ...report,
@@ -299,11 +317,22 @@ async function healLocked(
       durationMs: ms(),
     };
   }
+  // A remount that cannot work (the endpoint refuses, credentials are missing) must not follow an unmount.
+  const pre = await preflightRecipe(host, recipe, mount);
+  notes.push(...pre.notes);
+  if (!pre.ok) {
+    return {
+      ...report,
+      reason: `refusing to unmount: the remount cannot work (${pre.reason}); the dead mount is left in place`,
+      refusal: 'remount-cannot-work',
+      durationMs: ms(),
+    };
+  }
   if (opts.dryRun) {
     return {
       ...report,
       result: 'dry-run',
-      reason: `would run ${plan.filter((s) => s.argv || s.write).length} step(s)`,
+      reason: `would run ${(report.plan ?? plan).filter((s) => s.argv || s.write).length} step(s)`,
       durationMs: ms(),
     };
   }
@@ -311,6 +340,9 @@ async function healLocked(
   // Apply, escalating; the mount table is re-read before each step.
   let unmounted = false;
   let recheckedState = false;
+  let staged = topo.before.length === 0;
+  let present: Set<number> = new Set();
+  const oldId = identityOf(mount);
   for (const step of plan) {
     const s0 = performance.now();
     const done = (r: Omit<HealStepResult, 'step' | 'durationMs'>): void => {
@@ -320,8 +352,17 @@ async function healLocked(
       done({ ok: true, skipped: false, code: null, output: '' });
       continue;
     }
-    const top = await topMount(host, mount.mountpoint);
-    const stillThere = top !== null && sameMount(top, mount);
+    // DESIGN §6: the identity (id, device, root, parent) is re-read; a path naming another mount stops.
+    const table = await readMounts(host);
+    const idc = checkIdentity(table, oldId, {
+      noChildren: step.action === 'unmount-lazy' && staged,
+      allowChildren: topo.detachWithParent,
+    });
+    const stillThere = idc.ok;
+    if (!idc.ok && !unmounted && table.some((m) => sameMount(m, mount))) {
+      done({ ok: false, skipped: true, code: null, output: `not run: ${idc.reason}` });
+      return { ...report, result: 'failed', reason: `stopped before ${step.action}: ${idc.reason}`, durationMs: ms() };
+    }
     if (step.action === 'abort-connection' || step.action.startsWith('unmount')) {
       if (!stillThere) {
         unmounted = true;
@@ -365,9 +406,53 @@ async function healLocked(
         done({ ok: true, skipped: true, code: null, output: 'no longer needed: the mount is gone' });
         continue;
       }
+      if (!staged) {
+        // Children bound aside and detached, dead binds under it detached: the unmount drops nothing.
+        staged = true;
+        const run = await runTopologySteps(host, topo.before, null, topo.stageDirs);
+        report.steps.push(...run.results);
+        if (!run.ok) {
+          const undo = await runTopologySteps(
+            host,
+            undoStaging(run.results.filter((r) => r.ok).map((r) => r.step)),
+            null,
+          );
+          report.steps.push(...undo.results);
+          // The children cannot be reached by path: mount them again from their own daemons instead.
+          const alt = undo.ok
+            ? remountChildren(topo, await childRemounts(host, await readMounts(host), mount, host.uid()))
+            : null;
+          const altRun = alt ? await runTopologySteps(host, alt.before, null) : null;
+          if (altRun) report.steps.push(...altRun.results);
+          if (!alt || !altRun?.ok) {
+            return {
+              ...report,
+              result: 'failed',
+              reason: `could not set the child mounts aside (${altRun?.problem ?? run.problem}); ${undo.ok ? 'they were put back and' : 'putting them back failed too;'} the dead mount was not unmounted`,
+              durationMs: ms(),
+            };
+          }
+          topo = alt;
+          notes.push(...alt.notes.slice(-alt.detachWithParent.size));
+          report.plan = [...(report.plan ?? []), ...alt.after.slice(0, alt.detachWithParent.size)];
+        }
+        const again = checkIdentity(await readMounts(host), oldId, {
+          noChildren: step.action === 'unmount-lazy',
+          allowChildren: topo.detachWithParent,
+        });
+        if (!again.ok) {
+          return {
+            ...report,
+            result: 'failed',
+            reason: `stopped before ${step.action}: ${again.reason}`,
+            durationMs: ms(),
+          };
+        }
+      }
       const r = await host.exec(step.argv ?? [], { timeoutMs: step.timeoutMs ?? 10_000, env: { PATH: DEFAULT_PATH } });
-      const after = await topMount(host, mount.mountpoint);
-      unmounted = after === null || !sameMount(after, mount);
+      const afterTable = await readMounts(host);
+      unmounted = !afterTable.some((m) => sameMount(m, mount));
+      if (unmounted) present = new Set(afterTable.map((m) => m.id));
       done({
         ok: r.code === 0 && unmounted,
         skipped: false,
@@ -386,8 +471,9 @@ async function healLocked(
         durationMs: ms(),
       };
     }
+    if (present.size === 0) present = new Set((await readMounts(host)).map((m) => m.id));
     const r = await runRemount(host, step, recipe);
-    const fresh = r.code === 0 ? await waitForNewMount(host, mount.mountpoint) : null;
+    const fresh = r.code === 0 ? await waitForNewMount(host, oldId, present) : null;
     done({ ok: r.code === 0 && fresh !== null, skipped: false, code: r.code, output: execOutput(r) });
     if (!fresh) {
       return {
@@ -399,7 +485,7 @@ async function healLocked(
     }
   }
 
-  const healed = await waitForNewMount(host, mount.mountpoint);
+  const healed = await waitForNewMount(host, oldId, present);
   if (!healed) return { ...report, result: 'failed', reason: 'no new mount appeared', durationMs: ms() };
   // Validate: fresh probe, listing, a file read back with the same content.
   const v = await validateMount(host, healed, recipe, timeoutMs, `heal-${process.pid}-${Date.now()}`);
@@ -432,8 +518,19 @@ async function healLocked(
     }
   }
 
+  // Topology: binds re-bound from the new mount with their own roots, children re-attached.
+  const topoProblems = v.ok ? await restoreTopology(host, topo, healed, report) : [];
+
   report.stillOnOldMount = await stillOnOldMount(host, mount, a.holders);
   const nsFailed = (report.namespaces ?? []).filter((n) => !n.ok);
+  if (v.ok && topoProblems.length > 0) {
+    return {
+      ...report,
+      result: 'failed',
+      reason: `remounted ${mount.mountpoint}, but ${topoProblems.join('; ')}`,
+      durationMs: ms(),
+    };
+  }
   const result: HealReport['result'] = v.ok && nsFailed.length === 0 ? 'healed' : 'failed';
   const reason = !v.ok
     ? `remounted, but validation failed: ${validationProblem(v)}`
@@ -510,14 +607,40 @@ async function runRemount(host: Host, step: PlanStep, recipe: Recipe): ReturnTyp
 // The mount now at the mountpoint, once the old one is gone (waiting briefly for it to appear).
 // Why not compare with the old mount's id and device: both are allocated lowest-free, so a new
 // mount on the same path often gets exactly the old id and minor number back.
-async function waitForNewMount(host: Host, mp: string): Promise<MountInfo | null> {
+async function waitForNewMount(
+  host: Host,
+  old: MountIdentity,
+  present: ReadonlySet<number>,
+): Promise<MountInfo | null> {
   const end = performance.now() + MOUNT_APPEAR_MS;
   for (;;) {
-    const top = await topMount(host, mp);
+    // The replacement: on top of the path, same parent, not one of the mounts already there (the
+    // lower layer of a stacked mount is on that path all along).
+    const top = findReplacement(await readMounts(host), old, present);
     if (top) return top;
     if (performance.now() > end || host.isFixture) return null;
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+// Run the after-remount topology steps and check the result; one line per problem ([] when all is back).
+async function restoreTopology(
+  host: Host,
+  topo: TopologyPlan,
+  healed: MountInfo,
+  report: HealReport,
+): Promise<string[]> {
+  const problems: string[] = [];
+  if (topo.after.length > 0) {
+    const run = await runTopologySteps(host, topo.after, identityOf(healed), [], topo.env);
+    report.steps.push(...run.results);
+    if (!run.ok) problems.push(`restoring its binds and children stopped: ${run.problem}`);
+  }
+  problems.push(...validateTopology(await readMounts(host), healed, topo.expect));
+  for (const d of topo.leftDead) {
+    problems.push(`the bind ${d.mount.mountpoint} (mount ${d.mount.id}) is left dead: ${d.reason}`);
+  }
+  return problems;
 }
 
 async function recordSample(host: Host, recipe: Recipe, v: Validation): Promise<void> {

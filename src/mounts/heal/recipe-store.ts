@@ -116,6 +116,13 @@ export class RecipeStore {
     return row ? fromRow(row) : null;
   }
 
+  // Every recipe recorded for this source and type, whatever its mountpoint (a moved mountpoint:
+  // its parent directory was renamed, so the kernel now shows another path).
+  bySource(source: string, fstype: string): StoredRecipe[] {
+    const rows = this.db.prepare('SELECT * FROM recipes WHERE source = ? AND fstype = ?').all(source, fstype) as Row[];
+    return rows.map(fromRow);
+  }
+
   // The daemons recorded so far: mountpoint+source → pid and start, to skip re-reading unchanged ones.
   known(): Map<string, { pid: number | null; start: number | null }> {
     const rows = this.db.prepare('SELECT mountpoint, source, daemon_pid, daemon_start FROM recipes').all() as Row[];

@@ -18,6 +18,7 @@ export interface Recipe {
   pid?: number; // origin 'recorded': the daemon it was read from (diagnose matches it against kmsg)
   unit?: string; // origin 'systemd': the unit that owns the mountpoint (restarted instead of argv)
   sample?: RecipeSample; // a file seen through the healthy mount, read back after a heal
+  movedFrom?: string; // recorded on this mountpoint; the mount has moved since (its parent renamed)
 }
 
 // A small file seen through the mount while it was healthy: heal reads it back to prove the content.

@@ -63,19 +63,26 @@ export async function recipeFromProcess(
   if (!argv || argv.length === 0 || !ids) return null;
   const user = await lookupUser(host, ids.uid);
   const backend = backendFor(mount, { daemonArgv: argv });
+  // A daemon whose mountpoint moved (its parent renamed) still names the old path: point the recipe
+  // at the path the kernel shows now, which is where the remount must go.
+  const moved = movedArgv(argv, mount);
   const recipe: Recipe = {
     mountpoint: mount.mountpoint,
     source: mount.source,
     fstype: mount.fstype,
     backend: backend?.name ?? null,
-    argv,
+    argv: moved?.argv ?? argv,
     uid: ids.uid,
     gid: ids.gid,
     cwd: cwd !== null && cwd.startsWith('/') ? bytesToUtf8(cwd) : null,
     env: env ? filterEnv(env) : {},
     origin: 'recorded',
     recordedAt: new Date(host.now()).toISOString(),
-    missing: env ? [] : ['environment (not readable: run as root or as the owner)'],
+    missing: [
+      ...(env ? [] : ['environment (not readable: run as root or as the owner)']),
+      ...(moved ? [`the daemon was started on ${moved.from}; the mountpoint has moved to ${mount.mountpoint}`] : []),
+    ],
+    ...(moved ? { movedFrom: moved.from } : {}),
     ...(user ? { user: user.name } : {}),
     pid,
   };
@@ -212,6 +219,8 @@ export async function reconstructRecipe(
   const gid = isFuse ? Number(optionValue(mount.superOptions, 'group_id') ?? '0') : 0;
   const ro = mount.options.includes('ro') || mount.superOptions.includes('ro');
   const fuseOpts = mount.superOptions.filter((o) => o === 'allow_other' || o === 'allow_root');
+  // The mount's security options are kept (DESIGN §7): libfuse passes them to mount(2) as given.
+  const secure = SECURITY_OPTIONS.filter((o) => o !== 'ro' && mount.options.includes(o));
   const mp = mount.mountpoint;
   let argv: string[];
   let missing: string[];
@@ -224,7 +233,9 @@ export async function reconstructRecipe(
     guesses.push('the daemon program: a bare "fuse" mount of a local directory is assumed to be bindfs');
   }
   switch (name) {
-    case 'sshfs':
+    case 'sshfs': {
+      // The port and key are only in the daemon's argv; its ssh child may outlive it and still show them.
+      const ssh = await sshHint(host, mount, uid);
       // BatchMode: never prompt (there is no terminal); reconnect + keepalives: the runbook's
       // "remount with better options", so a dropped session does not kill the mount again.
       argv = [
@@ -234,15 +245,28 @@ export async function reconstructRecipe(
         '-o',
         [
           ...(ro ? ['ro'] : []),
+          ...secure,
           ...fuseOpts,
+          ...(ssh?.port !== undefined ? [`port=${ssh.port}`] : []),
+          ...(ssh?.identity !== undefined ? [`IdentityFile=${ssh.identity}`] : []),
           'reconnect',
           'ServerAliveInterval=15',
           'ServerAliveCountMax=3',
           'BatchMode=yes',
         ].join(','),
       ];
-      missing = ['IdentityFile', 'port (-p)', 'other ssh and sshfs options (-o ...)'];
+      missing = [
+        ...(ssh
+          ? [
+              `port and IdentityFile taken from the surviving ssh process ${ssh.pid} of the dead daemon (a hint: checked before anything is unmounted)`,
+            ]
+          : []),
+        ...(ssh?.identity === undefined ? ["IdentityFile (the owner's default keys and ~/.ssh/config are used)"] : []),
+        ...(ssh?.port === undefined ? ['port (22 is assumed, unless ~/.ssh/config says otherwise)'] : []),
+        'other ssh and sshfs options (-o ...)',
+      ];
       break;
+    }
     case 'rclone':
       argv = [
         'rclone',
@@ -251,6 +275,7 @@ export async function reconstructRecipe(
         mp,
         ...(ro ? ['--read-only'] : []),
         ...(fuseOpts.includes('allow_other') ? ['--allow-other'] : []),
+        ...secure.flatMap((o) => ['-o', o]),
         '--daemon',
       ];
       missing = [
@@ -265,20 +290,20 @@ export async function reconstructRecipe(
       argv = [
         'bindfs',
         ...(fuseOpts.includes('allow_other') ? [] : ['--no-allow-other']),
-        ...(ro ? ['-o', 'ro'] : []),
+        ...(ro || secure.length > 0 ? ['-o', [...(ro ? ['ro'] : []), ...secure].join(',')] : []),
         mount.source,
         mp,
       ];
       missing = [...guesses, 'bindfs permission and ownership options (--perms, --force-user, --map, ...)'];
       break;
     case 'nfs': {
-      const opts = [ro ? 'ro' : 'rw', ...keepOptions(mount.superOptions, NFS_KEEP)];
+      const opts = [ro ? 'ro' : 'rw', ...secure, ...keepOptions(mount.superOptions, NFS_KEEP)];
       argv = ['mount', '-t', mount.fstype, '-o', opts.join(','), mount.source, mp];
       missing = ['options mountinfo does not show (bg, nofail, _netdev, ...)'];
       break;
     }
     case 'cifs': {
-      const opts = [ro ? 'ro' : 'rw', ...keepOptions(mount.superOptions, CIFS_KEEP)];
+      const opts = [ro ? 'ro' : 'rw', ...secure, ...keepOptions(mount.superOptions, CIFS_KEEP)];
       argv = ['mount', '-t', mount.fstype, '-o', opts.join(','), mount.source, mp];
       missing = ['credentials (password= or credentials=FILE)', 'options mountinfo does not show'];
       break;
@@ -286,12 +311,21 @@ export async function reconstructRecipe(
     default:
       if (!isFuse || !mount.subtype) return null;
       // A FUSE subtype usually names its daemon program (fuse.s3fs → s3fs SOURCE MOUNTPOINT).
-      argv = [mount.subtype, mount.source, mp, ...(fuseOpts.length ? ['-o', fuseOpts.join(',')] : [])];
+      argv = [
+        mount.subtype,
+        mount.source,
+        mp,
+        ...(ro || secure.length || fuseOpts.length
+          ? ['-o', [...(ro ? ['ro'] : []), ...secure, ...fuseOpts].join(',')]
+          : []),
+      ];
       missing = ['every daemon option (only the program, source and mountpoint are known)'];
   }
   const user = await lookupUser(host, uid);
   const env: Record<string, string> = { PATH: DEFAULT_PATH };
   if (user) Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name });
+  const lost = lostOptions(mount, argv);
+  if (lost.length > 0) missing.push(`mount options the rebuilt command may not set again: ${lost.join(',')}`);
   return {
     mountpoint: mp,
     source: mount.source,
@@ -363,4 +397,199 @@ async function passwdGid(host: Host, uid: number): Promise<number | null> {
     if (f.length >= 7 && f[2] !== '' && Number(f[2]) === uid) return Number(f[3]);
   }
   return null;
+}
+
+// Per-mount options a rebuilt recipe must keep (DESIGN §7): losing one weakens the mount.
+export const SECURITY_OPTIONS: readonly string[] = ['ro', 'nosuid', 'nodev', 'noexec'];
+
+// Options the kernel shows that no argv word of the rebuilt recipe names (said, never guessed at).
+// FUSE's own bookkeeping (user_id, group_id, rootmode, fd) is set by the daemon itself.
+function lostOptions(mount: MountInfo, argv: readonly string[]): string[] {
+  const implied = new Set([
+    'rw',
+    'relatime',
+    'user_id',
+    'group_id',
+    'rootmode',
+    'fd',
+    'default_permissions',
+    'allow_other',
+    'allow_root',
+    'nosuid',
+    'nodev',
+  ]);
+  const words = argv.flatMap((a) => a.split(','));
+  return [...new Set([...mount.options, ...mount.superOptions])].filter((o) => {
+    const key = o.split('=')[0]!;
+    return !implied.has(key) && !words.some((w) => w === o || w.split('=')[0] === key || w === `--${key}`);
+  });
+}
+
+// The ssh client an sshfs daemon started (`ssh ... -p PORT -oIdentityFile=KEY ... HOST -s sftp`),
+// still alive after the daemon died, run by the mount's owner and naming the mount's host. Its argv is
+// a hint (the remount runs as the owner and is checked before anything is unmounted), never proof.
+export async function sshHint(
+  host: Host,
+  mount: MountInfo,
+  uid: number,
+): Promise<{ pid: number; port?: number; identity?: string } | null> {
+  const m = /^(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+):/.exec(mount.source);
+  if (!m) return null;
+  const target = m[1] ? `${m[1]}@${m[2]}` : m[2]!;
+  for (const pid of await host.listPids()) {
+    const argv = await readCmdline(host, pid);
+    if (!argv || path.basename(argv[0] ?? '') !== 'ssh' || !argv.includes('sftp') || !argv.includes(target)) continue;
+    const ids = await readProcIds(host, pid);
+    if (!ids || ids.uid !== uid) continue;
+    const out: { pid: number; port?: number; identity?: string } = { pid };
+    for (let i = 1; i < argv.length; i++) {
+      const a = argv[i]!;
+      const next = argv[i + 1];
+      if (a === '-p' && next && /^\d+$/.test(next)) out.port = Number(next);
+      if (a === '-i' && next) out.identity = next;
+      const o = /^-o(?:\s*)(\w+)=(.*)$/.exec(a) ?? (a === '-o' && next ? /^(\w+)=(.*)$/.exec(next) : null);
+      if (o) {
+        const k = (o[1] ?? '').toLowerCase();
+        const v = o[2] ?? '';
+        if (k === 'port' && /^\d+$/.test(v)) out.port = Number(v);
+        if (k === 'identityfile') out.identity = v;
+      }
+    }
+    return out;
+  }
+  return null;
+}
+
+export interface Preflight {
+  ok: boolean;
+  reason: string;
+  notes: string[];
+}
+
+// Check, before anything is unmounted, that the remount can work: an sshfs endpoint that accepts a
+// TCP connection and, for a rebuilt recipe, lets the owner log in without a prompt; a rebuilt CIFS
+// recipe that has credentials. What cannot be checked is said in the notes.
+export async function preflightRecipe(host: Host, recipe: Recipe, mount: MountInfo): Promise<Preflight> {
+  const notes: string[] = [];
+  const prog = path.basename(recipe.argv[0] ?? '');
+  if (recipe.origin === 'reconstructed' && recipe.backend === 'cifs') {
+    const opts = recipe.argv.flatMap((a) => a.split(','));
+    const has = opts.some(
+      (o) => /^(credentials|password|pass)=/.test(o) || o === 'guest' || /^sec=(krb5|none)/.test(o),
+    );
+    if (!has) {
+      return {
+        ok: false,
+        reason:
+          'the rebuilt CIFS recipe has no credentials: the mount table never shows password= or credentials=; declare the mount in /etc/fstab or the config',
+        notes,
+      };
+    }
+  }
+  if (prog !== 'sshfs') return { ok: true, reason: '', notes };
+  const ep = sshEndpoint(recipe.argv, mount.source);
+  if (!ep)
+    return { ok: true, reason: '', notes: ['the sshfs endpoint could not be read from the recipe; not checked'] };
+  const tcp = await host.tcpConnect(ep.host, ep.port, 3000);
+  if (!tcp.ok) {
+    return {
+      ok: false,
+      reason: `${ep.host}:${ep.port} does not accept a TCP connection (${tcp.errno})${recipe.origin === 'reconstructed' ? '; the recipe is rebuilt from the mount table and the real port may differ' : ''}`,
+      notes,
+    };
+  }
+  if (recipe.origin !== 'reconstructed') return { ok: true, reason: '', notes };
+  // A login as the owner, with the recipe's own ssh options and no prompt: it ends at once (stdin is
+  // empty), with 0 when the key is accepted and 255 when it is not.
+  const sshOpts = recipe.argv.flatMap((a) => a.split(',')).filter((o) => /^[A-Z][A-Za-z]+=/.test(o));
+  const argv = [
+    'ssh',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=5',
+    ...sshOpts.flatMap((o) => ['-o', o]),
+    '-p',
+    String(ep.port),
+    '-s',
+    '--',
+    ep.login,
+    'sftp',
+  ];
+  const { runAsArgv } = await import('./plan.js');
+  const r = await host.exec(runAsArgv(argv, recipe, host.uid()), {
+    timeoutMs: 10_000,
+    env: { PATH: DEFAULT_PATH, ...pick(recipe.env, ['HOME', 'USER', 'LOGNAME', 'SSH_AUTH_SOCK']) },
+    input: '',
+  });
+  if (r.code !== 0) {
+    const why =
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .at(-1) ?? `exit ${r.code ?? r.signal}`;
+    return {
+      ok: false,
+      reason: `the owner (uid ${recipe.uid}) cannot log in to ${ep.login} port ${ep.port} without a prompt: ${why}; the credentials are missing from the rebuilt recipe`,
+      notes,
+    };
+  }
+  notes.push(`checked first: uid ${recipe.uid} logs in to ${ep.login} port ${ep.port} without a prompt`);
+  return { ok: true, reason: '', notes };
+}
+
+function pick(env: Record<string, string>, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) if (env[k] !== undefined) out[k] = env[k];
+  return out;
+}
+
+// host, port and login of an sshfs argv: port from -p N, -o port=N or -oPort=N; 22 otherwise.
+export function sshEndpoint(
+  argv: readonly string[],
+  source: string,
+): { host: string; port: number; login: string } | null {
+  const m = /^(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+):/.exec(source);
+  if (!m) return null;
+  let port = 22;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-p' && /^\d+$/.test(argv[i + 1] ?? '')) port = Number(argv[i + 1]);
+    const opts = a === '-o' ? (argv[i + 1] ?? '').split(',') : a.startsWith('-o') ? a.slice(2).split(',') : [];
+    for (const o of opts) {
+      const pm = /^port=(\d+)$/i.exec(o.trim());
+      if (pm) port = Number(pm[1]);
+    }
+  }
+  const hostName = m[2]!.replace(/^\[|\]$/g, '');
+  return { host: hostName, port, login: m[1] ? `${m[1]}@${hostName}` : hostName };
+}
+
+// argv with every word naming `from` (the old mountpoint) replaced by `to`; null when none does.
+export function retargetArgv(argv: readonly string[], from: string, to: string): string[] | null {
+  const norm = (p: string): string => (p.length > 1 ? p.replace(/\/+$/, '') : p);
+  let hit = false;
+  const out = argv.map((a, i) => {
+    if (i > 0 && norm(a) === norm(from)) {
+      hit = true;
+      return to;
+    }
+    return a;
+  });
+  return hit ? out : null;
+}
+
+// When a daemon's argv does not name the mount's current path but names exactly one other absolute
+// positional path besides the source, that was its mountpoint before a move: the argv retargeted.
+function movedArgv(argv: readonly string[], mount: MountInfo): { argv: string[]; from: string } | null {
+  const norm = (p: string): string => (p.length > 1 ? p.replace(/\/+$/, '') : p);
+  if (argv.slice(1).some((a) => norm(a) === mount.mountpoint)) return null;
+  const positional = argv
+    .slice(1)
+    .filter((a, i, all) => a.startsWith('/') && norm(a) !== norm(mount.source) && !/^-[opFlu]$/.test(all[i - 1] ?? ''));
+  if (positional.length !== 1) return null;
+  const from = norm(positional[0]!);
+  const out = retargetArgv(argv, from, mount.mountpoint);
+  return out ? { argv: out, from } : null;
 }

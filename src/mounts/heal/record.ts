@@ -8,7 +8,15 @@ import { KNOWN_DAEMONS } from '../backends/index.js';
 import { readProcStat } from '../../host/proc.js';
 import type { Recipe } from './recipe.js';
 import { RecipeStore } from './recipe-store.js';
-import { configRecipe, fstabRecipe, reconstructRecipe, recipeFromProcess, systemdRecipe } from './recipes.js';
+import {
+  configRecipe,
+  fstabRecipe,
+  reconstructRecipe,
+  recipeFromProcess,
+  retargetArgv,
+  systemdRecipe,
+} from './recipes.js';
+import type { StoredRecipe } from './recipe-store.js';
 
 export interface ResolveOptions {
   configFile?: string;
@@ -111,7 +119,7 @@ export async function resolveRecipeFor(
   const store = await openStore(host);
   if (store) {
     try {
-      const stored = store.get(mount.mountpoint, mount.source);
+      const stored = store.get(mount.mountpoint, mount.source) ?? movedRecipe(store, mount, await readMounts(host));
       if (stored) {
         const { daemonPid: _p, daemonStart: _s, ...recipe } = stored;
         return recipe;
@@ -127,4 +135,32 @@ export async function resolveRecipeFor(
     (await systemdRecipe(host, mount)) ??
     (await reconstructRecipe(host, mount, daemon?.argv ?? null))
   );
+}
+
+// The recipe of a moved mountpoint (DESIGN §6: found by identity and source, not only by old path):
+// the one recipe recorded for this source, type and owner whose old mountpoint no longer holds a
+// mount of that source, with its argv pointed at the new path. Null when none, or several, fit, or
+// when the recorded argv does not name its old mountpoint literally.
+export function movedRecipe(store: RecipeStore, mount: MountInfo, mounts: readonly MountInfo[]): StoredRecipe | null {
+  const owner = mount.superOptions.find((o) => o.startsWith('user_id='))?.slice('user_id='.length);
+  const fits = store
+    .bySource(mount.source, mount.fstype)
+    .filter(
+      (r) =>
+        r.mountpoint !== mount.mountpoint &&
+        (owner === undefined || String(r.uid) === owner) &&
+        !mounts.some((m) => m.mountpoint === r.mountpoint && m.source === r.source),
+    );
+  if (fits.length !== 1) return null;
+  const r = fits[0]!;
+  const argv = retargetArgv(r.argv, r.mountpoint, mount.mountpoint);
+  if (!argv) return null;
+  return {
+    ...r,
+    argv,
+    mountpoint: mount.mountpoint,
+    cwd: r.cwd === r.mountpoint || r.cwd?.startsWith(`${r.mountpoint}/`) ? null : r.cwd,
+    missing: [`recorded on ${r.mountpoint}; the mountpoint has moved to ${mount.mountpoint} (its parent was renamed)`],
+    movedFrom: r.mountpoint,
+  };
 }

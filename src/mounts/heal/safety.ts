@@ -8,7 +8,16 @@ import type { MountInfo } from '../mountinfo/parse.js';
 export const PROTECTED_MOUNTPOINTS: readonly string[] = ['/', '/proc', '/sys', '/dev', '/run'];
 
 export interface Refusal {
-  rule: 'protected-path' | 'container-root' | 'healthy' | 'daemon-alive' | 'hung-needs-force' | 'locked' | 'no-recipe';
+  rule:
+    | 'protected-path'
+    | 'container-root'
+    | 'healthy'
+    | 'daemon-alive'
+    | 'hung-needs-force'
+    | 'locked'
+    | 'no-recipe'
+    | 'topology' // the mount table's shape (binds, children, stacking) cannot be restored: DESIGN §6
+    | 'remount-cannot-work'; // the endpoint refuses or credentials are missing: never unmount first
   message: string;
 }
 

@@ -355,7 +355,8 @@ test('the audit log gets one JSON line per heal and --dry-run changes nothing', 
     [
       ['fusermount3', '-u', mp],
       ['fusermount3', '-uz', mp],
-      ['bindfs', src, mp],
+      // The mount's nosuid and nodev are asked for again, never left to defaults.
+      ['bindfs', '-o', 'nosuid,nodev', src, mp],
     ],
   );
   assert.equal(fs.readFileSync('/proc/self/mountinfo', 'utf8'), before);
