@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { EnotconnError } from '../errors.js';
+import { closeInheritedFds } from '../host/daemon-launch.js';
 import { NodeHost } from '../host/node-host.js';
 import { parseDuration } from '../util/duration.js';
 import { configProblems, defaultConfig, loadConfig, type WatchConfig } from '../watch/config.js';
@@ -62,6 +63,8 @@ export function registerWatch(program: Command, run: (fn: () => Promise<number>)
         const log = createLogger(config.log.level);
         const configFile = flags.config ?? (fs.existsSync(DEFAULT_WATCH_CONFIG) ? DEFAULT_WATCH_CONFIG : undefined);
         installProcessGuard(log);
+        const closed = closeInheritedFds();
+        if (closed.length > 0) log.info({ fds: closed }, 'closed inherited descriptors, so daemons never hold them');
         const w = await startWatch({ host, config, log, ...(configFile !== undefined ? { configFile } : {}) });
         await new Promise<void>((resolve) => {
           const onSignal = (sig: NodeJS.Signals): void => {

@@ -379,3 +379,34 @@ function readStat(pid: number): string {
     return '';
   }
 }
+
+// Close the descriptors this process inherited without close-on-exec (fd 3 and up), so no daemon
+// it launches inherits them. Why: a FUSE daemon lives for days; one that inherited a lock fd (a
+// `flock LOCK cmd` around its parent) or a pipe holds it for all that time. Every descriptor Node
+// and libuv open is O_CLOEXEC (uv__open_cloexec), so what lacks the flag came from the parent.
+// Node's IPC channel (NODE_CHANNEL_FD) is kept. Returns the numbers closed.
+export function closeInheritedFds(): number[] {
+  const keep = new Set([0, 1, 2, Number(process.env.NODE_CHANNEL_FD ?? -1)]);
+  const closed: number[] = [];
+  let fds: string[];
+  try {
+    fds = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return closed;
+  }
+  for (const name of fds) {
+    const fd = Number(name);
+    if (!Number.isInteger(fd) || keep.has(fd)) continue;
+    try {
+      const flags = /^flags:\s*([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+      // O_CLOEXEC is 02000000 on Linux (asm-generic/fcntl.h).
+      if (flags !== undefined && (parseInt(flags, 8) & 0o2000000) === 0) {
+        fs.closeSync(fd);
+        closed.push(fd);
+      }
+    } catch {
+      // the fd of the readdir itself, already gone
+    }
+  }
+  return closed;
+}
