@@ -38,6 +38,32 @@ function alive(pid: number): boolean {
   }
 }
 
+// What this test process inherited without close-on-exec (the live-test lock from flock, a pipe):
+// a daemon watch launches must hold none of it.
+function inheritedHere(): string[] {
+  const out: string[] = [];
+  for (const n of fs.readdirSync('/proc/self/fd')) {
+    if (Number(n) <= 2) continue;
+    try {
+      const flags = /^flags:\s*([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${n}`, 'utf8'))?.[1] ?? '2000000';
+      if ((parseInt(flags, 8) & 0o2000000) === 0) out.push(fs.readlinkSync(`/proc/self/fd/${n}`));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function heldBy(pid: number): string[] {
+  return fs.readdirSync(`/proc/${pid}/fd`).map((n) => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/fd/${n}`);
+    } catch {
+      return '';
+    }
+  });
+}
+
 async function killWatchCgroup(w: WatchProc, cg: NonNullable<ReturnType<typeof testCgroup>>): Promise<void> {
   assert.ok(cg.pids(cg.watch).includes(w.proc.pid!), 'watch runs in the test cgroup');
   cg.killWatch();
@@ -83,6 +109,11 @@ test('a mount watch healed survives SIGKILL of its whole cgroup and a restart: s
   assert.equal(path.basename(cgRel), daemonUnitName(mp));
   assert.equal(path.basename(path.dirname(cgRel)), path.basename(cg.parent));
 
+  assert.deepEqual(
+    heldBy(pid).filter((f) => inheritedHere().includes(f)),
+    [],
+    'the daemon holds no descriptor the test (and so watch) inherited',
+  );
   await killWatchCgroup(w1, cg);
   assert.ok(alive(pid), "the healed daemon outlived the SIGKILL of watch's cgroup");
   assert.equal(fs.readFileSync(path.join(mp, 'data.txt'), 'utf8'), 'kept\n');
@@ -121,6 +152,11 @@ test("a managed mount survives SIGKILL of watch's cgroup and is adopted, not res
   // Its output goes to a 0600 log file, never to a pipe that would SIGPIPE it once watch is gone.
   assert.equal(fs.readlinkSync(`/proc/${pid}/fd/1`), path.join(w1.dirs.ENOTCONN_STATE_DIR, 'logs', 'managed-keep.log'));
 
+  assert.deepEqual(
+    heldBy(pid).filter((f) => inheritedHere().includes(f)),
+    [],
+    'the daemon holds no descriptor the test (and so watch) inherited',
+  );
   await killWatchCgroup(w1, cg);
   assert.ok(alive(pid), "the managed daemon outlived the SIGKILL of watch's cgroup");
   assert.equal(fs.readFileSync(path.join(mp, 'data.txt'), 'utf8'), 'managed\n');
