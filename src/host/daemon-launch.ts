@@ -266,6 +266,7 @@ export interface LaunchedRemount {
 export async function launchRemount(host: Host, req: LaunchRequest, ctx?: LaunchContext): Promise<LaunchedRemount> {
   const c = ctx ?? (await detectLaunchContext(host));
   const plan = planLaunch(c, req);
+  if (!host.isFixture) closeInheritedFds();
   const opts = {
     timeoutMs: req.timeoutMs ?? 30_000,
     env: req.env,
@@ -300,6 +301,7 @@ export interface LaunchedDaemon {
 export async function launchSupervised(host: Host, req: LaunchRequest, ctx?: LaunchContext): Promise<LaunchedDaemon> {
   const c = ctx ?? (await detectLaunchContext(host));
   const plan = planLaunch(c, req);
+  if (!host.isFixture) closeInheritedFds();
   if (plan.mode === 'systemd') {
     for (const argv of plan.before) await host.exec(argv, { timeoutMs: 5000, env: { PATH: '/usr/bin:/bin' } });
     const r = await host.exec(plan.argv, { timeoutMs: 30_000, env: { PATH: '/usr/bin:/bin' } });
