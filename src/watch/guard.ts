@@ -8,8 +8,11 @@ import type { Logger } from './logger.js';
 // The exit status after an uncaught exception (EX_SOFTWARE, sysexits.h).
 export const EXIT_INTERNAL = 70;
 
-// Install the handlers once; returns a function that removes them (tests).
-export function installProcessGuard(log: Logger, exit: (code: number) => void = (c) => process.exit(c)): () => void {
+// The two handlers, separate from installing them so tests can call them directly.
+export function guardHandlers(
+  log: Logger,
+  exit: (code: number) => void,
+): { onRejection: (reason: unknown) => void; onException: (e: unknown) => void } {
   const onRejection = (reason: unknown): void => {
     const err = reason instanceof Error ? reason : new Error(String(reason));
     log.error({ err }, `unhandled promise rejection (watch keeps running): ${err.message.split('\n')[0]}`);
@@ -22,6 +25,12 @@ export function installProcessGuard(log: Logger, exit: (code: number) => void = 
     );
     exit(EXIT_INTERNAL);
   };
+  return { onRejection, onException };
+}
+
+// Install the handlers once; returns a function that removes them.
+export function installProcessGuard(log: Logger, exit: (code: number) => void = (c) => process.exit(c)): () => void {
+  const { onRejection, onException } = guardHandlers(log, exit);
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
   return () => {
