@@ -275,7 +275,12 @@ export async function launchRemount(host: Host, req: LaunchRequest, ctx?: Launch
   };
   if (plan.mode === 'systemd') {
     for (const argv of plan.before) await host.exec(argv, { timeoutMs: 5000, env: { PATH: '/usr/bin:/bin' } });
-    const result = await host.exec(plan.argv, { ...opts, env: { PATH: '/usr/bin:/bin' } });
+    // systemd enforces TimeoutStartSec itself; our own deadline only backs it up.
+    const result = await host.exec(plan.argv, {
+      ...opts,
+      timeoutMs: opts.timeoutMs + 5000,
+      env: { PATH: '/usr/bin:/bin' },
+    });
     return { plan, result, note: `launched ${describeLaunch(plan)}` };
   }
   if (plan.mode === 'cgroup') {
