@@ -109,6 +109,8 @@ test('10,000 malformed requests during a hung mount: all 4xx or dropped, /health
   const slow = Array.from({ length: 200 }, (_, i) => {
     const s = net.connect({ host: '127.0.0.1', port });
     s.on('error', () => undefined);
+    // Read (and drop) what the server sends, so its 408 and FIN reach us as 'end' and 'close'.
+    s.resume();
     let timer: NodeJS.Timeout | undefined;
     const closed = new Promise<void>((res) => s.on('close', () => res()));
     if (i < 100) {

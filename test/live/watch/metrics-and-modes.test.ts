@@ -30,7 +30,7 @@ test('promtool check metrics is clean on a live /metrics scrape, and state files
   await waitFor(async () => (await w.mount(mp))?.state === 'healthy', 20_000, 'the mount to be probed');
 
   const scrape = (await w.get('/metrics')).body;
-  assert.match(scrape, /^enotconn_mount_up\{mountpoint="[^"]+",fstype="fuse",backend="bindfs"\} 1$/m);
+  assert.match(scrape, /^enotconn_mount_up\{mountpoint="[^"]+",fstype="fuse",backend="[^"]*"\} 1$/m);
   assert.match(scrape, /^process_cpu_seconds_total /m, 'default process metrics are kept');
   const lint = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8', timeout: 30_000 });
   assert.equal(lint.status, 0, lint.stdout + lint.stderr);

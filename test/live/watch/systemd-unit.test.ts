@@ -48,6 +48,11 @@ async function bootContainer(t: TestContext, image: string): Promise<Box> {
     '--name',
     name,
     '--systemd=always',
+    // runc cannot raise RLIMIT_NOFILE/NPROC beyond this machine's hard limits (MACHINE-NOTES).
+    '--ulimit',
+    'nofile=4096:4096',
+    '--ulimit',
+    'nproc=4096:4096',
     // /dev/fuse and CAP_SYS_ADMIN for the FUSE mount inside; the unit's own limits still apply to watch.
     '--privileged',
     '--network',
