@@ -1,4 +1,4 @@
-// watch's history in the shared SQLite file `${stateDir}/enotconn.db` (issue 4 "State"): incidents,
+// watch's history in the shared SQLite file `${stateDir}/enotconn.db`: incidents,
 // heal history, the alert queue and the heal journal. Only the watch_* tables are created here; the
 // recipes live in the heal issue's tables in the same file.
 import fs from 'node:fs';
