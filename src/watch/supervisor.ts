@@ -336,6 +336,8 @@ export class Supervisor {
     }
     const exit = await proc.exited;
     this.proc = null;
+    // Never "healthy" without a daemon, not even until afterExit has read the mount table.
+    this.deps.state.setState(this.view, 'dead', null, host.now());
     this.view.daemonPid = null;
     return exit;
   }
