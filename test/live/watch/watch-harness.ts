@@ -262,12 +262,24 @@ export function testCgroup(t: TestContext): TestCgroup | null {
   t.after(async () => {
     const dirs = fs.readdirSync(parent).filter((n) => fs.statSync(path.join(parent, n)).isDirectory());
     for (const d of dirs) kill(path.join(parent, d));
+    // rmdir fails with EBUSY until the last task has exited and been reaped ("populated 0" in
+    // cgroup.events, cgroup-v2.rst), which can be after cgroup.procs reads empty.
+    const removed = (d: string): boolean => {
+      try {
+        fs.rmdirSync(d);
+        return true;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return true;
+        if (code !== 'EBUSY') throw e;
+        return false;
+      }
+    };
     await waitFor(
-      () => dirs.every((d) => pids(path.join(parent, d)).length === 0),
-      10_000,
-      'the test cgroups to empty',
+      () => dirs.map((d) => removed(path.join(parent, d))).every(Boolean),
+      20_000,
+      'the test cgroups to empty and be removed',
     );
-    for (const d of dirs) fs.rmdirSync(path.join(parent, d));
     fs.rmdirSync(parent);
   });
   return cg;
