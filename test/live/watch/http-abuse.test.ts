@@ -166,3 +166,45 @@ test('10,000 malformed requests during a hung mount: all 4xx or dropped, /health
   assert.equal((await w.get('/healthz')).status, 200);
   assert.equal((await w.mount(mp))?.state, 'hung');
 });
+
+test('2,000 idle connections: watch holds at most its cap of 256, drops them all after the header timeout, and serves again', async (t) => {
+  const w = await startWatchProc(t, 'interval: 1s\nobserve:\n  include: ["/nonexistent-enc-watchsvc/**"]\n');
+  const sockets = (): number =>
+    fs.readdirSync(`/proc/${w.proc.pid}/fd`).filter((n) => {
+      try {
+        return fs.readlinkSync(`/proc/${w.proc.pid}/fd/${n}`).startsWith('socket:');
+      } catch {
+        return false;
+      }
+    }).length;
+  const base = sockets();
+  const idle = Array.from({ length: 2000 }, () => {
+    const s = net.connect({ host: '127.0.0.1', port: w.port });
+    s.on('error', () => undefined);
+    s.resume();
+    return { s, closed: new Promise<void>((res) => s.on('close', () => res())) };
+  });
+  t.after(() => {
+    for (const c of idle) c.s.destroy();
+  });
+  await Promise.all(
+    idle.map(
+      (c) =>
+        new Promise<void>((res) =>
+          c.s.connecting ? c.s.once('connect', () => res()).once('close', () => res()) : res(),
+        ),
+    ),
+  );
+  let most = 0;
+  await waitFor(
+    () => {
+      most = Math.max(most, sockets() - base);
+      return idle.every((c) => c.s.destroyed);
+    },
+    30_000,
+    'every idle connection to be closed by the server',
+  );
+  console.log(`# 2000 idle connections: watch held at most ${most} sockets at once`);
+  assert.ok(most <= 256, `watch held ${most} sockets`);
+  assert.equal((await w.get('/healthz')).status, 200);
+});
