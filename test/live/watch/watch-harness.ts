@@ -258,8 +258,10 @@ export function testCgroup(t: TestContext): TestCgroup | null {
     killWatch: () => kill(path.join(parent, 'watch')),
     pids,
   };
-  // Everything in the subtree was started by this test (watch and the daemons it launched).
-  t.after(async () => {
+  // Everything in the subtree was started by this test (watch and the daemons it launched). A
+  // failure here is reported but never thrown: a throwing hook would skip the unmounts after it.
+  t.after(() => removeTree().catch((e: unknown) => console.error(`# test cgroup cleanup: ${(e as Error).message}`)));
+  async function removeTree(): Promise<void> {
     const dirs = fs.readdirSync(parent).filter((n) => fs.statSync(path.join(parent, n)).isDirectory());
     for (const d of dirs) kill(path.join(parent, d));
     // rmdir fails with EBUSY until the last task has exited and been reaped ("populated 0" in
@@ -281,6 +283,6 @@ export function testCgroup(t: TestContext): TestCgroup | null {
       'the test cgroups to empty and be removed',
     );
     fs.rmdirSync(parent);
-  });
+  }
   return cg;
 }
