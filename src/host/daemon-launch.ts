@@ -209,10 +209,10 @@ export function describeLaunch(p: LaunchPlan): string {
 
 // Remove empty daemon cgroups left by daemons that have exited; rmdir of a populated cgroup fails
 // with EBUSY (cgroup-v2.rst "Creating and removing cgroups"), so a live daemon's is never touched.
-function pruneEmptyCgroups(parent: string, keep: string): void {
+function pruneEmptyCgroups(parent: string, keep: string, only?: string[]): void {
   let names: string[];
   try {
-    names = fs.readdirSync(parent);
+    names = only ?? fs.readdirSync(parent);
   } catch {
     return;
   }
@@ -322,6 +322,8 @@ export async function launchSupervised(host: Host, req: LaunchRequest, ctx?: Lau
   const spawnNow = (): SpawnedProcess => spawnDetached(plan.argv, req);
   if (plan.mode === 'cgroup') {
     const r = forkInCgroup(plan, spawnNow);
+    // Once our child is gone its cgroup is empty, unless it forked; rmdir refuses a populated one.
+    void r.result.exited.then(() => pruneEmptyCgroups(path.dirname(plan.cgroup), '', [path.basename(plan.cgroup)]));
     const note = r.error
       ? `launched in its own session; cgroup ${plan.cgroup} unusable (${r.error})`
       : `launched ${describeLaunch(plan)}`;
