@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { EnotconnError } from '../errors.js';
+import { closeInheritedFds } from '../host/daemon-launch.js';
 import { NodeHost } from '../host/node-host.js';
 import { parseDuration } from '../util/duration.js';
-import { defaultConfig, loadConfig, type WatchConfig } from '../watch/config.js';
+import { configProblems, defaultConfig, loadConfig, type WatchConfig } from '../watch/config.js';
+import { installProcessGuard } from '../watch/guard.js';
 import { startWatch } from '../watch/daemon.js';
 import { parseListen } from '../watch/http.js';
 import { createLogger } from '../watch/logger.js';
 import type { GlobalOptions } from './context.js';
-import { EXIT_OK } from './exit.js';
+import { EXIT_OK, EXIT_USAGE } from './exit.js';
 
 interface WatchFlags {
   config?: string;
@@ -20,12 +22,13 @@ interface WatchFlags {
   probeTimeout?: string;
   logLevel?: string;
   json?: boolean;
+  checkConfig?: string;
 }
 
 // The config file read when --config is not given and it exists.
 export const DEFAULT_WATCH_CONFIG = '/etc/enotconn/config.yaml';
 
-// `enotconn watch`: the daemon that keeps mounts healthy (issue 4).
+// `enotconn watch`: the daemon that keeps mounts healthy.
 export function registerWatch(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
   program
     .command('watch')
@@ -40,8 +43,13 @@ export function registerWatch(program: Command, run: (fn: () => Promise<number>)
     .addOption(new Option('--probe-timeout <duration>').hideHelp())
     .option('--log-level <level>', 'pino log level: error, warn, info, debug')
     .option('--json', 'logs are JSON lines on stdout (always; accepted for symmetry)')
+    .option(
+      '--check-config <file>',
+      'check a config file and exit: 0 when valid, else 2 and file:line: key: message lines',
+    )
     .action((flags: WatchFlags, cmd: Command) =>
       run(async () => {
+        if (flags.checkConfig !== undefined) return checkConfig(flags.checkConfig);
         const config = applyFlags(readConfig(flags.config), flags);
         const g = cmd.optsWithGlobals<GlobalOptions>();
         if (g.procRoot !== undefined) {
@@ -50,10 +58,16 @@ export function registerWatch(program: Command, run: (fn: () => Promise<number>)
             'watch runs on the live host only; --proc-root is for one-shot commands',
           );
         }
+        // Why 077: the database, audit log and logs hold recipes (argv, env) and incidents; files
+        // watch or its sqlite create are then 0600 whatever mode the caller asked for.
+        process.umask(0o077);
         const stateDir = g.stateDir ?? config.stateDir;
         const host = new NodeHost(stateDir !== undefined ? { stateDir } : {});
         const log = createLogger(config.log.level);
         const configFile = flags.config ?? (fs.existsSync(DEFAULT_WATCH_CONFIG) ? DEFAULT_WATCH_CONFIG : undefined);
+        installProcessGuard(log);
+        const closed = closeInheritedFds();
+        if (closed.length > 0) log.info({ fds: closed }, 'closed inherited descriptors, so daemons never hold them');
         const w = await startWatch({ host, config, log, ...(configFile !== undefined ? { configFile } : {}) });
         await new Promise<void>((resolve) => {
           const onSignal = (sig: NodeJS.Signals): void => {
@@ -70,6 +84,26 @@ export function registerWatch(program: Command, run: (fn: () => Promise<number>)
     );
 }
 
+// `--check-config FILE`, as `promtool check config` and `nginx -t`: every problem on its own line.
+function checkConfig(file: string): number {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new EnotconnError(
+      'ENC_CONFIG',
+      `${file}: cannot read the config file (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  const problems = configProblems(text, file);
+  if (problems.length === 0) {
+    process.stdout.write(`${file}: ok\n`);
+    return EXIT_OK;
+  }
+  for (const p of problems) process.stderr.write(`enotconn: ${p}\n`);
+  return EXIT_USAGE;
+}
+
 function readConfig(file: string | undefined): WatchConfig {
   if (file !== undefined) return loadConfig(file);
   if (fs.existsSync(DEFAULT_WATCH_CONFIG)) return loadConfig(DEFAULT_WATCH_CONFIG);
@@ -79,12 +113,15 @@ function readConfig(file: string | undefined): WatchConfig {
 // Command-line flags win over the config file.
 function applyFlags(c: WatchConfig, f: WatchFlags): WatchConfig {
   const out: WatchConfig = { ...c, heal: { ...c.heal }, log: { ...c.log } };
-  if (f.interval !== undefined) out.interval = parseDuration(f.interval, '--interval');
+  // The same bounds as the config keys interval and probeTimeout.
+  if (f.interval !== undefined) out.interval = parseDuration(f.interval, '--interval', { min: 100, max: 3_600_000 });
   if (f.timeout !== undefined && f.probeTimeout !== undefined) {
     throw new EnotconnError('ENC_USAGE', '--probe-timeout is the old name of --timeout: give one of them');
   }
-  if (f.timeout !== undefined) out.probeTimeout = parseDuration(f.timeout, '--timeout');
-  if (f.probeTimeout !== undefined) out.probeTimeout = parseDuration(f.probeTimeout, '--probe-timeout');
+  if (f.timeout !== undefined) out.probeTimeout = parseDuration(f.timeout, '--timeout', { min: 10, max: 600_000 });
+  if (f.probeTimeout !== undefined) {
+    out.probeTimeout = parseDuration(f.probeTimeout, '--probe-timeout', { min: 10, max: 600_000 });
+  }
   if (f.listen !== undefined) {
     parseListen(f.listen);
     out.listen = f.listen;

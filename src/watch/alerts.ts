@@ -1,4 +1,4 @@
-// Alerts (issue 4 "Alerts"): every event is first written to the SQLite queue, then delivered per
+// Alerts: every event is first written to the SQLite queue, then delivered per
 // target in order: a webhook (JSON POST, timeout, quick retries) or an exec hook (argv, the event as
 // JSON on stdin). A target that is down keeps its alerts queued; the loop never waits for delivery.
 // Delivery is at least once: receivers can drop duplicates by the event's `id`.
@@ -25,7 +25,25 @@ export interface AlertEvent {
   details?: Record<string, unknown>;
 }
 
-type Target = { key: string; kind: 'webhook'; cfg: WebhookConfig } | { key: string; kind: 'exec'; cfg: ExecHookConfig };
+// `key` identifies the target in the queue (0600 database); `label` is what logs show.
+type Target =
+  | { key: string; label: string; kind: 'webhook'; cfg: WebhookConfig }
+  | { key: string; label: string; kind: 'exec'; cfg: ExecHookConfig };
+
+// A webhook URL as logs show it: scheme and host only. Why: Slack, Teams and most receivers put
+// the secret token in the path or query, and logs are read by far more people than the config.
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}/...`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+// Delivered alerts are kept this long (for /api and debugging), then pruned once an hour.
+export const DELIVERED_KEEP_MS = 24 * 3_600_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 // How long a failed delivery waits before the queue tries it again: 1 s doubling to 30 s.
 const REQUEUE = { initialMs: 1000, maxMs: 30_000, factor: 2 };
@@ -39,6 +57,7 @@ export class Alerter {
   private timer: NodeJS.Timeout | null = null;
   private queued: number;
   private stopped = false;
+  private lastPruneAt = 0;
   delivered = 0;
 
   constructor(
@@ -48,8 +67,18 @@ export class Alerter {
     private readonly log: Logger,
   ) {
     this.targets = [
-      ...cfg.webhooks.map((w): Target => ({ key: `webhook:${w.url}`, kind: 'webhook', cfg: w })),
-      ...cfg.exec.map((e): Target => ({ key: `exec:${JSON.stringify(e.argv)}`, kind: 'exec', cfg: e })),
+      ...cfg.webhooks.map((w): Target => ({
+        key: `webhook:${w.url}`,
+        label: `webhook:${redactUrl(w.url)}`,
+        kind: 'webhook',
+        cfg: w,
+      })),
+      ...cfg.exec.map((e): Target => ({
+        key: `exec:${JSON.stringify(e.argv)}`,
+        label: `exec:${e.argv[0]}`,
+        kind: 'exec',
+        cfg: e,
+      })),
     ];
     this.queued = store.pendingAlerts();
   }
@@ -102,6 +131,10 @@ export class Alerter {
   deliverDue(): void {
     if (this.stopped || !this.store.db.open) return;
     const now = this.host.now();
+    if (now - this.lastPruneAt >= PRUNE_EVERY_MS) {
+      this.lastPruneAt = now;
+      this.store.pruneDelivered(now - DELIVERED_KEEP_MS);
+    }
     for (const row of this.store.dueAlerts(now)) {
       if (this.busy.has(row.target)) continue;
       const target = this.targets.find((t) => t.key === row.target);
@@ -133,13 +166,13 @@ export class Alerter {
       this.store.markDelivered(row.id, now);
       this.queued = Math.max(0, this.queued - 1);
       this.delivered++;
-      this.log.debug({ target: target.key, alertId: row.id }, 'alert delivered');
+      this.log.debug({ target: target.label, alertId: row.id }, 'alert delivered');
       setImmediate(() => this.deliverDue()); // the next queued alert of this target
     } else {
       const next = now + backoffDelay(row.attempts, REQUEUE);
       this.store.markFailed(row.id, lastError, next);
       this.log.warn(
-        { target: target.key, alertId: row.id, attempts: row.attempts + 1, error: lastError },
+        { target: target.label, alertId: row.id, attempts: row.attempts + 1, error: lastError },
         'alert delivery failed; it stays queued',
       );
     }
@@ -168,7 +201,7 @@ export async function postWebhook(cfg: WebhookConfig, event: Record<string, unkn
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
     if (err.name === 'TimeoutError') return `timed out after ${cfg.timeout}ms`;
-    return err.cause?.code ?? err.message;
+    return (err.cause?.code ?? err.message).split(cfg.url).join(redactUrl(cfg.url));
   }
 }
 

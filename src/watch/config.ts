@@ -1,19 +1,33 @@
-// The watch config file (issue 4 "Config"): YAML, validated with zod, errors that name the line and key.
+// The watch config file: YAML, validated with zod, errors that name the line and key.
 import fs from 'node:fs';
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { EnotconnError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { checkDuration } from '../util/duration.js';
 
-// A duration as text (`500ms`, `2s`, `1m`) or a number of milliseconds.
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  try {
-    return typeof v === 'number' ? parseDuration(String(v)) : parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^invalid duration /, 'invalid duration ') });
-    return z.NEVER;
-  }
-});
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+// A duration as Go and Prometheus write it (`500ms`, `2s`, `1m30s`), within [min, max]. A bare
+// number is refused: `interval: 5` used to mean 5 ms.
+const duration = (max: number, min = 1): z.ZodType<number, unknown> =>
+  z.unknown().transform((v, ctx) => {
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      ctx.addIssue({ code: 'custom', message: `invalid duration: expected text such as 2s, not ${typeOf(v)}` });
+      return z.NEVER;
+    }
+    const r = checkDuration(String(v), { min, max });
+    if ('error' in r) {
+      ctx.addIssue({ code: 'custom', message: `invalid duration '${String(v)}': ${r.error}` });
+      return z.NEVER;
+    }
+    return r.ms;
+  }) as unknown as z.ZodType<number, unknown>;
+
+function typeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v;
+}
 
 const argv = z.array(z.string().min(1)).min(1, 'needs at least the program name');
 
@@ -38,15 +52,15 @@ const managedMount = z
     oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
     // On SIGTERM: unmount (the default) or leave the daemon and its mount up.
     onStop: z.enum(['unmount', 'leave-mounted']).default('unmount'),
-    readyTimeout: duration.default(15_000),
+    readyTimeout: duration(10 * MIN, 100).default(15_000),
     createMountpoint: z.boolean().default(true),
   })
   .strict();
 
 const backoff = z
   .object({
-    initial: duration.default(1000),
-    max: duration.default(5 * 60_000),
+    initial: duration(DAY).default(1000),
+    max: duration(DAY).default(5 * 60_000),
     factor: z.number().min(1).default(2),
   })
   .strict();
@@ -54,15 +68,15 @@ const backoff = z
 const breaker = z
   .object({
     maxHeals: z.number().int().min(1).default(5),
-    window: duration.default(10 * 60_000),
-    cooldown: duration.default(30 * 60_000),
+    window: duration(DAY, 1000).default(10 * 60_000),
+    cooldown: duration(DAY).default(30 * 60_000),
   })
   .strict();
 
 const webhook = z
   .object({
     url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }),
-    timeout: duration.default(5000),
+    timeout: duration(5 * MIN).default(5000),
     retries: z.number().int().min(0).default(3),
     headers: z.record(z.string(), z.string()).default({}),
   })
@@ -71,7 +85,7 @@ const webhook = z
 const execHook = z
   .object({
     argv,
-    timeout: duration.default(10_000),
+    timeout: duration(10 * MIN).default(10_000),
     retries: z.number().int().min(0).default(1),
   })
   .strict();
@@ -88,14 +102,18 @@ export type AlertKind = (typeof ALERT_KINDS)[number];
 
 const baseSchema = z
   .object({
-    interval: duration.default(5000),
+    interval: duration(HOUR, 100).default(5000),
     // Each cycle waits interval × (1 ± jitter) so a fleet does not probe in lockstep.
     jitter: z.number().min(0).max(0.9).default(0.1),
-    probeTimeout: duration.default(2000),
+    probeTimeout: duration(10 * MIN, 10).default(2000),
     // A failing mount is re-probed this soon, so N failures confirm a fault without waiting N intervals.
-    confirmInterval: duration.optional(),
+    confirmInterval: duration(HOUR, 100).optional(),
     concurrency: z.number().int().min(1).max(256).default(8),
     listen: listen.default('127.0.0.1:9717'),
+    // Host header values served beside the listen address, localhost and IP literals (DNS names of the node).
+    allowedHosts: z
+      .array(z.string().regex(/^[A-Za-z0-9._-]+(:\d{1,5})?$/, 'use a host name, or name:port'))
+      .default([]),
     stateDir: z.string().startsWith('/', 'must be an absolute path').optional(),
     observe: z
       .object({
@@ -110,7 +128,7 @@ const baseSchema = z
       .object({
         policy: z.enum(['off', 'dry-run', 'on']).default('off'),
         failuresBeforeIncident: z.number().int().min(1).default(2),
-        timeout: duration.default(2000),
+        timeout: duration(10 * MIN, 10).default(2000),
         force: z.boolean().default(false),
         backoff: backoff.default({ initial: 1000, max: 300_000, factor: 2 }),
         breaker: breaker.default({ maxHeals: 5, window: 600_000, cooldown: 1_800_000 }),
@@ -129,7 +147,7 @@ const baseSchema = z
       .object({
         backoff: backoff.default({ initial: 200, max: 60_000, factor: 2 }),
         // A daemon that stays up this long resets its backoff.
-        stableAfter: duration.default(30_000),
+        stableAfter: duration(DAY).default(30_000),
       })
       .strict()
       .default({ backoff: { initial: 200, max: 60_000, factor: 2 }, stableAfter: 30_000 }),
@@ -181,37 +199,83 @@ export function defaultConfig(): WatchConfig {
   return configSchema.parse({});
 }
 
-// Parse and validate config text; every problem becomes ENC_CONFIG '<file>:<line>: <key>: <message>'.
+// Why a limit: YAML aliases expand on conversion, so a "billion laughs" file of a few lines becomes
+// gigabytes; the yaml package refuses beyond maxAliasCount. 100 is plenty for a hand-written config.
+const MAX_ALIAS_COUNT = 100;
+
+// Every problem in config text, each as '<file>:<line>: <key>: <message>'; [] when it is valid.
+export function configProblems(text: string, file = '<config>'): string[] {
+  const r = validate(text, file);
+  return 'problems' in r ? r.problems : [];
+}
+
+// Parse and validate config text; the first problem becomes ENC_CONFIG '<file>:<line>: <key>: <message>'.
 export function parseConfig(text: string, file = '<config>'): WatchConfig {
+  const r = validate(text, file);
+  if ('problems' in r) throw new EnotconnError('ENC_CONFIG', r.problems[0]!);
+  return r.config;
+}
+
+function validate(text: string, file: string): { config: WatchConfig } | { problems: string[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const line = yamlError.linePos?.[0].line ?? lineCounter.linePos(yamlError.pos[0]).line;
-    const msg = yamlError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new EnotconnError('ENC_CONFIG', `${file}:${line}: (yaml): ${msg}`);
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((yamlError) => {
+        const line = yamlError.linePos?.[0].line ?? lineCounter.linePos(yamlError.pos[0]).line;
+        const msg = yamlError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return `${file}:${line}: (yaml): ${msg}`;
+      }),
+    };
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (e) {
+    // The yaml package throws a ReferenceError for too many aliases (and for an undefined one).
+    const first = findAlias(doc);
+    const line = first ? lineCounter.linePos(first).line : 1;
+    const msg = /alias count/i.test((e as Error).message)
+      ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}): the file looks like an alias bomb; write the values out`
+      : (e as Error).message.split('\n')[0]!;
+    return { problems: [`${file}:${line}: (yaml): ${msg}`] };
+  }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new EnotconnError(
-      'ENC_CONFIG',
-      `${file}:1: (root): the config must be a mapping of keys, such as 'interval: 5s'`,
-    );
+    return { problems: [`${file}:1: (root): the config must be a mapping of keys, such as 'interval: 5s'`] };
   }
   const r = configSchema.safeParse(data);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  let keyPath = path;
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    keyPath = [...path, issue.keys[0]!];
-    message = `unknown key (allowed: ${allowedKeys(path).join(', ') || 'none'})`;
-  } else if (valueAt(data, path) === undefined) {
-    message = `is required (${issue.message.replace(/, received undefined$/, '').replace(/^Invalid input: /, '')})`;
-  }
-  const line = lineOf(doc, lineCounter, keyPath);
-  throw new EnotconnError('ENC_CONFIG', `${file}:${line}: ${formatKey(keyPath)}: ${message}`);
+  if (r.success) return { config: r.data };
+  // In file order, as a reader fixes them.
+  return {
+    problems: r.error.issues
+      .map((issue) => {
+        const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+        let keyPath = path;
+        let message = issue.message;
+        if (issue.code === 'unrecognized_keys') {
+          keyPath = [...path, issue.keys[0]!];
+          message = `unknown key (allowed: ${allowedKeys(path).join(', ') || 'none'})`;
+        } else if (valueAt(data, path) === undefined) {
+          message = `is required (${issue.message.replace(/, received undefined$/, '').replace(/^Invalid input: /, '')})`;
+        }
+        const line = lineOf(doc, lineCounter, keyPath);
+        return { line, text: `${file}:${line}: ${formatKey(keyPath)}: ${message}` };
+      })
+      .sort((a, b) => a.line - b.line)
+      .map((p) => p.text),
+  };
+}
+
+// The offset of the first alias in the document, for the line of an alias-bomb report.
+function findAlias(doc: Document): number | null {
+  let at: number | null = null;
+  visit(doc, {
+    Alias(_k, node) {
+      at = node.range?.[0] ?? null;
+      return visit.BREAK;
+    },
+  });
+  return at;
 }
 
 // Read and parse a config file; a missing file is a config error too.

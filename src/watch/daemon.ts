@@ -141,6 +141,7 @@ export async function startWatch(o: WatchOptions): Promise<RunningWatch> {
       alertsQueued: () => alerter.pending,
       version: VERSION,
       now: () => host.now(),
+      allowedHosts: config.allowedHosts,
     },
     o.listen ?? config.listen,
   ).catch(async (e: unknown) => {

@@ -1,10 +1,13 @@
-// watch's HTTP endpoints (issue 4 "HTTP"): /metrics, /healthz, /api/mounts, /api/incidents and the
-// status page. Every handler reads cached state (or the incident table); none probes or waits on a
-// mount, so a hung mount can never hold a scrape.
+// watch's HTTP endpoints: /metrics, /healthz, /api/mounts, /api/incidents and the status page.
+// Every handler reads cached state (or the incident table); none probes or waits on a mount, so a
+// hung mount can never hold a scrape, and none changes state. Every request is checked first
+// (request-check.ts); the server caps connections, header size and the time a client may take.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
 import { EnotconnError } from '../errors.js';
 import type { WatchMetrics } from './metrics.js';
+import { checkRequest, type HostPolicy } from './request-check.js';
 import type { MountView, WatchState } from './state.js';
 import { HISTORY_MS, renderStatusPage } from './status-page.js';
 import type { IncidentRow, WatchStore } from './store.js';
@@ -20,7 +23,22 @@ export interface HttpDeps {
   alertsQueued: () => number;
   version: string;
   now: () => number;
+  // Host names (or name:port) served beside the listen address and localhost.
+  allowedHosts?: readonly string[];
 }
+
+// Limits of the listener. Why these: a scrape or a status page is one small GET; a client that needs
+// more is not one of ours. Node's defaults (no connection cap, 16 KiB headers, 60 s header timeout)
+// let 2,000 idle sockets be held.
+export const HTTP_LIMITS = {
+  maxConnections: 256,
+  maxHeaderSize: 8192,
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5000,
+  maxRequestsPerSocket: 100,
+};
 
 // `host:port` → its parts; `[::1]:9717` for IPv6.
 export function parseListen(listen: string): { host: string; port: number } {
@@ -71,17 +89,27 @@ export function incidentJson(i: IncidentRow): Record<string, unknown> {
 }
 
 // The request handler (exported for tests that call it without a socket).
-export function makeHandler(d: HttpDeps): http.RequestListener {
+export function makeHandler(d: HttpDeps, policy: HostPolicy): http.RequestListener {
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const send = (code: number, type: string, body: string): void => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+    const send = (code: number, type: string, body: string, extra: Record<string, string> = {}): void => {
+      res.writeHead(code, {
+        'content-type': type,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        ...extra,
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(405, 'text/plain; charset=utf-8', 'only GET and HEAD\n');
+    const v = checkRequest(req.method, req.url, req.headers, policy);
+    if (!v.ok) {
+      // Why close: a client that sent a bad request gets no second one on this connection.
+      send(v.status, 'text/plain; charset=utf-8', `${v.reason}\n`, {
+        connection: 'close',
+        ...(v.status === 405 ? { allow: 'GET, HEAD' } : {}),
+      });
       return;
     }
+    const url = { pathname: v.pathname, searchParams: v.params };
     try {
       switch (url.pathname) {
         case '/metrics':
@@ -156,8 +184,54 @@ export function makeHandler(d: HttpDeps): http.RequestListener {
 // Listen on host:port; rejects with ENC_USAGE when the address is taken or not ours.
 export function startHttp(d: HttpDeps, listen: string): Promise<{ server: http.Server; address: string }> {
   const { host, port } = parseListen(listen);
-  const server = http.createServer(makeHandler(d));
-  server.keepAliveTimeout = 5000;
+  const policy: HostPolicy = { port, listenHost: host, names: d.allowedHosts ?? [] };
+  const handler = makeHandler(d, policy);
+  const server = http.createServer(
+    {
+      maxHeaderSize: HTTP_LIMITS.maxHeaderSize,
+      headersTimeout: HTTP_LIMITS.headersTimeoutMs,
+      requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
+      connectionsCheckingInterval: 1000,
+      // Why reject: a request with two Host headers or Transfer-Encoding and Content-Length is a
+      // smuggling attempt, never a scraper.
+      insecureHTTPParser: false,
+    },
+    (req, res) => {
+      try {
+        handler(req, res);
+      } catch (e) {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+        res.end(`${(e as Error).message}\n`);
+      }
+    },
+  );
+  server.maxConnections = HTTP_LIMITS.maxConnections;
+  server.maxRequestsPerSocket = HTTP_LIMITS.maxRequestsPerSocket;
+  // A socket silent this long is dropped, so idle and half-open connections do not pile up.
+  server.setTimeout(HTTP_LIMITS.idleTimeoutMs, (s: Socket) => s.destroy());
+  // A request the parser rejects (bad request line, headers too large, a timeout): answer 4xx when
+  // the socket can still take it, then drop it. Without this listener Node does the same, but a
+  // socket error during that write must not reach the process.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    socket.on('error', () => undefined);
+    if (
+      socket.writable &&
+      !socket.writableEnded &&
+      (socket as Socket & { _httpMessage?: unknown })._httpMessage == null
+    ) {
+      const code =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${code}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    } else {
+      socket.destroy();
+    }
+  });
+  server.on('connection', (s: Socket) => s.on('error', () => undefined));
   return new Promise((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
@@ -166,6 +240,7 @@ export function startHttp(d: HttpDeps, listen: string): Promise<{ server: http.S
     );
     server.listen(port, host, () => {
       const a = server.address() as AddressInfo;
+      policy.port = a.port;
       resolve({ server, address: `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` });
     });
   });

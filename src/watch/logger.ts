@@ -1,4 +1,4 @@
-// Structured logs for watch (pino, issue 4 "Alerts"): one JSON object a line on stdout.
+// Structured logs for watch (pino): one JSON object a line on stdout.
 import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';

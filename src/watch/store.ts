@@ -1,4 +1,4 @@
-// watch's history in the shared SQLite file `${stateDir}/enotconn.db` (issue 4 "State"): incidents,
+// watch's history in the shared SQLite file `${stateDir}/enotconn.db`: incidents,
 // heal history, the alert queue and the heal journal. Only the watch_* tables are created here; the
 // recipes live in the heal issue's tables in the same file.
 import fs from 'node:fs';
@@ -143,6 +143,7 @@ export class WatchStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.exec(SCHEMA);
+      tightenModes(stateDir);
       return new WatchStore(db);
     } catch (e) {
       if (isEnotconnError(e)) throw e; // a missing SQLite addon says so itself
@@ -416,4 +417,34 @@ function toAlert(r: Raw): AlertRow {
     lastError: r.last_error === null ? null : String(r.last_error),
     deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
   };
+}
+
+// State files are 0600 in a 0700 directory (DESIGN section 7): recipes hold argv and env, incidents
+// and the audit log what root ran. Files an older version (or a command run with umask 022) left
+// readable are tightened; only regular files and directories enotconn owns here, never symlinks.
+export function tightenModes(stateDir: string): void {
+  const fix = (p: string, mode: number): void => {
+    try {
+      const st = fs.lstatSync(p);
+      if (st.isSymbolicLink() || st.uid !== process.getuid?.()) return;
+      if ((st.mode & 0o777 & ~mode) !== 0) fs.chmodSync(p, st.mode & mode & 0o777);
+    } catch {
+      // gone in between, or not ours: leave it
+    }
+  };
+  fix(stateDir, 0o700);
+  for (const dir of [stateDir, path.join(stateDir, 'logs')]) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const p = path.join(dir, n);
+      const st = fs.lstatSync(p, { throwIfNoEntry: false });
+      if (st?.isDirectory()) fix(p, 0o700);
+      else if (st?.isFile()) fix(p, 0o600);
+    }
+  }
 }

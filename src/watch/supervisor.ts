@@ -6,6 +6,7 @@
 // step systemd units need `ExecStartPre=-fusermount -uz` for.
 import path from 'node:path';
 import type { Host, SpawnedProcess } from '../host/types.js';
+import { launchSupervised, type LaunchRequest } from '../host/daemon-launch.js';
 import { readProcStat } from '../host/proc.js';
 import { backendFor, KNOWN_DAEMONS } from '../mounts/backends/index.js';
 import { collectKmsg, eventsForDaemon } from '../mounts/evidence/kmsg.js';
@@ -263,12 +264,10 @@ export class Supervisor {
     this.startedAt = host.now();
     let proc: SpawnedProcess;
     try {
-      proc = host.spawnProcess(this.cfg.argv, {
-        env,
-        ...(this.cfg.owner ? { uid: this.cfg.owner.uid, gid: this.cfg.owner.gid ?? this.cfg.owner.uid } : {}),
-        ...(this.cfg.cwd !== undefined ? { cwd: this.cfg.cwd } : {}),
-        onOutput: (stream, line) => this.log.info({ stream }, `daemon: ${line}`),
-      });
+      // Outlives watch: its own transient unit under systemd, else its own session and cgroup.
+      const launched = await launchSupervised(host, await this.launchRequest(env));
+      proc = launched.proc;
+      this.log.info({ launch: launched.plan }, launched.note);
     } catch (e) {
       this.log.error({ err: e }, 'cannot start the daemon');
       return { code: null, signal: null };
@@ -337,6 +336,8 @@ export class Supervisor {
     }
     const exit = await proc.exited;
     this.proc = null;
+    // Never "healthy" without a daemon, not even until afterExit has read the mount table.
+    this.deps.state.setState(this.view, 'dead', null, host.now());
     this.view.daemonPid = null;
     return exit;
   }
@@ -409,6 +410,31 @@ export class Supervisor {
     } catch (e) {
       this.log.warn({ pid, err: (e as Error).message }, 'cannot set oom_score_adj');
     }
+  }
+
+  // What daemon-launch needs: the argv, its owner, and a 0600 log file for its output.
+  private async launchRequest(env: Record<string, string>): Promise<LaunchRequest> {
+    const { host } = this.deps;
+    const logDir = path.join(host.stateDir, 'logs');
+    await host.mkdirp(logDir, 0o700).catch(() => undefined);
+    const owner = this.cfg.owner;
+    return {
+      kind: 'supervised',
+      mountpoint: this.mountpoint,
+      argv: this.cfg.argv,
+      env,
+      cwd: this.cfg.cwd ?? '/',
+      outputFile: path.join(logDir, `managed-${this.cfg.name}.log`),
+      ...(owner && owner.uid !== host.uid()
+        ? {
+            owner: {
+              uid: owner.uid,
+              gid: owner.gid ?? owner.uid,
+              hasPasswdEntry: (await lookupUser(host, owner.uid)) !== null,
+            },
+          }
+        : {}),
+    };
   }
 
   private async daemonEnv(): Promise<Record<string, string>> {

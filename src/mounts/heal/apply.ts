@@ -2,6 +2,7 @@
 // (heal issue 7). Findings are data: a refusal or a failed step is a HealReport, never an exception.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { launchRemount } from '../../host/daemon-launch.js';
 import type { Host, ProbeState } from '../../host/types.js';
 import { readProcStat } from '../../host/proc.js';
 import { diagnose } from '../diagnose.js';
@@ -596,12 +597,17 @@ async function runRemount(host: Host, step: PlanStep, recipe: Recipe): ReturnTyp
     (await host.fileExists(recipe.cwd))
       ? recipe.cwd
       : '/';
-  return host.exec(step.argv ?? [], {
-    timeoutMs: step.timeoutMs ?? 30_000,
+  // The daemon it forks outlives watch: its own transient unit under systemd, else its own session and cgroup.
+  const { result, note } = await launchRemount(host, {
+    kind: 'remount',
+    mountpoint: recipe.mountpoint,
+    argv: step.argv ?? [],
     env: { PATH: DEFAULT_PATH, ...recipe.env },
     cwd,
+    timeoutMs: step.timeoutMs ?? 30_000,
     ...(outputFile !== undefined ? { outputFile } : {}),
   });
+  return { ...result, stdout: `${result.stdout}${note}\n` };
 }
 
 // The mount now at the mountpoint, once the old one is gone (waiting briefly for it to appear).

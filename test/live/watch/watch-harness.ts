@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { CLI, freePort, privateDirs, tempDir, waitFor } from '../../helpers/live.js';
+import { cgroup2Mount } from '../../../src/host/daemon-launch.js';
 
 export interface WatchProc {
   port: number;
@@ -68,21 +69,23 @@ export function sampleValue(text: string, name: string, labels: Record<string, s
 export async function startWatchProc(
   t: TestContext,
   yaml: string,
-  opts: { dirs?: WatchProc['dirs']; extraArgs?: string[]; waitHealthy?: boolean } = {},
+  opts: { dirs?: WatchProc['dirs']; extraArgs?: string[]; waitHealthy?: boolean; cgroup?: TestCgroup } = {},
 ): Promise<WatchProc> {
   const dirs = opts.dirs ?? privateDirs(t);
   const dir = tempDir(t, 'enc-watchcfg-');
   const configFile = path.join(dir, 'watch.yaml');
   fs.writeFileSync(configFile, yaml);
   const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [CLI, 'watch', '--config', configFile, '--listen', `127.0.0.1:${port}`, ...(opts.extraArgs ?? [])],
-    {
-      env: { ...process.env, NO_COLOR: '1', ...dirs },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const start = (): ChildProcess =>
+    spawn(
+      process.execPath,
+      [CLI, 'watch', '--config', configFile, '--listen', `127.0.0.1:${port}`, ...(opts.extraArgs ?? [])],
+      {
+        env: { ...process.env, NO_COLOR: '1', ...dirs },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+  const proc = opts.cgroup ? opts.cgroup.spawnInside(start) : start();
   let out = '';
   proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
@@ -186,4 +189,100 @@ export function webhookReceiver(
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve({ events, close }));
   });
+}
+
+// A cgroup v2 subtree of the test's own, as systemd makes one per service: `<root>/enc-watchsvc-N/`
+// holds watch's cgroup `watch/`, and the daemon cgroups watch creates beside it.
+export interface TestCgroup {
+  parent: string;
+  watch: string;
+  // Fork `start` inside the watch cgroup (the test process enters it for the instant of the fork).
+  spawnInside<T>(start: () => T): T;
+  // Kill every process in watch's cgroup at once, as systemd does on stop (cgroup.kill).
+  killWatch(): void;
+  pids(dir: string): number[];
+}
+
+// The cgroup v2 path of a process ("0::/path"), or null.
+export function cgroupOf(pid: number | 'self'): string | null {
+  try {
+    return /^0::(\/.*)$/m.exec(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+// A fresh cgroup subtree for one test, or null (the test skips) when cgroup v2 is not writable here.
+export function testCgroup(t: TestContext): TestCgroup | null {
+  const root = cgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  const own = cgroupOf('self');
+  if (root === null || own === null) return null;
+  const parent = path.join(root, path.posix.dirname(own), `enc-watchsvc-${process.pid}-${Date.now()}`);
+  try {
+    fs.mkdirSync(path.join(parent, 'watch'), { recursive: true });
+  } catch {
+    return null;
+  }
+  const ownProcs = path.join(root, own, 'cgroup.procs');
+  const pids = (dir: string): number[] => {
+    try {
+      return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const kill = (dir: string): void => {
+    try {
+      fs.writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+    } catch {
+      for (const p of pids(dir)) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+  };
+  const cg: TestCgroup = {
+    parent,
+    watch: path.join(parent, 'watch'),
+    spawnInside<T>(start: () => T): T {
+      fs.writeFileSync(path.join(parent, 'watch', 'cgroup.procs'), String(process.pid));
+      try {
+        return start();
+      } finally {
+        fs.writeFileSync(ownProcs, String(process.pid));
+      }
+    },
+    killWatch: () => kill(path.join(parent, 'watch')),
+    pids,
+  };
+  // Everything in the subtree was started by this test (watch and the daemons it launched). A
+  // failure here is reported but never thrown: a throwing hook would skip the unmounts after it.
+  t.after(() => removeTree().catch((e: unknown) => console.error(`# test cgroup cleanup: ${(e as Error).message}`)));
+  async function removeTree(): Promise<void> {
+    const dirs = fs.readdirSync(parent).filter((n) => fs.statSync(path.join(parent, n)).isDirectory());
+    for (const d of dirs) kill(path.join(parent, d));
+    // rmdir fails with EBUSY until the last task has exited and been reaped ("populated 0" in
+    // cgroup.events, cgroup-v2.rst), which can be after cgroup.procs reads empty.
+    const removed = (d: string): boolean => {
+      try {
+        fs.rmdirSync(d);
+        return true;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return true;
+        if (code !== 'EBUSY') throw e;
+        return false;
+      }
+    };
+    await waitFor(
+      () => dirs.map((d) => removed(path.join(parent, d))).every(Boolean),
+      20_000,
+      'the test cgroups to empty and be removed',
+    );
+    fs.rmdirSync(parent);
+  }
+  return cg;
 }

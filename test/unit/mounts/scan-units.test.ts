@@ -17,12 +17,15 @@ test('probe errnos map to the DESIGN states', () => {
   assert.equal(classifyProbeErrno('EHOSTDOWN'), 'unknown');
 });
 
-test('durations: ms, s, m and bare milliseconds; garbage is a usage error', () => {
+test('durations: ms, s, m with a unit; a bare number and garbage are usage errors', () => {
   assert.equal(parseDuration('500ms'), 500);
   assert.equal(parseDuration('2s'), 2000);
   assert.equal(parseDuration('1.5s'), 1500);
   assert.equal(parseDuration('1m'), 60000);
-  assert.equal(parseDuration('250'), 250);
+  assert.throws(() => parseDuration('250', '--timeout'), {
+    code: 'ENC_USAGE',
+    message: /invalid --timeout '250': a unit is required/,
+  });
   assert.throws(() => parseDuration('soon', '--timeout'), { code: 'ENC_USAGE', message: /invalid --timeout 'soon'/ });
   assert.throws(() => parseDuration('0s'), { code: 'ENC_USAGE' });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultConfig, formatKey, parseConfig } from '../../../src/watch/config.js';
+import { configProblems, defaultConfig, formatKey, parseConfig } from '../../../src/watch/config.js';
 import { isEnotconnError } from '../../../src/errors.js';
 
 // The error message, asserting it is ENC_CONFIG.
@@ -28,8 +28,10 @@ test('an empty file gives the documented defaults', () => {
   assert.deepEqual(c.alerts.events, ['incident-opened', 'incident-closed', 'heal-failed', 'flapping']);
 });
 
-test('durations accept 500ms, 2s, 1m and bare milliseconds', () => {
-  const c = parseConfig('interval: 1m\nprobeTimeout: 500ms\nconfirmInterval: 250\nheal:\n  backoff: { initial: 2s }\n');
+test('durations accept 500ms, 2s, 1m and compound forms', () => {
+  const c = parseConfig(
+    'interval: 1m\nprobeTimeout: 500ms\nconfirmInterval: 250ms\nheal:\n  backoff: { initial: 2s }\n',
+  );
   assert.equal(c.interval, 60_000);
   assert.equal(c.probeTimeout, 500);
   assert.equal(c.confirmInterval, 250);
@@ -101,4 +103,40 @@ test('YAML syntax errors and a non-mapping document give a line too', () => {
 test('formatKey prints paths the way the messages do', () => {
   assert.equal(formatKey([]), '(root)');
   assert.equal(formatKey(['managed', 0, 'owner', 'uid']), 'managed[0].owner.uid');
+});
+
+test('a bare number, an overflow and an out-of-range duration each name file:line and key', () => {
+  assert.deepEqual(
+    configProblems(
+      'interval: 5\nprobeTimeout: 999999m\nheal:\n  timeout: 50ms\n  breaker: { window: 10ms }\n',
+      'w.yaml',
+    ),
+    [
+      "w.yaml:1: interval: invalid duration '5': a unit is required, such as 5s or 5ms",
+      "w.yaml:2: probeTimeout: invalid duration '999999m': above the limit of 10m",
+      "w.yaml:5: heal.breaker.window: invalid duration '10ms': below the minimum of 1s",
+    ],
+  );
+  assert.deepEqual(configProblems('interval: 1m30s\n'), []);
+});
+
+test('a YAML alias bomb is a config error with a line, not an internal error', () => {
+  const rows = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 9; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const name = String.fromCharCode(97 + i);
+    rows.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(',')}]`);
+  }
+  const problems = configProblems(`${rows.join('\n')}\n`, 'bomb.yaml');
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /^bomb\.yaml:2: \(yaml\): too many alias expansions \(more than 100\)/);
+  assert.throws(() => parseConfig(`${rows.join('\n')}\n`, 'bomb.yaml'), { code: 'ENC_CONFIG' });
+});
+
+test('every problem is reported, unknown keys and wrong types included', () => {
+  assert.deepEqual(configProblems('intervall: 5s\nconcurrency: "8"\nlog: { level: loud }\n', 'c.yaml'), [
+    'c.yaml:1: intervall: unknown key (allowed: interval, jitter, probeTimeout, confirmInterval, concurrency, listen, allowedHosts, stateDir, observe, heal, managed, managedRestart, alerts, log)',
+    'c.yaml:2: concurrency: Invalid input: expected number, received string',
+    'c.yaml:3: log.level: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
+  ]);
 });
