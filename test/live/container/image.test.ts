@@ -4,13 +4,15 @@
 // killed with SIGKILL: the host reads the file again from its own mount namespace, and the new
 // daemon is a process of the host's PID namespace.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { freePort, killHard, liveBindfs, requireBinary, tempDir, waitFor } from '../../helpers/live.js';
+import { REPO, freePort, killHard, liveBindfs, requireBinary, tempDir, waitFor } from '../../helpers/live.js';
 import { ensureImage } from '../../helpers/image-build.js';
+import { SEA } from '../../helpers/run-argv.js';
 import { httpGet, mountCount } from '../watch/watch-harness.js';
 
 const PODMAN = ['/usr/bin/podman', '--runtime', 'runc'];
@@ -65,6 +67,69 @@ function readsBack(file: string): string | null {
     return null;
   }
 }
+
+test("the image carries heal's tools and the executable, and a second build is a cache hit", async (t) => {
+  if (!requireBinary(t, 'podman', 'runc')) return;
+  const id = podman('image', 'inspect', '--format', '{{.Id}}', image).stdout.trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  // Built again with the same inputs: the same image, not rebuilt.
+  assert.equal(ensureImage(), image);
+  assert.equal(podman('image', 'inspect', '--format', '{{.Id}}', image).stdout.trim(), id);
+  const cfg = JSON.parse(podman('image', 'inspect', '--format', '{{json .Config}}', image).stdout) as {
+    Entrypoint: string[];
+    Cmd: string[];
+    Labels: Record<string, string>;
+  };
+  assert.deepEqual(cfg.Entrypoint, ['/usr/bin/enotconn']);
+  assert.deepEqual(cfg.Cmd, ['watch', '--config', '/etc/enotconn/config.yaml']);
+  assert.match(cfg.Labels['io.enotconn.inputs-sha256'] ?? '', /^[0-9a-f]{64}$/);
+  const tools = [
+    '/usr/bin/enotconn',
+    '/usr/bin/fusermount3',
+    '/usr/bin/mount',
+    '/usr/bin/umount',
+    '/usr/bin/findmnt',
+    '/usr/bin/bindfs',
+    '/usr/bin/sshfs',
+    '/usr/bin/rclone',
+    '/usr/bin/s3fs',
+    '/usr/bin/ssh',
+  ];
+  const r = podman(
+    'run',
+    '--rm',
+    '--network=none',
+    '--ulimit',
+    'nofile=4096:4096',
+    '--ulimit',
+    'nproc=4096:4096',
+    '--entrypoint',
+    '/usr/bin/sh',
+    image,
+    '-c',
+    'for f in "$@"; do test -x "$f" && echo "$f"; done; /usr/bin/enotconn --version',
+    'sh',
+    ...tools,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const { version } = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(r.stdout, [...tools, version, ''].join('\n'));
+  // The executable in the image is dist/enotconn, byte for byte.
+  const sum = podman(
+    'run',
+    '--rm',
+    '--network=none',
+    '--ulimit',
+    'nofile=4096:4096',
+    '--ulimit',
+    'nproc=4096:4096',
+    '--entrypoint',
+    '/usr/bin/sha256sum',
+    image,
+    '/usr/bin/enotconn',
+  );
+  assert.equal(sum.stdout.split(' ')[0], crypto.createHash('sha256').update(fs.readFileSync(SEA)).digest('hex'));
+});
 
 test('the image, run as the DaemonSet runs it, heals a host bindfs mount after kill -9', async (t) => {
   if (!requireBinary(t, 'podman', 'runc', 'bindfs')) return;
