@@ -255,6 +255,15 @@ test('the image, run as the DaemonSet runs it, heals a host bindfs mount after k
   // bindfs in the pod's mount namespace, whose mounts propagate to the host.
   assert.equal(nsOf(daemon, 'pid'), nsOf('self', 'pid'));
   assert.equal(nsOf(daemon, 'mnt'), nsOf(containerPid, 'mnt'));
+  // It runs the image's bindfs, not a file of the host's: the same inode as the container root's
+  // /usr/bin/bindfs, reached through /proc/<pid>/root.
+  const exe = fs.statSync(`/proc/${daemon}/exe`);
+  const inImage = fs.statSync(`/proc/${containerPid}/root/usr/bin/bindfs`);
+  assert.deepEqual([exe.dev, exe.ino], [inImage.dev, inImage.ino]);
+  if (fs.existsSync('/usr/bin/bindfs')) {
+    const onHost = fs.statSync('/usr/bin/bindfs');
+    assert.notDeepEqual([exe.dev, exe.ino], [onHost.dev, onHost.ino]);
+  }
   assert.deepEqual(fs.readFileSync(`/proc/${daemon}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(-2), [
     path.join(dir, 'src'),
     m.mountpoint,
