@@ -71,6 +71,7 @@ test('every hostPath the DaemonSet mounts is in the README, at the same path in 
     '/dev/kmsg',
     '/mnt',
     '/run/enotconn',
+    '/run/systemd',
     '/sys/fs/fuse/connections',
     '/var/lib/enotconn',
     '/var/lib/kubelet',
