@@ -158,12 +158,15 @@ test('single executable: watch runs with no node (SQLite store, HTTP) and stops 
   const h = noNodeHost(t);
   const help = await inNoNode(h, [h.exe, 'watch', '--help']);
   assert.equal(help.code, 0);
-  if (help.stdout.includes('--check-config')) {
-    const cfg = path.join(h.stateDir, '..', 'config.yaml');
-    fs.writeFileSync(cfg, 'interval: 5s\n');
-    const check = await inNoNode(h, [h.exe, 'watch', '--check-config', '--config', cfg]);
-    assert.equal(check.code, 0, check.stderr);
-  }
+  assert.match(help.stdout, /--check-config/);
+  const cfg = path.join(h.stateDir, '..', 'config.yaml');
+  fs.writeFileSync(cfg, 'interval: 5s\n');
+  const check = await inNoNode(h, [h.exe, 'watch', '--check-config', cfg]);
+  assert.equal(check.code, 0, check.stderr);
+  fs.writeFileSync(cfg, 'interval: 5\n');
+  const bad = await inNoNode(h, [h.exe, 'watch', '--check-config', cfg]);
+  assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+  assert.match(bad.stderr, /config\.yaml:1/);
   const port = await freePort();
   const w = spawn(
     h.argv([h.exe, 'watch', '--listen', `127.0.0.1:${port}`])[0]!,

@@ -29,7 +29,7 @@ const USAGE_ERRORS: Array<[string[], string]> = [
   [['scan', '--timeout'], "enotconn: option '--timeout <duration>' argument missing"],
   [
     ['scan', '--timeout', 'soon'],
-    "enotconn: invalid --timeout 'soon': use a number with ms, s or m, such as 500ms, 2s or 1m",
+    "enotconn: invalid --timeout 'soon': use a number and a unit (ms, s, m, h), such as 500ms, 2s or 1m30s",
   ],
   [['completion', 'tcsh'], "enotconn: completion: unknown shell 'tcsh': use bash, zsh or fish"],
   [
