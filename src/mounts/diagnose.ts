@@ -17,6 +17,7 @@ import type { Recipe } from './heal/recipe.js';
 import type { MountInfo } from './mountinfo/parse.js';
 import { rankCauses } from './rank.js';
 import { mountKey, mountReport, readMounts } from './scan.js';
+import { probeRunAs } from './probe/run-as.js';
 
 export interface DiagnoseOptions {
   timeoutMs?: number; // probe timeout (default 1 s, so a hung mount is diagnosed in under 2 s)
@@ -40,7 +41,10 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
 
   // Started at once and awaited last: the probe is the slowest thing when the mount hangs.
   const probeP = host
-    .probe([{ key: mountKey(mount), path: mount.mountpoint }], { timeoutMs, concurrency: 1 })
+    .probe([{ key: mountKey(mount), path: mount.mountpoint, ...probeRunAs(mount, host.uid()) }], {
+      timeoutMs,
+      concurrency: 1,
+    })
     .then((r) => r[0]!);
   const bootMs = await host.bootTimeMs();
   const kmsgP = withBudget<KmsgFindings>(KMSG_BUDGET_MS, { readable: false, events: [] }, () =>

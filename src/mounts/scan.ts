@@ -1,6 +1,7 @@
 import type { Host, ProbeResult } from '../host/types.js';
 import { parseMountinfo, optionValue, type MountInfo } from './mountinfo/parse.js';
 import { backendFor, KNOWN_DAEMONS } from './backends/index.js';
+import { probeRunAs } from './probe/run-as.js';
 import { findFuseDaemon, readProcessTable, type ProcessInfo } from './process-table.js';
 
 // Network and FUSE filesystems covered by default (DESIGN §2).
@@ -111,8 +112,9 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
   for (const m of all) topByPath.set(m.mountpoint, m);
 
   const probeable = chosen.filter((m) => topByPath.get(m.mountpoint) === m);
+  const selfUid = host.uid();
   const probePromise = host.probe(
-    probeable.map((m) => ({ key: mountKey(m), path: m.mountpoint })),
+    probeable.map((m) => ({ key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, selfUid) })),
     { timeoutMs: opts.timeoutMs, concurrency: opts.concurrency },
   );
 

@@ -1,0 +1,521 @@
+// enotconn-helper: the probe engine's native half (DESIGN section 8). It serves requests read as
+// lines on stdin and answers as lines on stdout, one thread per request, and abandons a request
+// whose deadline passes: the thread stays blocked in the kernel (a hung FUSE or NFS mount cannot
+// be interrupted) while the helper answers everything else. It uses libc only and never execs.
+//
+// Requests (fields separated by one space; paths are hex-encoded bytes, so any byte may appear):
+//   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>   probe: statfs, then lstat of a
+//                                                    random name under the mount (ENOENT = healthy)
+//   R <id> <timeout_ms> <max_bytes> <hex_path>       bounded read of a /proc or /sys file
+// Replies:
+//   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
+//   B <id> <since_ms>       another live process holds a probe of this mount; none was started
+//   U <key_hash> <latency_us>   an abandoned probe finally returned
+//   D <id> ok <hex> | D <id> err <errno> | D <id> hung
+// When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 20000
+#define PATH_MAX_BYTES 8192
+#define MAX_THREADS 1024
+// A probe still running after SLOW_MS no longer counts against the concurrency: it is on a slow
+// or hung mount, and must not hold up the probes of healthy mounts queued behind it.
+#define SLOW_MS 20
+
+enum kind { PROBE, READ };
+enum phase { QUEUED, RUNNING, ANSWERED };
+
+struct req {
+  struct req *next;
+  enum kind kind;
+  enum phase phase;
+  long id;
+  long timeout_ms;
+  long uid, gid;
+  long max_bytes;
+  char hash[48];
+  char path[PATH_MAX_BYTES / 2 + 64];
+  int64_t started_ms; // when its thread started
+  int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct req *queue_head, *queue_tail; // not started yet
+static struct req *running;                 // started, not finished (timed out ones included)
+static int threads_alive;
+static long concurrency = 8;
+static int wake_fd[2]; // a finished thread writes a byte: the main loop starts queued requests
+static int reg_fd = -1; // the stuck-probe registry directory, or -1 without one
+static char my_start[32];
+
+static int64_t now_ms(int clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+// One reply line; a line is at most one write(2), and writes of lines are serialised by `mu`'s
+// callers or by this lock, so lines never interleave.
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+static void reply(const char *line, size_t len) {
+  pthread_mutex_lock(&out_mu);
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = write(1, line + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break; // the parent went away: stuck probes still finish and clear the registry
+    off += (size_t)n;
+  }
+  pthread_mutex_unlock(&out_mu);
+}
+
+static void replyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void replyf(const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0) reply(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static int unhex(const char *hex, char *out, size_t cap) {
+  size_t n = strlen(hex);
+  if (n % 2 != 0 || n / 2 + 1 > cap) return -1;
+  for (size_t i = 0; i < n / 2; i++) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return -1;
+    out[i] = (char)(hi * 16 + lo);
+    if (out[i] == '\0') return -1;
+  }
+  out[n / 2] = '\0';
+  return 0;
+}
+
+// Field 22 of /proc/<pid>/stat (start time in clock ticks): guards registry entries against pid reuse.
+static int start_ticks(const char *pid, char *out, size_t cap) {
+  char p[64], buf[1024];
+  snprintf(p, sizeof p, "/proc/%s/stat", pid);
+  int fd = open(p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  char *s = strrchr(buf, ')'); // comm may hold spaces and parentheses
+  if (!s) return -1;
+  s += 2;
+  for (int field = 3; field < 22 && s; field++) {
+    s = strchr(s, ' ');
+    if (s) s++;
+  }
+  if (!s) return -1;
+  size_t len = strcspn(s, " ");
+  if (len + 1 > cap) return -1;
+  memcpy(out, s, len);
+  out[len] = '\0';
+  return 0;
+}
+
+// Claim the mount for this probe in the registry shared by every enotconn process: the file is
+// created with O_EXCL when the probe starts, so two processes can never both probe one mount.
+// Returns 1 when claimed, 0 when a live owner holds it (its since time in *since), -1 without a registry.
+static int claim(const char *hash, int64_t *since) {
+  if (reg_fd < 0 || hash[0] == '-') return -1;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int fd = openat(reg_fd, hash, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd >= 0) {
+      char buf[96];
+      int n = snprintf(buf, sizeof buf, "%d %s %lld\n", (int)getpid(), my_start, (long long)now_ms(CLOCK_REALTIME));
+      if (write(fd, buf, (size_t)n) != n) { /* a short entry reads as stale: it is taken over */ }
+      close(fd);
+      return 1;
+    }
+    if (errno != EEXIST) return -1; // an unusable registry leaves only the per-process rule
+    fd = openat(reg_fd, hash, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    char buf[128] = {0};
+    if (fd >= 0) {
+      ssize_t n = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      if (n < 0) n = 0;
+      buf[n] = '\0';
+    }
+    char pid[24] = {0}, st[32] = {0}, cur[32];
+    long long sm = 0;
+    if (sscanf(buf, "%23s %31s %lld", pid, st, &sm) == 3 && start_ticks(pid, cur, sizeof cur) == 0 &&
+        strcmp(cur, st) == 0) {
+      *since = sm;
+      return 0;
+    }
+    unlinkat(reg_fd, hash, 0); // its owner is gone: take it over
+  }
+  return -1;
+}
+
+static void unclaim(const char *hash) {
+  if (reg_fd >= 0 && hash[0] != '-') unlinkat(reg_fd, hash, 0);
+}
+
+// What one probe found.
+struct outcome {
+  int err;     // 0 when healthy
+  char sys;    // 's' statfs, 'l' lstat
+};
+
+static void probe_here(const char *path, const char *random_path, struct outcome *o) {
+  struct statfs sf;
+  struct stat st;
+  o->err = 0;
+  o->sys = 's';
+  // statfs reaches the daemon (FUSE_STATFS, NFS FSSTAT) rather than the dentry cache.
+  if (statfs(path, &sf) != 0) {
+    o->err = errno;
+    return;
+  }
+  // A random name defeats positive and negative dentry caching: the lookup goes to the backend.
+  o->sys = 'l';
+  if (lstat(random_path, &st) != 0 && errno != ENOENT) o->err = errno;
+}
+
+// Probe as another user, for a FUSE mount without allow_other that only its owner may reach
+// (fuse_allow_current_process in fs/fuse/dir.c compares uid and gid with user_id/group_id).
+// A forked child drops to that uid and gid with raw syscalls (they change only the calling
+// thread, which is the child's only thread) and reports through a pipe; it runs no other code.
+static void probe_as(long uid, long gid, const char *path, const char *random_path, struct outcome *o) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    o->err = errno;
+    o->sys = 's';
+    return;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    o->err = errno;
+    o->sys = 's';
+    close(p[0]);
+    close(p[1]);
+    return;
+  }
+  if (pid == 0) {
+    gid_t g = (gid_t)gid;
+    struct outcome c = {EPERM, 's'};
+    if (syscall(SYS_setgroups, 1, &g) == 0 && syscall(SYS_setresgid, g, g, g) == 0 &&
+        syscall(SYS_setresuid, (uid_t)uid, (uid_t)uid, (uid_t)uid) == 0)
+      probe_here(path, random_path, &c);
+    else
+      c.err = errno;
+    if (write(p[1], &c, sizeof c) != (ssize_t)sizeof c) _exit(1);
+    _exit(0);
+  }
+  close(p[1]);
+  struct outcome c = {EIO, 's'};
+  ssize_t n;
+  do n = read(p[0], &c, sizeof c);
+  while (n < 0 && errno == EINTR);
+  close(p[0]);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  if (n != (ssize_t)sizeof c) {
+    c.err = ECHILD; // the child died without an answer
+    c.sys = 's';
+  }
+  *o = c;
+}
+
+static void finish(struct req *r, const char *line, size_t len, int is_probe, int64_t lat_us);
+
+static void *run_probe(void *arg) {
+  struct req *r = arg;
+  char random_path[sizeof r->path + 48];
+  uint64_t rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) rnd ^= (uint64_t)now_us() * 2654435761u;
+  snprintf(random_path, sizeof random_path, "%s%s.enotconn-probe-%016llx", r->path,
+           r->path[strlen(r->path) - 1] == '/' ? "" : "/", (unsigned long long)rnd);
+  int64_t t0 = now_us();
+  struct outcome o;
+  if (r->uid >= 0)
+    probe_as(r->uid, r->gid, r->path, random_path, &o);
+  else
+    probe_here(r->path, random_path, &o);
+  int64_t lat = now_us() - t0;
+  char line[128];
+  int n = o.err == 0 ? snprintf(line, sizeof line, "P %ld ok %lld\n", r->id, (long long)lat)
+                     : snprintf(line, sizeof line, "P %ld err %d %c %lld\n", r->id, o.err, o.sys, (long long)lat);
+  finish(r, line, (size_t)n, 1, lat);
+  return NULL;
+}
+
+static void *run_read(void *arg) {
+  struct req *r = arg;
+  size_t cap = (size_t)r->max_bytes;
+  char *data = malloc(cap + 1);
+  char *line = malloc(cap * 2 + 64);
+  if (!data || !line) {
+    free(data);
+    free(line);
+    char l[64];
+    int n = snprintf(l, sizeof l, "D %ld err %d\n", r->id, ENOMEM);
+    finish(r, l, (size_t)n, 0, 0);
+    return NULL;
+  }
+  int n;
+  int fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+  if (fd < 0) {
+    n = snprintf(line, 64, "D %ld err %d\n", r->id, errno);
+  } else {
+    size_t got = 0;
+    int err = 0;
+    while (got < cap) {
+      ssize_t k = read(fd, data + got, cap - got);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) {
+        err = errno;
+        break;
+      }
+      if (k == 0) break;
+      got += (size_t)k;
+    }
+    close(fd);
+    if (err && got == 0) {
+      n = snprintf(line, 64, "D %ld err %d\n", r->id, err);
+    } else {
+      static const char hx[] = "0123456789abcdef";
+      n = snprintf(line, 64, "D %ld ok ", r->id);
+      for (size_t i = 0; i < got; i++) {
+        line[n++] = hx[(unsigned char)data[i] >> 4];
+        line[n++] = hx[(unsigned char)data[i] & 15];
+      }
+      line[n++] = '\n';
+    }
+  }
+  finish(r, line, (size_t)n, 0, 0);
+  free(data);
+  free(line);
+  return NULL;
+}
+
+// A thread is done: answer, unless its deadline passed (then say it came back), and free it.
+static void finish(struct req *r, const char *line, size_t len, int is_probe, int64_t lat_us) {
+  pthread_mutex_lock(&mu);
+  int late = r->timed_out;
+  r->phase = ANSWERED;
+  for (struct req **pp = &running; *pp; pp = &(*pp)->next) {
+    if (*pp == r) {
+      *pp = r->next;
+      break;
+    }
+  }
+  threads_alive--;
+  pthread_mutex_unlock(&mu);
+  if (is_probe) unclaim(r->hash);
+  if (!late) {
+    reply(line, len);
+  } else if (is_probe && r->hash[0] != '-') {
+    replyf("U %s %lld\n", r->hash, (long long)lat_us);
+  }
+  free(r);
+  char b = 1;
+  if (write(wake_fd[1], &b, 1) < 0) { /* the pipe is full: the loop is awake anyway */ }
+}
+
+static int start_thread(struct req *r) {
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&at, 64 * 1024 + (r->kind == READ ? 0 : sizeof r->path * 2));
+  pthread_t t;
+  int rc = pthread_create(&t, &at, r->kind == PROBE ? run_probe : run_read, r);
+  pthread_attr_destroy(&at);
+  return rc;
+}
+
+// Start queued requests while fewer than `concurrency` recent ones run. Called with `mu` held.
+static void pump(void) {
+  int64_t now = now_ms(CLOCK_MONOTONIC);
+  int recent = 0;
+  for (struct req *r = running; r; r = r->next)
+    if (!r->timed_out && now - r->started_ms < SLOW_MS) recent++;
+  while (queue_head && recent < concurrency && threads_alive < MAX_THREADS) {
+    struct req *r = queue_head;
+    queue_head = r->next;
+    if (!queue_head) queue_tail = NULL;
+    if (r->kind == PROBE) {
+      int64_t since = 0;
+      if (claim(r->hash, &since) == 0) {
+        replyf("B %ld %lld\n", r->id, (long long)since);
+        free(r);
+        continue;
+      }
+    }
+    r->phase = RUNNING;
+    r->started_ms = now;
+    r->next = running;
+    running = r;
+    threads_alive++;
+    if (start_thread(r) != 0) {
+      running = r->next;
+      threads_alive--;
+      if (r->kind == PROBE) {
+        unclaim(r->hash);
+        replyf("P %ld err %d s 0\n", r->id, EAGAIN);
+      } else {
+        replyf("D %ld err %d\n", r->id, EAGAIN);
+      }
+      free(r);
+      continue;
+    }
+    recent++;
+  }
+}
+
+// Send `H` for every running request past its deadline; the next wake-up in ms (or -1).
+static int check_deadlines(void) {
+  int64_t now = now_ms(CLOCK_MONOTONIC);
+  int64_t next = -1;
+  for (struct req *r = running; r; r = r->next) {
+    if (r->timed_out) continue;
+    int64_t due = r->started_ms + r->timeout_ms;
+    if (due <= now) {
+      r->timed_out = 1;
+      if (r->kind == PROBE) replyf("H %ld\n", r->id);
+      else replyf("D %ld hung\n", r->id);
+      continue;
+    }
+    int64_t slow = r->started_ms + SLOW_MS;
+    int64_t wake = slow > now ? slow : due;
+    if (next < 0 || wake < next) next = wake;
+  }
+  return next < 0 ? -1 : (int)(next - now);
+}
+
+static void enqueue(char *line) {
+  struct req *r = calloc(1, sizeof *r);
+  if (!r) return;
+  char hexpath[PATH_MAX_BYTES + 4];
+  int ok = 0;
+  if (line[0] == 'P') {
+    r->kind = PROBE;
+    ok = sscanf(line, "P %ld %ld %ld %ld %47s %8195s", &r->id, &r->timeout_ms, &r->uid, &r->gid, r->hash, hexpath) == 6;
+    ok = ok && (r->uid < 0 || r->gid >= 0);
+  } else if (line[0] == 'R') {
+    r->kind = READ;
+    ok = sscanf(line, "R %ld %ld %ld %8195s", &r->id, &r->timeout_ms, &r->max_bytes, hexpath) == 4;
+    ok = ok && r->max_bytes > 0 && r->max_bytes <= 4 * 1024 * 1024;
+    strcpy(r->hash, "-");
+  }
+  if (ok && strchr(r->hash, '/') != NULL) ok = 0; // a registry name, never a path
+  ok = ok && r->timeout_ms > 0 && unhex(hexpath, r->path, sizeof r->path) == 0 && r->path[0] == '/';
+  if (!ok) {
+    long id = -1;
+    sscanf(line + (line[0] ? 1 : 0), " %ld", &id);
+    replyf("E %ld malformed request\n", id);
+    free(r);
+    return;
+  }
+  r->phase = QUEUED;
+  if (queue_tail) queue_tail->next = r;
+  else queue_head = r;
+  queue_tail = r;
+}
+
+// mkdir -p, 0755: the run directory may not exist yet on a fresh boot.
+static void mkdir_p(const char *dir) {
+  char p[PATH_MAX_BYTES / 2];
+  size_t n = strlen(dir);
+  if (n == 0 || n >= sizeof p) return;
+  memcpy(p, dir, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (p[i] == '/' || p[i] == '\0') {
+      char c = p[i];
+      p[i] = '\0';
+      mkdir(p, 0755);
+      p[i] = c;
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  // Usage: enotconn-helper [--registry DIR] [--concurrency N]
+  signal(SIGPIPE, SIG_IGN);
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--registry") == 0 && argv[i + 1][0] == '/') {
+      mkdir_p(argv[i + 1]);
+      reg_fd = open(argv[i + 1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } else if (strcmp(argv[i], "--concurrency") == 0) {
+      concurrency = strtol(argv[i + 1], NULL, 10);
+      if (concurrency < 1) concurrency = 1;
+    }
+  }
+  if (start_ticks("self", my_start, sizeof my_start) != 0) strcpy(my_start, "0");
+  if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0) return 2;
+
+  static char buf[LINE_MAX_BYTES * 2];
+  size_t have = 0;
+  int input_open = 1;
+  for (;;) {
+    pthread_mutex_lock(&mu);
+    pump();
+    int wait = check_deadlines();
+    int idle = !input_open && !queue_head && !running;
+    pthread_mutex_unlock(&mu);
+    if (idle) break;
+    struct pollfd fds[2] = {{input_open ? 0 : -1, POLLIN, 0}, {wake_fd[0], POLLIN, 0}};
+    if (poll(fds, 2, wait) < 0 && errno != EINTR) return 2;
+    if (fds[1].revents & POLLIN) {
+      char drain[256];
+      while (read(wake_fd[0], drain, sizeof drain) > 0) {}
+    }
+    if (input_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(0, buf + have, sizeof buf - have - 1);
+      if (n <= 0 && !(n < 0 && errno == EINTR)) {
+        input_open = 0;
+        continue;
+      }
+      if (n < 0) continue;
+      have += (size_t)n;
+      buf[have] = '\0';
+      char *start = buf, *nl;
+      pthread_mutex_lock(&mu);
+      while ((nl = memchr(start, '\n', have - (size_t)(start - buf))) != NULL) {
+        *nl = '\0';
+        if (nl - start < LINE_MAX_BYTES) enqueue(start);
+        start = nl + 1;
+      }
+      pthread_mutex_unlock(&mu);
+      have -= (size_t)(start - buf);
+      memmove(buf, start, have);
+      if (have >= LINE_MAX_BYTES) have = 0; // an over-long line is dropped, never half-parsed
+    }
+  }
+  return 0;
+}
