@@ -16,7 +16,8 @@ function probeChildrenOf(ppid: number): number[] {
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'latin1');
-      if (Number(fields[1]) === ppid && (cmd.includes('probe-child') || cmd.includes('enotconn-helper'))) out.push(Number(name));
+      if (Number(fields[1]) === ppid && (cmd.includes('probe-child') || cmd.includes('enotconn-helper')))
+        out.push(Number(name));
     } catch {
       // gone
     }

@@ -49,7 +49,8 @@ function probeChildren(runDir: string): number[] {
     try {
       const env = fs.readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
       const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'latin1');
-      if (env.includes(want) && (cmd.includes('probe-child') || cmd.includes('enotconn-helper'))) out.push(Number(name));
+      if (env.includes(want) && (cmd.includes('probe-child') || cmd.includes('enotconn-helper')))
+        out.push(Number(name));
     } catch {
       // gone
     }
