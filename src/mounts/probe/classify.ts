@@ -6,6 +6,8 @@ type FailedState = Exclude<ProbeState, 'healthy' | 'hung'>;
 // Linux errno numbers (asm-generic/errno-base.h, errno.h). Classification goes by the number the
 // kernel returned: libuv has no name for some of them (ESTALE 116 reads "Unknown system error -116").
 const ERRNO = { EPERM: 1, ENOENT: 2, EIO: 5, EACCES: 13, ECONNABORTED: 103, ENOTCONN: 107, ESTALE: 116 } as const;
+// Linux errnos that network and FUSE filesystems return and os.constants.errno lacks.
+const EXTRA_NAMES: Record<string, number> = { ECOMM: 70, EHOSTDOWN: 112, EREMOTEIO: 121, ENOMEDIUM: 123 };
 
 const STATE_BY_NUMBER = new Map<number, FailedState>([
   [ERRNO.ENOTCONN, 'dead'], // FUSE: the daemon closed /dev/fuse or the connection was aborted (fuse.rst)
@@ -24,7 +26,7 @@ export function errnoName(n: number): string {
     names = new Map();
     // Several names share a number (EAGAIN/EWOULDBLOCK, EDEADLK/EDEADLOCK): the first one wins.
     for (const [name, num] of Object.entries(constants.errno)) if (!names.has(num)) names.set(num, name);
-    for (const [name, num] of Object.entries(ERRNO)) names.set(num, name);
+    for (const [name, num] of Object.entries({ ...EXTRA_NAMES, ...ERRNO })) names.set(num, name);
   }
   return names.get(n) ?? `E${n}`;
 }
