@@ -71,7 +71,7 @@ export class ProbeRunner {
     }
     const child = this.ensureChild(opts.concurrency);
     const id = this.nextId++;
-    const hash = registryName(target.key);
+    const hash = this.hashOf(target.key);
     this.inFlight.set(target.key, Date.now());
     this.keyByHash.set(hash, target.key);
     return new Promise((resolve) => {
@@ -98,6 +98,18 @@ export class ProbeRunner {
         }),
       );
     });
+  }
+
+  // The registry name of a mount key, cached: the watch loop probes the same mounts every cycle.
+  private readonly hashes = new Map<string, string>();
+  private hashOf(key: string): string {
+    let h = this.hashes.get(key);
+    if (h === undefined) {
+      if (this.hashes.size >= 10000) this.hashes.clear();
+      h = registryName(key);
+      this.hashes.set(key, h);
+    }
+    return h;
   }
 
   // Read at most `maxBytes` of a /proc or /sys file through the engine, abandoned after
@@ -218,14 +230,14 @@ export class ProbeRunner {
     if (kind === 'B') {
       // Another enotconn process holds a probe of this mount: report hung without probing.
       this.inFlight.delete(p.key);
-      this.keyByHash.delete(registryName(p.key));
+      this.keyByHash.delete(this.hashOf(p.key));
       if (!p.answered) {
         p.resolve({ state: 'hung', timeoutMs: p.timeoutMs, stuckSinceMs: Number(f[2]), skipped: true });
       }
       return;
     }
     this.inFlight.delete(p.key);
-    this.keyByHash.delete(registryName(p.key));
+    this.keyByHash.delete(this.hashOf(p.key));
     if (p.answered) {
       this.onUnstuck?.(p.key); // the runner had given up on it; it returned after all
       return;
