@@ -124,7 +124,7 @@ export class WatchLoop {
   // One cycle: read the mount table, start a probe of every watched mount not already being probed
   // or healed. Returns once every probe it started has been handled.
   async cycle(): Promise<void> {
-    const { host, state, config } = this.d;
+    const { host, state } = this.d;
     const now = host.now();
     state.lastCycleAt = now;
     state.cycles++;
