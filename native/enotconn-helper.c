@@ -13,6 +13,18 @@
 //   U <key_hash> <latency_us>   an abandoned probe finally returned
 //   D <id> ok <hex> | D <id> err <errno> | D <id> hung
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
+//
+// Threads: a small pool takes requests from a queue. A request whose deadline passes is answered
+// `H` and its thread abandoned (it stays blocked in the kernel; a fresh thread takes its place);
+// a request still running after SLOW_MS lets one more thread start, up to MAX_THREADS, so hung
+// mounts never hold up the healthy ones queued behind them.
+//
+// The registry (shared with every enotconn process): a probe is claimed when it STARTS with an
+// OFD byte-range lock on one byte of <registry>/probes.lock (fcntl(2) F_OFD_SETLK: one syscall, on
+// any filesystem, and released by the kernel if this process dies). When a probe passes its
+// deadline, a file <registry>/<key_hash> "<pid> <start ticks> <since ms>" records since when it
+// is stuck; the Node probe child (the fallback engine) claims with that same file, so both
+// engines see each other's probes.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +51,7 @@
 // A probe still running after SLOW_MS no longer counts against the concurrency: it is on a slow
 // or hung mount, and must not hold up the probes of healthy mounts queued behind it.
 #define SLOW_MS 20
+#define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
 enum kind { PROBE, READ };
 enum phase { QUEUED, RUNNING, ANSWERED };
@@ -55,15 +68,24 @@ struct req {
   char path[PATH_MAX_BYTES / 2 + 64];
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
+  int claimed;        // holds the registry lock for `hash`
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct req *queue_head, *queue_tail; // not started yet
 static struct req *running;                 // started, not finished (timed out ones included)
-static int threads_alive;
+static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
+static int threads_alive; // every pool thread, abandoned ones included
+static int threads_stuck; // abandoned: blocked past a deadline
+static int threads_idle;  // waiting for work
+static int threads_starting; // created, not yet waiting or working
+static int answering;        // requests out of the queue and `running`, whose reply is being written
+static int64_t main_wake_at = -1; // when the main loop's poll returns (monotonic ms), -1: never
+static int input_open = 1;
 static long concurrency = 8;
-static int wake_fd[2]; // a finished thread writes a byte: the main loop starts queued requests
-static int reg_fd = -1; // the stuck-probe registry directory, or -1 without one
+static int wake_fd[2];    // a thread writes a byte when the main loop should look again
+static int reg_fd = -1;   // the registry directory, or -1 without one
+static int lock_fd = -1;  // <registry>/probes.lock
 static char my_start[32];
 
 static int64_t now_ms(int clock) {
@@ -148,43 +170,79 @@ static int start_ticks(const char *pid, char *out, size_t cap) {
   return 0;
 }
 
-// Claim the mount for this probe in the registry shared by every enotconn process: the file is
-// created with O_EXCL when the probe starts, so two processes can never both probe one mount.
-// Returns 1 when claimed, 0 when a live owner holds it (its since time in *since), -1 without a registry.
-static int claim(const char *hash, int64_t *since) {
-  if (reg_fd < 0 || hash[0] == '-') return -1;
-  for (int attempt = 0; attempt < 2; attempt++) {
-    int fd = openat(reg_fd, hash, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd >= 0) {
-      char buf[96];
-      int n = snprintf(buf, sizeof buf, "%d %s %lld\n", (int)getpid(), my_start, (long long)now_ms(CLOCK_REALTIME));
-      if (write(fd, buf, (size_t)n) != n) { /* a short entry reads as stale: it is taken over */ }
-      close(fd);
-      return 1;
-    }
-    if (errno != EEXIST) return -1; // an unusable registry leaves only the per-process rule
-    fd = openat(reg_fd, hash, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    char buf[128] = {0};
-    if (fd >= 0) {
-      ssize_t n = read(fd, buf, sizeof buf - 1);
-      close(fd);
-      if (n < 0) n = 0;
-      buf[n] = '\0';
-    }
-    char pid[24] = {0}, st[32] = {0}, cur[32];
-    long long sm = 0;
-    if (sscanf(buf, "%23s %31s %lld", pid, st, &sm) == 3 && start_ticks(pid, cur, sizeof cur) == 0 &&
-        strcmp(cur, st) == 0) {
-      *since = sm;
-      return 0;
-    }
-    unlinkat(reg_fd, hash, 0); // its owner is gone: take it over
-  }
-  return -1;
+// The lock byte of a mount: FNV-1a of its registry name, within off_t's positive range.
+static off_t lock_offset(const char *hash) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char *c = hash; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+  return (off_t)(h & 0x3fffffffffffffffull);
 }
 
-static void unclaim(const char *hash) {
-  if (reg_fd >= 0 && hash[0] != '-') unlinkat(reg_fd, hash, 0);
+static int set_lock(const char *hash, short type) {
+  struct flock fl = {0};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = lock_offset(hash);
+  fl.l_len = 1;
+  return fcntl(lock_fd, F_OFD_SETLK, &fl);
+}
+
+// The live holder recorded in <registry>/<hash>: 1 (its since time in *since), or 0. A record
+// whose process is gone (or whose pid was reused) is removed.
+static int live_record(const char *hash, int64_t *since) {
+  int fd = openat(reg_fd, hash, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return 0;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  char pid[24] = {0}, st[32] = {0}, cur[32];
+  long long sm = 0;
+  if (sscanf(buf, "%23s %31s %lld", pid, st, &sm) == 3 && start_ticks(pid, cur, sizeof cur) == 0 &&
+      strcmp(cur, st) == 0) {
+    *since = sm;
+    return 1;
+  }
+  unlinkat(reg_fd, hash, 0);
+  return 0;
+}
+
+// Claim a mount for a probe that starts now: 1 when claimed, 0 when another live process holds a
+// probe of it (*since: when that probe started, or 0 when not known yet), -1 without a registry.
+static int claim(const char *hash, int64_t *since) {
+  if (lock_fd < 0 || hash[0] == '-') return -1;
+  *since = 0;
+  if (set_lock(hash, F_WRLCK) != 0) {
+    if (errno != EAGAIN && errno != EACCES) return -1;
+    live_record(hash, since);
+    return 0;
+  }
+  if (live_record(hash, since)) { // a Node probe child holds it
+    set_lock(hash, F_UNLCK);
+    return 0;
+  }
+  return 1;
+}
+
+// Record, for other processes, since when a probe that passed its deadline has been stuck.
+static void record_stuck(struct req *r) {
+  if (!r->claimed) return;
+  char tmp[80];
+  snprintf(tmp, sizeof tmp, "%s.tmp%d", r->hash, (int)getpid());
+  int fd = openat(reg_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return;
+  char buf[96];
+  int64_t since = now_ms(CLOCK_REALTIME) - (now_ms(CLOCK_MONOTONIC) - r->started_ms);
+  int n = snprintf(buf, sizeof buf, "%d %s %lld\n", (int)getpid(), my_start, (long long)since);
+  int ok = write(fd, buf, (size_t)n) == n;
+  close(fd);
+  if (ok) renameat(reg_fd, tmp, reg_fd, r->hash);
+  else unlinkat(reg_fd, tmp, 0);
+}
+
+static void unclaim(struct req *r, int was_stuck) {
+  if (!r->claimed) return;
+  if (was_stuck) unlinkat(reg_fd, r->hash, 0);
+  set_lock(r->hash, F_UNLCK);
 }
 
 // What one probe found.
@@ -252,10 +310,9 @@ static void probe_as(long uid, long gid, const char *path, const char *random_pa
   *o = c;
 }
 
-static void finish(struct req *r, const char *line, size_t len, int is_probe, int64_t lat_us);
 
-static void *run_probe(void *arg) {
-  struct req *r = arg;
+// Run one request on this thread; the reply line goes to `line` (at most `cap` bytes).
+static size_t run_probe(struct req *r, char *line, size_t cap, int64_t *lat_out) {
   char random_path[sizeof r->path + 48];
   uint64_t rnd = 0;
   if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) rnd ^= (uint64_t)now_us() * 2654435761u;
@@ -268,24 +325,20 @@ static void *run_probe(void *arg) {
   else
     probe_here(r->path, random_path, &o);
   int64_t lat = now_us() - t0;
-  char line[128];
-  int n = o.err == 0 ? snprintf(line, sizeof line, "P %ld ok %lld\n", r->id, (long long)lat)
-                     : snprintf(line, sizeof line, "P %ld err %d %c %lld\n", r->id, o.err, o.sys, (long long)lat);
-  finish(r, line, (size_t)n, 1, lat);
-  return NULL;
+  *lat_out = lat;
+  int n = o.err == 0 ? snprintf(line, cap, "P %ld ok %lld\n", r->id, (long long)lat)
+                     : snprintf(line, cap, "P %ld err %d %c %lld\n", r->id, o.err, o.sys, (long long)lat);
+  return (size_t)n;
 }
 
-static void *run_read(void *arg) {
-  struct req *r = arg;
+// A bounded read: at most max_bytes of the file, hex-encoded. Returns a malloc'd line.
+static char *run_read(struct req *r, size_t *len) {
   size_t cap = (size_t)r->max_bytes;
   char *data = malloc(cap + 1);
   char *line = malloc(cap * 2 + 64);
   if (!data || !line) {
     free(data);
     free(line);
-    char l[64];
-    int n = snprintf(l, sizeof l, "D %ld err %d\n", r->id, ENOMEM);
-    finish(r, l, (size_t)n, 0, 0);
     return NULL;
   }
   int n;
@@ -318,84 +371,136 @@ static void *run_read(void *arg) {
       line[n++] = '\n';
     }
   }
-  finish(r, line, (size_t)n, 0, 0);
   free(data);
-  free(line);
-  return NULL;
+  *len = (size_t)n;
+  return line;
 }
 
-// A thread is done: answer, unless its deadline passed (then say it came back), and free it.
-static void finish(struct req *r, const char *line, size_t len, int is_probe, int64_t lat_us) {
-  pthread_mutex_lock(&mu);
-  int late = r->timed_out;
-  r->phase = ANSWERED;
-  for (struct req **pp = &running; *pp; pp = &(*pp)->next) {
-    if (*pp == r) {
-      *pp = r->next;
-      break;
-    }
-  }
-  threads_alive--;
-  pthread_mutex_unlock(&mu);
-  if (is_probe) unclaim(r->hash);
-  if (!late) {
-    reply(line, len);
-  } else if (is_probe && r->hash[0] != '-') {
-    replyf("U %s %lld\n", r->hash, (long long)lat_us);
-  }
-  free(r);
+static void wake_main(void) {
   char b = 1;
   if (write(wake_fd[1], &b, 1) < 0) { /* the pipe is full: the loop is awake anyway */ }
 }
 
-static int start_thread(struct req *r) {
-  pthread_attr_t at;
-  pthread_attr_init(&at);
-  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&at, 64 * 1024 + (r->kind == READ ? 0 : sizeof r->path * 2));
-  pthread_t t;
-  int rc = pthread_create(&t, &at, r->kind == PROBE ? run_probe : run_read, r);
-  pthread_attr_destroy(&at);
-  return rc;
-}
-
-// Start queued requests while fewer than `concurrency` recent ones run. Called with `mu` held.
-static void pump(void) {
-  int64_t now = now_ms(CLOCK_MONOTONIC);
-  int recent = 0;
-  for (struct req *r = running; r; r = r->next)
-    if (!r->timed_out && now - r->started_ms < SLOW_MS) recent++;
-  while (queue_head && recent < concurrency && threads_alive < MAX_THREADS) {
+static void *pool_thread(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&mu);
+  threads_starting--;
+  for (;;) {
+    while (!queue_head) {
+      if (!input_open || threads_idle >= POOL_IDLE_MAX + concurrency) {
+        threads_alive--;
+        pthread_mutex_unlock(&mu);
+        wake_main();
+        return NULL;
+      }
+      threads_idle++;
+      pthread_cond_wait(&work_cv, &mu);
+      threads_idle--;
+    }
     struct req *r = queue_head;
     queue_head = r->next;
     if (!queue_head) queue_tail = NULL;
     if (r->kind == PROBE) {
       int64_t since = 0;
-      if (claim(r->hash, &since) == 0) {
+      int c = claim(r->hash, &since);
+      if (c == 0) {
+        answering++;
+        pthread_mutex_unlock(&mu);
         replyf("B %ld %lld\n", r->id, (long long)since);
         free(r);
+        pthread_mutex_lock(&mu);
+        answering--;
+        if (!input_open && !queue_head) wake_main();
         continue;
       }
+      r->claimed = c == 1;
     }
     r->phase = RUNNING;
-    r->started_ms = now;
+    r->started_ms = now_ms(CLOCK_MONOTONIC);
     r->next = running;
     running = r;
-    threads_alive++;
-    if (start_thread(r) != 0) {
-      running = r->next;
-      threads_alive--;
-      if (r->kind == PROBE) {
-        unclaim(r->hash);
-        replyf("P %ld err %d s 0\n", r->id, EAGAIN);
-      } else {
-        replyf("D %ld err %d\n", r->id, EAGAIN);
+    // Its deadline must reach the main loop's timer: wake it only if it would sleep past it.
+    int64_t due = r->started_ms + r->timeout_ms;
+    int wake = main_wake_at < 0 || due < main_wake_at || (queue_head && main_wake_at > r->started_ms + SLOW_MS);
+    pthread_mutex_unlock(&mu);
+    if (wake) wake_main();
+
+    char small[160];
+    char *line = small;
+    size_t len = 0;
+    int64_t lat = 0;
+    if (r->kind == PROBE) {
+      len = run_probe(r, small, sizeof small, &lat);
+    } else {
+      line = run_read(r, &len);
+      if (!line) {
+        line = small;
+        len = (size_t)snprintf(small, sizeof small, "D %ld err %d\n", r->id, ENOMEM);
       }
-      free(r);
-      continue;
     }
-    recent++;
+
+    pthread_mutex_lock(&mu);
+    int late = r->timed_out;
+    for (struct req **pp = &running; *pp; pp = &(*pp)->next) {
+      if (*pp == r) {
+        *pp = r->next;
+        break;
+      }
+    }
+    r->phase = ANSWERED;
+    answering++;
+    pthread_mutex_unlock(&mu);
+    if (r->kind == PROBE) unclaim(r, late);
+    if (!late) reply(line, len);
+    else if (r->kind == PROBE && r->hash[0] != '-') replyf("U %s %lld\n", r->hash, (long long)lat);
+    if (line != small) free(line);
+    free(r);
+    pthread_mutex_lock(&mu);
+    answering--;
+    if (late) {
+      // An abandoned thread was replaced when it passed its deadline: it leaves now.
+      threads_stuck--;
+      threads_alive--;
+      pthread_mutex_unlock(&mu);
+      wake_main();
+      return NULL;
+    }
+    if (!input_open && !queue_head) wake_main();
   }
+}
+
+// Start one more pool thread. Called with `mu` held.
+static void add_thread(void) {
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&at, 128 * 1024);
+  pthread_t t;
+  if (pthread_create(&t, &at, pool_thread, NULL) == 0) {
+    threads_alive++;
+    threads_starting++;
+  }
+  pthread_attr_destroy(&at);
+}
+
+// Hand queued work to the pool, growing it while requests wait and fewer than `concurrency`
+// threads are free or busy on recent requests (slow and abandoned ones do not count, so hung
+// mounts never hold up the others). Called with `mu` held.
+static void pump(void) {
+  if (!queue_head) return;
+  if (threads_idle > 0) {
+    pthread_cond_broadcast(&work_cv);
+    return;
+  }
+  int64_t now = now_ms(CLOCK_MONOTONIC);
+  int recent = 0;
+  for (struct req *r = running; r; r = r->next)
+    if (!r->timed_out && now - r->started_ms < SLOW_MS) recent++;
+  int queued = 0;
+  for (struct req *q = queue_head; q && queued < concurrency; q = q->next) queued++;
+  int want = (int)concurrency - recent - threads_starting;
+  if (want > queued - threads_starting) want = queued - threads_starting;
+  while (want-- > 0 && threads_alive < MAX_THREADS) add_thread();
 }
 
 // Send `H` for every running request past its deadline; the next wake-up in ms (or -1).
@@ -407,12 +512,17 @@ static int check_deadlines(void) {
     int64_t due = r->started_ms + r->timeout_ms;
     if (due <= now) {
       r->timed_out = 1;
-      if (r->kind == PROBE) replyf("H %ld\n", r->id);
-      else replyf("D %ld hung\n", r->id);
+      threads_stuck++;
+      if (r->kind == PROBE) {
+        record_stuck(r);
+        replyf("H %ld\n", r->id);
+      } else {
+        replyf("D %ld hung\n", r->id);
+      }
       continue;
     }
     int64_t slow = r->started_ms + SLOW_MS;
-    int64_t wake = slow > now ? slow : due;
+    int64_t wake = slow > now && queue_head ? slow : due;
     if (next < 0 || wake < next) next = wake;
   }
   return next < 0 ? -1 : (int)(next - now);
@@ -433,7 +543,8 @@ static void enqueue(char *line) {
     ok = ok && r->max_bytes > 0 && r->max_bytes <= 4 * 1024 * 1024;
     strcpy(r->hash, "-");
   }
-  if (ok && strchr(r->hash, '/') != NULL) ok = 0; // a registry name, never a path
+  // A registry name is a file name of ours, never a path or a dot file.
+  if (ok && (strchr(r->hash, '/') != NULL || r->hash[0] == '.')) ok = 0;
   ok = ok && r->timeout_ms > 0 && unhex(hexpath, r->path, sizeof r->path) == 0 && r->path[0] == '/';
   if (!ok) {
     long id = -1;
@@ -471,9 +582,11 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--registry") == 0 && argv[i + 1][0] == '/') {
       mkdir_p(argv[i + 1]);
       reg_fd = open(argv[i + 1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (reg_fd >= 0) lock_fd = openat(reg_fd, "probes.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     } else if (strcmp(argv[i], "--concurrency") == 0) {
       concurrency = strtol(argv[i + 1], NULL, 10);
       if (concurrency < 1) concurrency = 1;
+      if (concurrency > MAX_THREADS) concurrency = MAX_THREADS;
     }
   }
   if (start_ticks("self", my_start, sizeof my_start) != 0) strcpy(my_start, "0");
@@ -481,27 +594,32 @@ int main(int argc, char **argv) {
 
   static char buf[LINE_MAX_BYTES * 2];
   size_t have = 0;
-  int input_open = 1;
   for (;;) {
     pthread_mutex_lock(&mu);
     pump();
     int wait = check_deadlines();
-    int idle = !input_open && !queue_head && !running;
+    // Done when input is closed and nothing is queued or running (abandoned probes included).
+    int idle = !input_open && !queue_head && !running && answering == 0;
+    int open_now = input_open;
+    main_wake_at = wait < 0 ? -1 : now_ms(CLOCK_MONOTONIC) + wait;
     pthread_mutex_unlock(&mu);
     if (idle) break;
-    struct pollfd fds[2] = {{input_open ? 0 : -1, POLLIN, 0}, {wake_fd[0], POLLIN, 0}};
+    struct pollfd fds[2] = {{open_now ? 0 : -1, POLLIN, 0}, {wake_fd[0], POLLIN, 0}};
     if (poll(fds, 2, wait) < 0 && errno != EINTR) return 2;
     if (fds[1].revents & POLLIN) {
       char drain[256];
       while (read(wake_fd[0], drain, sizeof drain) > 0) {}
     }
-    if (input_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+    if (open_now && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t n = read(0, buf + have, sizeof buf - have - 1);
-      if (n <= 0 && !(n < 0 && errno == EINTR)) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        pthread_mutex_lock(&mu);
         input_open = 0;
+        pthread_cond_broadcast(&work_cv); // idle threads leave
+        pthread_mutex_unlock(&mu);
         continue;
       }
-      if (n < 0) continue;
       have += (size_t)n;
       buf[have] = '\0';
       char *start = buf, *nl;
