@@ -7,11 +7,15 @@
 //   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>   probe: statfs, then lstat of a
 //                                                    random name under the mount (ENOENT = healthy)
 //   R <id> <timeout_ms> <max_bytes> <hex_path>       bounded read of a /proc or /sys file
+//   G <id> <timeout_ms> <pid> <ro 0|1> <hex_src> <hex_dst>   graft: clone the host's mount tree at
+//                                                    src, enter pid's mount namespace, detach the
+//                                                    stale mount at dst and move the clone there
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
 //   U <key_hash> <latency_us>   an abandoned probe finally returned
 //   D <id> ok <hex> | D <id> err <errno> | D <id> hung
+//   G <id> ok | G <id> err <errno> <step> | G <id> hung
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
 //
 // Threads: a small pool takes requests from a queue. A request whose deadline passes is answered
@@ -37,6 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -53,7 +61,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ };
+enum kind { PROBE, READ, GRAFT };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -66,6 +74,9 @@ struct req {
   long max_bytes;
   char hash[48];
   char path[PATH_MAX_BYTES / 2 + 64];
+  char path2[PATH_MAX_BYTES / 2 + 64]; // graft: the destination inside the target namespace
+  long pid;                            // graft: a process in the target mount namespace
+  long ro;                             // graft: keep the grafted mount read-only
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
@@ -376,6 +387,89 @@ static char *run_read(struct req *r, size_t *len) {
   return line;
 }
 
+
+// Graft, in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller, setns(2)): open
+// the fresh tree on the host BEFORE entering the namespace (open_tree(2) OPEN_TREE_CLONE of src,
+// which may be a subdirectory: the subPath root is kept), make it read-only if asked
+// (mount_setattr(2)), enter the target's mount namespace, lazily detach whatever stale mount sits
+// at dst, and move the clone there (move_mount(2)). dst is resolved without following symlinks
+// (openat2 RESOLVE_NO_SYMLINKS), so a container cannot redirect the graft. Nothing is executed.
+struct graft_outcome {
+  int err;
+  char step[16];
+};
+
+static void graft_child(struct req *r, int out) {
+  struct graft_outcome g = {0, ""};
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, r->path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (tree < 0) {
+    g.err = errno;
+    strcpy(g.step, "open_tree");
+  }
+  if (!g.err && r->ro) {
+    struct mount_attr a = {0};
+    a.attr_set = MOUNT_ATTR_RDONLY;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) != 0) {
+      g.err = errno;
+      strcpy(g.step, "mount_setattr");
+    }
+  }
+  if (!g.err) {
+    char ns[64];
+    snprintf(ns, sizeof ns, "/proc/%ld/ns/mnt", r->pid);
+    int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0 || setns(nsfd, CLONE_NEWNS) != 0) {
+      g.err = errno;
+      strcpy(g.step, "setns");
+    }
+  }
+  if (!g.err && umount2(r->path2, MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL) {
+    g.err = errno; // EINVAL: nothing is mounted there, which is fine
+    strcpy(g.step, "umount2");
+  }
+  if (!g.err) {
+    struct open_how how = {0};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int dfd = (int)syscall(SYS_openat2, AT_FDCWD, r->path2, &how, sizeof how);
+    if (dfd < 0) {
+      g.err = errno;
+      strcpy(g.step, "openat2");
+    } else if (syscall(SYS_move_mount, tree, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+      g.err = errno;
+      strcpy(g.step, "move_mount");
+    }
+  }
+  if (write(out, &g, sizeof g) != (ssize_t)sizeof g) _exit(1);
+  _exit(0);
+}
+
+static size_t run_graft(struct req *r, char *line, size_t cap) {
+  int p[2];
+  struct graft_outcome g = {EIO, "fork"};
+  if (pipe2(p, O_CLOEXEC) == 0) {
+    pid_t pid = fork();
+    if (pid == 0) graft_child(r, p[1]);
+    close(p[1]);
+    if (pid > 0) {
+      ssize_t n;
+      do n = read(p[0], &g, sizeof g);
+      while (n < 0 && errno == EINTR);
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+      if (n != (ssize_t)sizeof g) {
+        g.err = ECHILD;
+        strcpy(g.step, "child");
+      }
+    } else {
+      g.err = errno;
+    }
+    close(p[0]);
+  }
+  g.step[sizeof g.step - 1] = '\0';
+  int n = g.err == 0 ? snprintf(line, cap, "G %ld ok\n", r->id) : snprintf(line, cap, "G %ld err %d %s\n", r->id, g.err, g.step);
+  return (size_t)n;
+}
+
 static void wake_main(void) {
   char b = 1;
   if (write(wake_fd[1], &b, 1) < 0) { /* the pipe is full: the loop is awake anyway */ }
@@ -431,6 +525,8 @@ static void *pool_thread(void *arg) {
     int64_t lat = 0;
     if (r->kind == PROBE) {
       len = run_probe(r, small, sizeof small, &lat);
+    } else if (r->kind == GRAFT) {
+      len = run_graft(r, small, sizeof small);
     } else {
       line = run_read(r, &len);
       if (!line) {
@@ -516,6 +612,8 @@ static int check_deadlines(void) {
       if (r->kind == PROBE) {
         record_stuck(r);
         replyf("H %ld\n", r->id);
+      } else if (r->kind == GRAFT) {
+        replyf("G %ld hung\n", r->id);
       } else {
         replyf("D %ld hung\n", r->id);
       }
@@ -541,6 +639,13 @@ static void enqueue(char *line) {
     r->kind = READ;
     ok = sscanf(line, "R %ld %ld %ld %8195s", &r->id, &r->timeout_ms, &r->max_bytes, hexpath) == 4;
     ok = ok && r->max_bytes > 0 && r->max_bytes <= 4 * 1024 * 1024;
+    strcpy(r->hash, "-");
+  } else if (line[0] == 'G') {
+    r->kind = GRAFT;
+    char hexdst[PATH_MAX_BYTES + 4];
+    ok = sscanf(line, "G %ld %ld %ld %ld %8195s %8195s", &r->id, &r->timeout_ms, &r->pid, &r->ro, hexpath, hexdst) == 6;
+    ok = ok && r->pid > 0 && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 &&
+         r->path2[0] == '/';
     strcpy(r->hash, "-");
   }
   // A registry name is a file name of ours, never a path or a dot file.

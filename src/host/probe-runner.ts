@@ -23,6 +23,8 @@ interface Pending {
 
 // The answer of a bounded read (readBounded).
 export type BoundedRead = { ok: true; data: Buffer } | { ok: false; errno: string } | { ok: false; hung: true };
+// The answer of a graft: which step failed, and how.
+export type GraftResult = { ok: true } | { ok: false; errno: string; step: string } | { ok: false; hung: true };
 
 // Runs probes in a dedicated, abandonable engine process (the native helper, or the Node probe
 // child as the fallback), at most one per mount, here and, through the engine's registry, across
@@ -32,6 +34,7 @@ export class ProbeRunner {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly reads = new Map<number, { resolve: (r: BoundedRead) => void; timer: NodeJS.Timeout }>();
+  private readonly grafts = new Map<number, { resolve: (r: GraftResult) => void; timer: NodeJS.Timeout }>();
   // Mounts whose probe from this process has not returned yet: key → since (ms).
   private readonly inFlight = new Map<string, number>();
   private readonly keyByHash = new Map<string, string>();
@@ -129,6 +132,28 @@ export class ProbeRunner {
     });
   }
 
+  // Re-graft a mount into another mount namespace (DESIGN §8), done by the native helper from
+  // the host: clone the tree at `source` (a host path, possibly a subdirectory of the fresh
+  // mount), enter the mount namespace of `pid`, lazily detach the stale mount at `target` (a path
+  // in that namespace, never followed through symlinks) and move the clone there, read-only when
+  // `readOnly`. Nothing runs inside the namespace. Without the helper: ENOSYS.
+  graft(pid: number, source: string, target: string, readOnly: boolean, timeoutMs: number): Promise<GraftResult> {
+    if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS', step: 'helper' });
+    const child = this.ensureChild(1);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.grafts.delete(id);
+        resolve({ ok: false, hung: true });
+      }, timeoutMs + ENGINE_SLACK_MS);
+      this.grafts.set(id, { resolve, timer });
+      this.send(
+        child,
+        `G ${id} ${Math.max(1, Math.round(timeoutMs))} ${pid} ${readOnly ? 1 : 0} ${toHex(source)} ${toHex(target)}`,
+      );
+    });
+  }
+
   private send(child: ChildProcess, line: string): void {
     if (this.outChild !== child) this.flush();
     this.outChild = child;
@@ -184,6 +209,11 @@ export class ProbeRunner {
         this.reads.delete(id);
         r.resolve({ ok: false, errno: 'EPROBECHILD' });
       }
+      for (const [id, g] of this.grafts) {
+        clearTimeout(g.timer);
+        this.grafts.delete(id);
+        g.resolve({ ok: false, errno: 'EPROBECHILD', step: 'helper' });
+      }
       this.inFlight.clear();
       this.keyByHash.clear();
     });
@@ -212,6 +242,16 @@ export class ProbeRunner {
     }
     const id = Number(f[1]);
     if (kind === 'D') return this.onRead(id, f);
+    if (kind === 'G') {
+      const g = this.grafts.get(id);
+      if (!g) return;
+      clearTimeout(g.timer);
+      this.grafts.delete(id);
+      if (f[2] === 'ok') g.resolve({ ok: true });
+      else if (f[2] === 'hung') g.resolve({ ok: false, hung: true });
+      else g.resolve({ ok: false, errno: errnoName(Number(f[3])), step: f[4] ?? '?' });
+      return;
+    }
     const p = this.pending.get(id);
     if (!p) return;
     if (kind === 'H') {
@@ -281,6 +321,7 @@ export class ProbeRunner {
   close(): void {
     for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
     for (const r of this.reads.values()) clearTimeout(r.timer);
+    for (const g of this.grafts.values()) clearTimeout(g.timer);
     this.release();
   }
 }
