@@ -342,51 +342,65 @@ static size_t run_probe(struct req *r, char *line, size_t cap, int64_t *lat_out)
   return (size_t)n;
 }
 
-// A bounded read: at most max_bytes of the file, hex-encoded. Returns a malloc'd line.
+// A bounded read: at most max_bytes of the file, hex-encoded. Returns a malloc'd line. The buffer
+// grows as the file does: most /proc files (stat, cmdline, fdinfo) are a few hundred bytes.
 static char *run_read(struct req *r, size_t *len) {
   size_t cap = (size_t)r->max_bytes;
-  char *data = malloc(cap + 1);
-  char *line = malloc(cap * 2 + 64);
-  if (!data || !line) {
+  size_t size = cap < 4096 ? cap : 4096;
+  char *data = malloc(size + 1);
+  int n;
+  char *line = NULL;
+  int fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+  if (!data || fd < 0) {
+    int e = !data ? ENOMEM : errno;
+    if (fd >= 0) close(fd);
     free(data);
-    free(line);
+    line = malloc(64);
+    if (!line) return NULL;
+    n = snprintf(line, 64, "D %ld err %d\n", r->id, e);
+    *len = (size_t)n;
+    return line;
+  }
+  size_t got = 0;
+  int err = 0;
+  while (got < cap) {
+    if (got == size) {
+      size_t bigger = size * 2 < cap ? size * 2 : cap;
+      char *d2 = realloc(data, bigger + 1);
+      if (!d2) break;
+      data = d2;
+      size = bigger;
+    }
+    ssize_t k = read(fd, data + got, size - got);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      err = errno;
+      break;
+    }
+    if (k == 0) break;
+    got += (size_t)k;
+  }
+  close(fd);
+  line = malloc(got * 2 + 64);
+  if (!line) {
+    free(data);
     return NULL;
   }
-  int n;
-  int fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-  if (fd < 0) {
-    n = snprintf(line, 64, "D %ld err %d\n", r->id, errno);
+  if (err && got == 0) {
+    n = snprintf(line, 64, "D %ld err %d\n", r->id, err);
   } else {
-    size_t got = 0;
-    int err = 0;
-    while (got < cap) {
-      ssize_t k = read(fd, data + got, cap - got);
-      if (k < 0 && errno == EINTR) continue;
-      if (k < 0) {
-        err = errno;
-        break;
-      }
-      if (k == 0) break;
-      got += (size_t)k;
+    static const char hx[] = "0123456789abcdef";
+    n = snprintf(line, 64, "D %ld ok ", r->id);
+    for (size_t i = 0; i < got; i++) {
+      line[n++] = hx[(unsigned char)data[i] >> 4];
+      line[n++] = hx[(unsigned char)data[i] & 15];
     }
-    close(fd);
-    if (err && got == 0) {
-      n = snprintf(line, 64, "D %ld err %d\n", r->id, err);
-    } else {
-      static const char hx[] = "0123456789abcdef";
-      n = snprintf(line, 64, "D %ld ok ", r->id);
-      for (size_t i = 0; i < got; i++) {
-        line[n++] = hx[(unsigned char)data[i] >> 4];
-        line[n++] = hx[(unsigned char)data[i] & 15];
-      }
-      line[n++] = '\n';
-    }
+    line[n++] = '\n';
   }
   free(data);
   *len = (size_t)n;
   return line;
 }
-
 
 // Graft, in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller, setns(2)): open
 // the fresh tree on the host BEFORE entering the namespace (open_tree(2) OPEN_TREE_CLONE of src,

@@ -19,6 +19,9 @@ const maxWorkers = Math.max(1, Number(process.env.ENOTCONN_PROBE_WORKERS ?? '4')
 // probe (a cold worker's module loading is not a slow mount), is probably on a slow or hung mount:
 // only then is another one started, up to the concurrency.
 const SLOW_MS = 20;
+// Workers busy on slow or hung mounts do not count against the concurrency (so hung mounts never
+// hold up the healthy ones queued behind them), up to this many worker threads in all.
+const MAX_THREADS = Math.max(64, maxWorkers);
 const PREWARM = Math.min(Number(process.env.ENOTCONN_PROBE_PREWARM ?? '2') || 1, maxWorkers);
 const workerUrl = new URL('./probe-worker.js', import.meta.url);
 const myUid = process.getuid?.() ?? 0;
@@ -118,16 +121,14 @@ function pump(): void {
   const now = Date.now();
   while (queue.length > 0) {
     let slot: Slot | undefined;
-    let active = 0;
     let busyBriefly = 0;
     for (const s of slots) {
       if (s.stuck) continue;
-      active++;
       if (!s.busy && !slot) slot = s;
       if (s.busy && (!s.ready || now - s.startedAt < SLOW_MS)) busyBriefly++;
     }
     if (!slot) {
-      if (active >= maxWorkers) break;
+      if (slots.size >= MAX_THREADS) break; // a reply or a timeout calls pump() again
       if (busyBriefly > 0) {
         // A worker will be free in a moment; look again rather than start a new thread.
         repump ??= setTimeout(() => {

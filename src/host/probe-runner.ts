@@ -194,6 +194,10 @@ export class ProbeRunner {
   private attach(child: ChildProcess, concurrency: number): void {
     this.workers = concurrency;
     this.child = child;
+    // Never what keeps this process alive: every request in flight holds its own timer instead.
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
     child.stdout!.setEncoding('latin1');
     child.stdout!.on('data', (chunk: string) => this.onData(chunk));
     child.stdin?.on('error', () => undefined);
