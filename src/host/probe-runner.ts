@@ -11,6 +11,9 @@ import { classifyErrnoNumber, errnoName } from '../mounts/probe/classify.js';
 // the engine not answer (a Node child still starting on a loaded host): scan's bound is timeout
 // + 0.3 s whatever hangs (DESIGN §2).
 const ENGINE_SLACK_MS = 250;
+// Engine concurrency when a read or graft starts it: enough for a later scan or watch cycle, so
+// the engine is not restarted (and reads in flight on it are not abandoned) when probes follow.
+const READ_CONCURRENCY = 8;
 
 interface Pending {
   target: ProbeTarget;
@@ -120,7 +123,7 @@ export class ProbeRunner {
   // Only the native helper serves it; the Node child answers ENOSYS.
   readBounded(file: string, maxBytes: number, timeoutMs: number): Promise<BoundedRead> {
     if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS' });
-    const child = this.ensureChild(1);
+    const child = this.ensureChild(Math.max(this.workers, READ_CONCURRENCY));
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -139,7 +142,7 @@ export class ProbeRunner {
   // `readOnly`. Nothing runs inside the namespace. Without the helper: ENOSYS.
   graft(pid: number, source: string, target: string, readOnly: boolean, timeoutMs: number): Promise<GraftResult> {
     if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS', step: 'helper' });
-    const child = this.ensureChild(1);
+    const child = this.ensureChild(Math.max(this.workers, READ_CONCURRENCY));
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
