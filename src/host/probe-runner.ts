@@ -12,7 +12,8 @@ import { classifyErrnoNumber, errnoName } from '../mounts/probe/classify.js';
 // + 0.3 s whatever hangs (DESIGN §2).
 const ENGINE_SLACK_MS = 250;
 // Engine concurrency when a read or graft starts it: enough for a later scan or watch cycle, so
-// the engine is not restarted (and reads in flight on it are not abandoned) when probes follow.
+// the engine is not restarted when probes follow. A read or graft uses whatever engine runs:
+// restarting it would abandon the requests in flight on it.
 const READ_CONCURRENCY = 8;
 
 interface Pending {
@@ -123,7 +124,7 @@ export class ProbeRunner {
   // Only the native helper serves it; the Node child answers ENOSYS.
   readBounded(file: string, maxBytes: number, timeoutMs: number): Promise<BoundedRead> {
     if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS' });
-    const child = this.ensureChild(Math.max(this.workers, READ_CONCURRENCY));
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -142,7 +143,7 @@ export class ProbeRunner {
   // `readOnly`. Nothing runs inside the namespace. Without the helper: ENOSYS.
   graft(pid: number, source: string, target: string, readOnly: boolean, timeoutMs: number): Promise<GraftResult> {
     if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS', step: 'helper' });
-    const child = this.ensureChild(Math.max(this.workers, READ_CONCURRENCY));
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -170,6 +171,12 @@ export class ProbeRunner {
     const text = `${this.outBuf.join('\n')}\n`;
     this.outBuf = [];
     child.stdin?.write(text);
+  }
+
+  // The running engine, whatever its concurrency (a read or graft never restarts it).
+  private liveChild(): ChildProcess | null {
+    const c = this.child;
+    return c && c.exitCode === null && c.signalCode === null ? c : null;
   }
 
   // Start the engine ahead of the first probe (its start-up is the main fixed cost).
