@@ -48,7 +48,6 @@ export class ProbeRunner {
   // starts a probe per mount each cycle; one pipe write each was its largest single CPU cost).
   private outBuf: string[] = [];
   private outChild: ChildProcess | null = null;
-  private tail = '';
   readonly engine: ProbeEngineName;
   private readonly helper: string | null;
   orphans = 0; // probes that timed out and never returned, in this process's lifetime
@@ -209,10 +208,13 @@ export class ProbeRunner {
     (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
     (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
     child.stdout!.setEncoding('latin1');
-    child.stdout!.on('data', (chunk: string) => this.onData(chunk));
+    let tail = ''; // per engine: a released engine may still be answering beside the new one
+    child.stdout!.on('data', (chunk: string) => (tail = this.onData(tail + chunk)));
     child.stdin?.on('error', () => undefined);
     child.on('exit', () => {
-      if (this.child === child) this.child = null;
+      // A released engine exiting after it drained says nothing about the current one's requests.
+      if (this.child !== child && this.child !== null) return;
+      this.child = null;
       for (const [id, p] of this.pending) {
         if (p.timer) clearTimeout(p.timer);
         this.pending.delete(id);
@@ -233,14 +235,14 @@ export class ProbeRunner {
     });
   }
 
-  private onData(chunk: string): void {
-    const text = this.tail + chunk;
+  // Handle every whole line of `text`; returns the unfinished rest.
+  private onData(text: string): string {
     let start = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
       this.onLine(text.slice(start, nl));
       start = nl + 1;
     }
-    this.tail = text.slice(start);
+    return text.slice(start);
   }
 
   private onLine(line: string): void {
@@ -326,8 +328,7 @@ export class ProbeRunner {
     if (!child) return;
     if (this.outChild === child) this.flush();
     this.child = null;
-    child.stdin?.end(); // the engine exits once its stuck probes (if any) return
-    child.stdout?.destroy();
+    child.stdin?.end(); // the engine exits once its stuck probes (if any) return; its answers still count
     child.unref();
   }
 
