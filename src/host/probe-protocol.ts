@@ -17,7 +17,7 @@ export interface ProbeRequest {
   path: string;
 }
 
-// The bytes of `s` (UTF-8, or latin1 when `latin1` is set) as lowercase hex.
+// The UTF-8 bytes of `s` as lowercase hex.
 export function toHex(s: string): string {
   return Buffer.from(s, 'utf8').toString('hex');
 }
