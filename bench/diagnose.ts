@@ -1,6 +1,9 @@
 // Benchmark: diagnose's wall time on a host with 2,000 extra idle processes, for a healthy FUSE
-// mount and for a hung one (its daemon stopped). Prints figures; asserts nothing (DESIGN: no timing in tests).
+// mount (in-process and the whole CLI) and for a hung one (its daemon stopped), beside its peers in
+// the same run: `node -e 0` and `fuser -m` (which walks the same /proc for the mount's users).
+// Target: the healthy CLI diagnose <= 250 ms. Prints figures; asserts nothing (no timing in tests).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { CLI } from '../test/helpers/live.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,7 +72,32 @@ try {
   console.log(`diagnose bench: ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}`);
   console.log(`processes on the host: ${before} before, ${total} with ${IDLE} idle sleep children`);
   const healthy = await timeRuns(mp, 'healthy bindfs mount', true);
-  console.log(`  healthy: ${stats(healthy)}`);
+  console.log(`  healthy, in-process: ${stats(healthy)}`);
+  const wall = (argv: string[], env: NodeJS.ProcessEnv = process.env): number[] => {
+    const xs: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore', env });
+      xs.push(performance.now() - t0);
+    }
+    return xs;
+  };
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const cliEnv = {
+    ...process.env,
+    ENOTCONN_RUN_DIR: path.join(dir, 'run-cli'),
+    ENOTCONN_STATE_DIR: path.join(dir, 'st'),
+  };
+  const cli = wall([process.execPath, CLI, 'diagnose', '--json', mp], cliEnv);
+  const nodeFloor = wall([process.execPath, '-e', '0']);
+  const fuser = wall(['fuser', '-m', mp]);
+  console.log(
+    `  healthy, enotconn diagnose CLI: ${stats(cli)}; target <= 250 ms: ${med(cli) <= 250 ? 'met' : 'MISSED'}`,
+  );
+  console.log(`  node -e 0: ${stats(nodeFloor)}; fuser -m: ${stats(fuser)}`);
+  console.log(
+    `  ratios: CLI diagnose = ${(med(cli) / med(nodeFloor)).toFixed(2)}x node -e 0, ${(med(cli) / med(fuser)).toFixed(2)}x fuser -m`,
+  );
   process.kill(daemon.pid!, 'SIGSTOP');
   const hung = await timeRuns(mp, 'hung bindfs mount (daemon SIGSTOPped), fresh probe each run', true);
   console.log(`  hung, fresh probe (1 s probe timeout included): ${stats(hung)}`);

@@ -1,26 +1,29 @@
-// bench/scan.ts: enotconn scan on a host with N bindfs mounts (default 200), 10 of them killed
-// (dead) and 5 stopped (hung), beside findmnt, df (under an outer limit) and the first scrape of
-// Debian's prometheus-node-exporter filesystem collector, in the same run. Prints figures and
-// ratios; it asserts nothing (benchmarks are not tests). Needs root, bindfs and fusermount3.
-//   node dist/bench/scan.js [--mounts 200] [--timeout 2s] [--runs 5]
+// bench/scan.ts: the whole `enotconn scan` CLI on real bindfs mounts, beside its peers in the same
+// run: `node -e 0` (the floor of any Node CLI), `df -a`, `findmnt` and the first scrape of Debian's
+// prometheus-node-exporter filesystem collector (installed when missing). Figures and ratios for
+// each probe engine (the native helper and the Node probe child). It asserts nothing: benchmarks
+// are not tests. Needs root, bindfs and fusermount3. Run under the live-test lock:
+//   node dist/bench/scan.js [--small 200] [--large 1000] [--dead 50] [--hung 25] [--runs 5]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScanReport } from '../src/mounts/scan.js';
+import { helperPath } from '../src/host/probe-engine.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(REPO, 'dist/src/cli/main.js');
 
-function arg(name: string, dflt: string): string {
+function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
+  return i >= 0 && process.argv[i + 1] !== undefined ? Number(process.argv[i + 1]) : dflt;
 }
-const N = Number(arg('--mounts', '200'));
-const TIMEOUT = arg('--timeout', '2s');
-const TIMEOUT_MS = TIMEOUT.endsWith('ms') ? Number(TIMEOUT.slice(0, -2)) : Number(TIMEOUT.replace(/s$/, '')) * 1000;
-const RUNS = Number(arg('--runs', '5'));
+const SMALL = arg('--small', 200);
+const LARGE = arg('--large', 1000);
+const DEAD = arg('--dead', 50);
+const HUNG = arg('--hung', 25);
+const RUNS = arg('--runs', 5);
 
 interface Timed {
   ms: number;
@@ -30,7 +33,7 @@ interface Timed {
 }
 
 // Run argv with an outer limit, timing the wall clock; a run past the limit is killed and reported.
-function timed(argv: string[], limitMs: number, env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
+export function timed(argv: string[], limitMs: number, env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], env, detached: true });
@@ -54,29 +57,86 @@ function timed(argv: string[], limitMs: number, env: NodeJS.ProcessEnv = process
   });
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+async function best(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  runs = RUNS,
+): Promise<{ best: number; median: number; last: Timed }> {
+  const ms: number[] = [];
+  let last: Timed | null = null;
+  for (let i = 0; i < runs; i++) {
+    last = await timed(argv, 60000, env);
+    ms.push(last.ms);
+  }
+  ms.sort((a, b) => a - b);
+  return { best: ms[0]!, median: ms[Math.floor(ms.length / 2)]!, last: last! };
 }
 
-function isMounted(mp: string): boolean {
-  return fs.readFileSync('/proc/self/mountinfo', 'latin1').includes(` ${mp} `);
+function isMounted(mp: string, text: string): boolean {
+  return text.includes(` ${mp} `);
+}
+
+const f0 = (x: number): string => x.toFixed(0);
+const f2 = (x: number): string => x.toFixed(2);
+const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+
+// node_exporter's filesystem collector: the time of its first scrape over the same mounts.
+async function nodeExporterScrape(): Promise<string> {
+  let bin = '/usr/bin/prometheus-node-exporter';
+  if (!fs.existsSync(bin)) {
+    spawnSync('flock', ['/tmp/enotconn-apt.lock', 'apt-get', 'install', '-y', '-qq', 'prometheus-node-exporter'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (!fs.existsSync(bin)) return 'node_exporter: not installed (apt-get failed)';
+  }
+  bin = fs.realpathSync(bin);
+  const port = 19100 + (process.pid % 500);
+  const ne = spawn(
+    bin,
+    [
+      '--collector.disable-defaults',
+      '--collector.filesystem',
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys)($|/)',
+    ],
+    { stdio: 'ignore', detached: true },
+  );
+  try {
+    for (let i = 0; i < 100; i++) {
+      const up = await timed(['curl', '-s', '-o', '/dev/null', `http://127.0.0.1:${port}/`], 2000);
+      if (up.code === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const url = `http://127.0.0.1:${port}/metrics`;
+    const first = await timed(['curl', '-s', '-o', '/dev/null', url], 30000);
+    const second = await timed(['curl', '-s', '-o', '/dev/null', url], 30000);
+    return `node_exporter filesystem scrape: first ${f0(first.ms)} ms, second ${f0(second.ms)} ms (curl included)`;
+  } finally {
+    try {
+      process.kill(-ne.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/scan needs root (FUSE mounts, kill, SIGSTOP)');
+  const engines = helperPath(path.join(REPO, 'dist/src/host')) ? (['native', 'node'] as const) : (['node'] as const);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-bench-scan-'));
   const src = path.join(dir, 'src');
   fs.mkdirSync(src);
   fs.writeFileSync(path.join(src, 'file'), 'data');
   const pids: number[] = [];
   const mps: string[] = [];
-  const env = {
+  const envFor = (engine: string): NodeJS.ProcessEnv => ({
     ...process.env,
-    ENOTCONN_RUN_DIR: path.join(dir, 'run'),
+    ENOTCONN_RUN_DIR: path.join(dir, `run-${engine}-${Math.random().toString(16).slice(2)}`),
     ENOTCONN_STATE_DIR: path.join(dir, 'state'),
+    ENOTCONN_PROBE_ENGINE: engine,
     NO_COLOR: '1',
-  };
+  });
   const cleanup = (): void => {
     for (const pid of pids) {
       try {
@@ -86,117 +146,108 @@ async function main(): Promise<void> {
         // gone
       }
     }
-    for (const mp of mps) spawnSync('fusermount3', ['-uz', mp]);
+    for (const mp of mps) spawnSync('umount', ['-l', '--no-canonicalize', mp]);
     fs.rmSync(dir, { recursive: true, force: true });
   };
   process.on('SIGINT', () => {
     cleanup();
     process.exit(130);
   });
-  try {
-    const t0 = performance.now();
-    for (let i = 0; i < N; i++) {
-      const mp = path.join(dir, `m${String(i).padStart(3, '0')}`);
+  const mountUpTo = async (n: number): Promise<void> => {
+    for (let i = mps.length; i < n; i++) {
+      const mp = path.join(dir, `m${String(i).padStart(4, '0')}`);
       fs.mkdirSync(mp);
       const child = spawn('bindfs', ['-f', src, mp], { stdio: 'ignore', detached: true });
       child.unref();
       pids.push(child.pid!);
       mps.push(mp);
+      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20));
     }
-    const deadline = Date.now() + 60000;
-    while (mps.some((mp) => !isMounted(mp)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    console.log(`# bench/scan: ${N} bindfs mounts ready in ${Math.round(performance.now() - t0)}ms`);
-    console.log(
-      `# machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`,
-    );
-
-    // 1. All healthy.
-    const healthyRuns: number[] = [];
-    let allHealthyOk = true;
-    for (let r = 0; r < RUNS; r++) {
-      const res = await timed([process.execPath, CLI, 'scan', '--json', '--timeout', TIMEOUT, dir], 30000, env);
-      healthyRuns.push(res.ms);
-      const rep = JSON.parse(res.stdout) as ScanReport;
-      allHealthyOk &&= rep.mounts.length === N && rep.mounts.every((m) => m.state === 'healthy');
+    const deadline = Date.now() + 120000;
+    for (;;) {
+      const text = fs.readFileSync('/proc/self/mountinfo', 'latin1');
+      if (mps.every((mp) => isMounted(mp, text)) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const fm0 = await timed(['findmnt', '-rn'], 30000);
-    const df0 = await timed(['df', '-a'], 10000);
-    console.log(`\n## all ${N} healthy`);
+  };
+  const scanArgv = (json: boolean, timeout = '2s'): string[] => [
+    process.execPath,
+    CLI,
+    'scan',
+    ...(json ? ['--json'] : []),
+    '--timeout',
+    timeout,
+    dir,
+  ];
+  const allHealthy = (t: Timed, n: number): boolean => {
+    const rep = JSON.parse(t.stdout) as ScanReport;
+    return rep.mounts.length === n && rep.mounts.every((m) => m.state === 'healthy');
+  };
+  try {
     console.log(
-      `enotconn scan: median ${median(healthyRuns).toFixed(0)}ms over ${RUNS} runs (min ${Math.min(...healthyRuns).toFixed(0)}ms), states right: ${allHealthyOk}`,
+      `# bench/scan ${new Date().toISOString()}: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}`,
     );
-    console.log(`findmnt:       ${fm0.ms.toFixed(0)}ms (lists, probes nothing)`);
-    console.log(`df -a:         ${df0.ms.toFixed(0)}ms${df0.timedOut ? ' (HUNG: killed at the 10s limit)' : ''}`);
+    const nodeFloor = await best([process.execPath, '-e', '0'], process.env);
+    const version = await best([process.execPath, CLI, '--version'], process.env);
+    console.log(`\n## start-up (best of ${RUNS})`);
+    console.log(`node -e 0:           ${f0(nodeFloor.best)} ms`);
+    console.log(`enotconn --version:  ${f0(version.best)} ms (${f2(version.best / nodeFloor.best)}x node -e 0)`);
 
-    // 2. Kill 10 daemons and stop 5.
-    const killed = new Set(mps.slice(0, 10));
-    const stopped = new Set(mps.slice(10, 15));
-    pids.slice(0, 10).forEach((p) => process.kill(p, 'SIGKILL'));
-    pids.slice(10, 15).forEach((p) => process.kill(p, 'SIGSTOP'));
-    await new Promise((r) => setTimeout(r, 300));
-    const faulty = await timed([process.execPath, CLI, 'scan', '--json', '--timeout', TIMEOUT, dir], 60000, env);
-    const rep = JSON.parse(faulty.stdout) as ScanReport;
-    const wrong = rep.mounts.filter((m) => {
-      const want = killed.has(m.mountpoint) ? 'dead' : stopped.has(m.mountpoint) ? 'hung' : 'healthy';
-      return m.state !== want || (want === 'dead' && m.errno !== 'ENOTCONN');
-    });
-    const second = await timed([process.execPath, CLI, 'scan', '--json', '--timeout', TIMEOUT, dir], 60000, env);
-    const rep2 = JSON.parse(second.stdout) as ScanReport;
-    const skipped = rep2.mounts.filter((m) => m.probeSkipped).length;
-    const fm = await timed(['findmnt', '-rn'], 30000);
-    const df = await timed(['df', '-a'], 10000);
-
-    // 3. node_exporter's filesystem collector, first scrape, same mounts.
-    const port = 19100 + (process.pid % 500);
-    const ne = spawn(
-      'prometheus-node-exporter',
-      [
-        '--collector.disable-defaults',
-        '--collector.filesystem',
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys)($|/)',
-      ],
-      { stdio: 'ignore', detached: true },
-    );
-    let neLine = 'prometheus-node-exporter: not installed';
-    if (ne.pid !== undefined) {
-      await new Promise((r) => setTimeout(r, 700));
-      const scrape = await timed(
-        ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/metrics`],
-        30000,
+    await mountUpTo(SMALL);
+    const df = await best(['df', '-a'], process.env);
+    const fm = await best(['findmnt', '-rn'], process.env);
+    const ne = await nodeExporterScrape();
+    console.log(`\n## ${SMALL} healthy bindfs mounts, whole CLI (best of ${RUNS}, median in brackets)`);
+    console.log(`node -e 0:  ${f0(nodeFloor.best)} ms`);
+    console.log(`df -a:      ${f0(df.best)} ms`);
+    console.log(`findmnt:    ${f0(fm.best)} ms (lists, probes nothing)`);
+    console.log(ne);
+    const small = new Map<string, number>();
+    for (const engine of engines) {
+      const j = await best(scanArgv(true), envFor(engine));
+      const h = await best(scanArgv(false), envFor(engine));
+      small.set(engine, j.best);
+      console.log(
+        `enotconn scan --json (${engine}): ${f0(j.best)} ms [${f0(j.median)}], table ${f0(h.best)} ms [${f0(h.median)}]; states right: ${allHealthy(j.last, SMALL)}; ${f2(j.best / nodeFloor.best)}x node -e 0, ${f2(j.best / df.best)}x df -a, ${f2(j.best / fm.best)}x findmnt; target <= 100 ms: ${verdict(j.best <= 100)}`,
       );
-      neLine = `node_exporter first scrape: ${scrape.ms.toFixed(0)}ms (HTTP ${scrape.stdout || 'none'}${scrape.timedOut ? ', no answer in 30s, killed' : ''})`;
-      const again = await timed(
-        ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/metrics`],
-        30000,
-      );
-      neLine += `; second scrape: ${again.ms.toFixed(0)}ms`;
-      try {
-        process.kill(-ne.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
     }
-    const limit = TIMEOUT_MS + 500;
-    console.log(`\n## ${N} mounts: 10 killed (dead), 5 stopped (hung), probe timeout ${TIMEOUT}`);
-    console.log(
-      `enotconn scan: ${faulty.ms.toFixed(0)}ms, exit ${faulty.code}, states right: ${wrong.length === 0}${wrong.length ? ` (${wrong.length} wrong)` : ''} (target <= ${limit}ms: ${faulty.ms <= limit ? 'met' : 'MISSED'})`,
-    );
-    console.log(`enotconn scan again (stuck probes skipped: ${skipped}): ${second.ms.toFixed(0)}ms`);
-    console.log(`findmnt:       ${fm.ms.toFixed(0)}ms (lists, probes nothing: cannot tell dead from healthy)`);
-    console.log(
-      `df -a:         ${df.timedOut ? 'HUNG: killed at the 10s outer limit' : `${df.ms.toFixed(0)}ms, exit ${df.code}`}`,
-    );
-    console.log(neLine);
-    const healthyMed = median(healthyRuns);
-    console.log(`\n## ratios`);
-    console.log(
-      `healthy: enotconn ${healthyMed.toFixed(0)}ms (target <= 250ms: ${healthyMed <= 250 ? 'met' : 'MISSED'}) vs findmnt ${fm0.ms.toFixed(0)}ms = ${(healthyMed / fm0.ms).toFixed(1)}x; vs df ${df0.ms.toFixed(0)}ms = ${(healthyMed / df0.ms).toFixed(1)}x`,
-    );
-    console.log(`faulty:  df / enotconn = ${df.timedOut ? '>' : ''}${(df.ms / faulty.ms).toFixed(1)}x`);
+
+    await mountUpTo(LARGE);
+    const dfL = await best(['df', '-a'], process.env, 3);
+    const fmL = await best(['findmnt', '-rn'], process.env, 3);
+    console.log(`\n## ${LARGE} healthy bindfs mounts (best of ${RUNS})`);
+    console.log(`df -a: ${f0(dfL.best)} ms; findmnt: ${f0(fmL.best)} ms`);
+    for (const engine of engines) {
+      const j = await best(scanArgv(true), envFor(engine));
+      const per = (j.best - small.get(engine)!) / (LARGE - SMALL);
+      console.log(
+        `enotconn scan --json (${engine}): ${f0(j.best)} ms [${f0(j.median)}]; states right: ${allHealthy(j.last, LARGE)}; added cost per extra mount (${SMALL} -> ${LARGE}): ${per.toFixed(3)} ms (df -a: ${((dfL.best - df.best) / (LARGE - SMALL)).toFixed(3)} ms); target <= 0.1 ms: ${verdict(per <= 0.1)}`,
+      );
+    }
+
+    const killed = new Set(mps.slice(0, DEAD));
+    const stopped = new Set(mps.slice(DEAD, DEAD + HUNG));
+    pids.slice(0, DEAD).forEach((p) => process.kill(p, 'SIGKILL'));
+    pids.slice(DEAD, DEAD + HUNG).forEach((p) => process.kill(p, 'SIGSTOP'));
+    await new Promise((r) => setTimeout(r, 500));
+    console.log(`\n## ${LARGE} mounts: ${DEAD} killed (dead), ${HUNG} stopped (hung), --timeout 1s`);
+    for (const engine of engines) {
+      const r = await timed(scanArgv(true, '1s'), 60000, envFor(engine)); // a fresh registry: every probe is new
+      const rep = JSON.parse(r.stdout) as ScanReport;
+      const wrong = rep.mounts.filter((m) => {
+        const want = killed.has(m.mountpoint) ? 'dead' : stopped.has(m.mountpoint) ? 'hung' : 'healthy';
+        return m.state !== want || (want === 'dead' && m.errno !== 'ENOTCONN');
+      });
+      console.log(
+        `enotconn scan --json (${engine}): ${f0(r.ms)} ms, exit ${r.code}, states right: ${wrong.length === 0 && rep.mounts.length === LARGE}${wrong.length ? ` (${wrong.length} wrong)` : ''}; target <= 1300 ms: ${verdict(r.ms <= 1300 && wrong.length === 0)}`,
+      );
+    }
+    const dfF = await timed(['df', '-a'], 5000);
+    console.log(`df -a: ${dfF.timedOut ? 'HUNG (killed at a 5 s outer limit)' : `${f0(dfF.ms)} ms`}`);
   } finally {
     cleanup();
   }
 }
 
 await main();
+process.exit(0);

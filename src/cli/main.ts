@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The CLI entry point: the only place that turns results and typed errors into exit statuses.
+// First: for scan, the probe engine starts while everything else loads (probe-early.ts).
+import '../host/probe-early.js';
 import { CommanderError } from 'commander';
 import { isEnotconnError } from '../errors.js';
 import { bundleInfo } from '../runtime/bundle.js';

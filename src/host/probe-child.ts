@@ -1,23 +1,16 @@
-// The probe child: a dedicated process that the CLI or the watch daemon talks to over JSON lines
-// on stdin/stdout. It can be abandoned: when a probe hangs, its worker thread stays blocked in the
-// kernel, the child registers the stuck probe and keeps running until that probe returns, while
-// the parent that started it exits or carries on. Probes never block the parent process.
+// The Node probe child: the fallback probe engine where the native helper could not be built. It
+// speaks the helper's line protocol (probe-protocol.ts) on stdin/stdout. It can be abandoned: a
+// probe that hangs leaves its worker thread blocked in the kernel while the child answers the
+// others; the child keeps running until that probe returns, while its parent exits or carries on.
+// A probe as another user goes to a child of this one started as that user (a per-uid process
+// running this same file; nothing user-controlled is executed).
+import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import { Worker } from 'node:worker_threads';
-import { probeWorkerTarget } from '../runtime/self.js';
-import { clearStuck, processStartTicks, registerStuck } from './stuck-registry.js';
+import { childArgv, probeWorkerTarget } from '../runtime/self.js';
+import { claimProbe, releaseProbe } from './stuck-registry.js';
+import { parseProbeLine, probeLine, type ProbeRequest } from './probe-protocol.js';
 import type { WorkerReady, WorkerReply } from './probe-worker.js';
-
-export interface ChildRequest {
-  id: number;
-  key: string;
-  path: string;
-  timeoutMs: number;
-}
-export type ChildReply =
-  | { id: number; kind: 'result'; reply: WorkerReply }
-  | { id: number; kind: 'hung'; timeoutMs: number }
-  | { kind: 'unstuck'; key: string; latencyMs: number };
 
 const runDir = process.env.ENOTCONN_PROBE_REGISTRY ?? '';
 const maxWorkers = Math.max(1, Number(process.env.ENOTCONN_PROBE_WORKERS ?? '4'));
@@ -27,13 +20,16 @@ const maxWorkers = Math.max(1, Number(process.env.ENOTCONN_PROBE_WORKERS ?? '4')
 // probe (a cold worker's module loading is not a slow mount), is probably on a slow or hung mount:
 // only then is another one started, up to the concurrency.
 const SLOW_MS = 20;
+// Workers busy on slow or hung mounts do not count against the concurrency (so hung mounts never
+// hold up the healthy ones queued behind them), up to this many worker threads in all.
+const MAX_THREADS = Math.max(64, maxWorkers);
 const PREWARM = Math.min(Number(process.env.ENOTCONN_PROBE_PREWARM ?? '2') || 1, maxWorkers);
 const workerTarget = probeWorkerTarget(() => new URL('./probe-worker.js', import.meta.url));
-const myStart = processStartTicks('self') ?? '';
+const myUid = process.getuid?.() ?? 0;
 
 interface Slot {
   worker: Worker;
-  busy: ChildRequest | null;
+  busy: ProbeRequest | null;
   stuck: boolean;
   ready: boolean; // its module has loaded; until then a queued probe is not slow, only waiting
   startedAt: number;
@@ -41,7 +37,7 @@ interface Slot {
 }
 
 const slots = new Set<Slot>();
-const queue: ChildRequest[] = [];
+const queue: ProbeRequest[] = [];
 let inputClosed = false;
 
 // Replies are batched: every line produced in one turn of the event loop goes out in one write
@@ -50,8 +46,8 @@ let inputClosed = false;
 let outBuf: string[] = [];
 let flushScheduled = false;
 
-function send(msg: ChildReply): void {
-  outBuf.push(JSON.stringify(msg));
+function send(line: string): void {
+  outBuf.push(line);
   if (flushScheduled) return;
   flushScheduled = true;
   setImmediate(flush);
@@ -67,6 +63,11 @@ function flush(): void {
   } catch {
     // the parent went away; stuck probes still finish and clear their registry entries
   }
+}
+
+function replyLine(id: number, r: WorkerReply): string {
+  const us = Math.round(r.latencyMs * 1000);
+  return r.ok ? `P ${id} ok ${us}` : `P ${id} err ${r.errno} ${r.syscall === 'lstat' ? 'l' : 's'} ${us}`;
 }
 
 function newSlot(): Slot {
@@ -95,14 +96,14 @@ function onReply(slot: Slot, reply: WorkerReply): void {
   if (slot.timer) clearTimeout(slot.timer);
   slot.timer = null;
   slot.busy = null;
+  if (req) releaseProbe(runDir, req.hash);
   if (req && slot.stuck) {
-    // The hung probe finally returned: forget it everywhere, and retire the worker.
-    clearStuck(runDir, req.key);
-    send({ kind: 'unstuck', key: req.key, latencyMs: reply.latencyMs });
+    // The hung probe finally returned: say so, and retire the worker.
+    if (req.hash !== '-') send(`U ${req.hash} ${Math.round(reply.latencyMs * 1000)}`);
     slots.delete(slot);
     void slot.worker.terminate();
   } else if (req) {
-    send({ id: req.id, kind: 'result', reply });
+    send(replyLine(req.id, reply));
   }
   pump();
 }
@@ -111,14 +112,8 @@ function onWorkerGone(slot: Slot): void {
   if (!slots.has(slot)) return;
   slots.delete(slot);
   const req = slot.busy;
-  if (req && !slot.stuck) {
-    send({
-      id: req.id,
-      kind: 'result',
-      reply: { id: req.id, ok: false, errno: 'EWORKER', syscall: 'statfs', latencyMs: 0 },
-    });
-  }
-  if (req && slot.stuck) clearStuck(runDir, req.key);
+  if (req) releaseProbe(runDir, req.hash);
+  if (req && !slot.stuck) send(`P ${req.id} err 5 s 0`); // EIO: the worker died under the probe
   pump();
 }
 
@@ -128,16 +123,14 @@ function pump(): void {
   const now = Date.now();
   while (queue.length > 0) {
     let slot: Slot | undefined;
-    let active = 0;
     let busyBriefly = 0;
     for (const s of slots) {
       if (s.stuck) continue;
-      active++;
       if (!s.busy && !slot) slot = s;
       if (s.busy && (!s.ready || now - s.startedAt < SLOW_MS)) busyBriefly++;
     }
     if (!slot) {
-      if (active >= maxWorkers) break;
+      if (slots.size >= MAX_THREADS) break; // a reply or a timeout calls pump() again
       if (busyBriefly > 0) {
         // A worker will be free in a moment; look again rather than start a new thread.
         repump ??= setTimeout(() => {
@@ -148,36 +141,108 @@ function pump(): void {
       }
       slot = newSlot();
     }
-    start(slot, queue.shift()!);
+    const req = queue.shift()!;
+    // Claimed when it starts, so no other enotconn process starts a second probe of this mount.
+    const held = claimProbe(runDir, req.hash);
+    if (held !== null) {
+      send(`B ${req.id} ${held.sinceMs}`);
+      continue;
+    }
+    start(slot, req);
   }
   maybeExit();
 }
 
-function start(slot: Slot, req: ChildRequest): void {
+function start(slot: Slot, req: ProbeRequest): void {
   slot.busy = req;
   slot.startedAt = Date.now();
   slot.timer = setTimeout(() => {
     // Timed out: the worker is stuck in the kernel. Leave it there (it cannot be interrupted),
-    // register the stuck probe for other processes, and carry on with a fresh worker.
+    // keep the registry entry until it returns, and carry on with a fresh worker.
     slot.stuck = true;
     slot.timer = null;
-    registerStuck(runDir, {
-      key: req.key,
-      path: req.path,
-      pid: process.pid,
-      pidStart: myStart,
-      sinceMs: slot.startedAt,
-    });
-    send({ id: req.id, kind: 'hung', timeoutMs: req.timeoutMs });
+    send(`H ${req.id}`);
     pump();
   }, req.timeoutMs);
   slot.worker.postMessage({ id: req.id, path: req.path });
 }
 
+// Probes as another user: one child per uid, started as that uid and gid, with no registry of its
+// own (this process claims the mount and keeps the deadline, so the child never times out itself).
+interface AsUser {
+  child: ChildProcess;
+  pending: Map<number, { req: ProbeRequest; timer: NodeJS.Timeout; late: boolean }>;
+}
+const asUsers = new Map<string, AsUser>();
+
+function asUser(uid: number, gid: number): AsUser {
+  const k = `${uid}:${gid}`;
+  const have = asUsers.get(k);
+  if (have) return have;
+  const [exe, ...args] = childArgv('probe-child', () => new URL(import.meta.url));
+  const child = spawn(exe!, args, {
+    uid,
+    gid, // libuv drops the supplementary groups (setgroups(0)) before setgid/setuid
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { ENOTCONN_PROBE_WORKERS: String(maxWorkers), ENOTCONN_PROBE_PREWARM: '1' },
+    cwd: '/',
+  });
+  const u: AsUser = { child, pending: new Map() };
+  asUsers.set(k, u);
+  child.stdin?.on('error', () => undefined);
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    const f = line.split(' ');
+    const p = u.pending.get(Number(f[1]));
+    if (!p || (f[0] !== 'P' && f[0] !== 'H')) return;
+    if (f[0] === 'H') return; // our own timer answers for the deadline
+    u.pending.delete(p.req.id);
+    clearTimeout(p.timer);
+    releaseProbe(runDir, p.req.hash);
+    if (p.late) {
+      if (p.req.hash !== '-') send(`U ${p.req.hash} ${f[f.length - 1]}`);
+    } else {
+      send(line);
+    }
+    maybeExit();
+  });
+  child.on('exit', () => {
+    asUsers.delete(k);
+    for (const p of u.pending.values()) {
+      clearTimeout(p.timer);
+      releaseProbe(runDir, p.req.hash);
+      if (!p.late) send(`P ${p.req.id} err 10 s 0`); // ECHILD: the per-user child is gone
+    }
+    u.pending.clear();
+    maybeExit();
+  });
+  return u;
+}
+
+function startAsUser(req: ProbeRequest): void {
+  const held = claimProbe(runDir, req.hash);
+  if (held !== null) {
+    send(`B ${req.id} ${held.sinceMs}`);
+    return;
+  }
+  const u = asUser(req.uid, req.gid);
+  const entry = {
+    req,
+    late: false,
+    timer: setTimeout(() => {
+      entry.late = true;
+      send(`H ${req.id}`);
+    }, req.timeoutMs),
+  };
+  u.pending.set(req.id, entry);
+  u.child.stdin?.write(`${probeLine({ ...req, uid: -1, gid: -1, hash: '-', timeoutMs: 86_400_000 })}\n`);
+}
+
 function maybeExit(): void {
   if (!inputClosed || queue.length > 0) return;
   for (const s of slots) if (s.busy) return; // stay until every probe, stuck ones included, returns
+  for (const u of asUsers.values()) if (u.pending.size > 0) return;
   for (const s of slots) void s.worker.terminate();
+  for (const u of asUsers.values()) u.child.stdin?.end();
   flush(); // stdout to a pipe is synchronous on Linux: nothing is lost by exiting now
   process.exit(0);
 }
@@ -187,8 +252,16 @@ for (let i = 0; i < PREWARM; i++) newSlot();
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (line) => {
   if (line.trim() === '') return;
-  queue.push(JSON.parse(line) as ChildRequest);
-  pump();
+  const req = parseProbeLine(line);
+  if (!req || (req.uid >= 0 && req.gid < 0)) {
+    send(`E ${line.split(' ')[1] ?? '-1'} malformed request`);
+    return;
+  }
+  if (req.uid >= 0 && req.uid !== myUid) startAsUser(req);
+  else {
+    queue.push(req);
+    pump();
+  }
 });
 rl.on('close', () => {
   inputClosed = true;

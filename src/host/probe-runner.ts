@@ -1,47 +1,66 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import readline from 'node:readline';
-import type { ChildReply, ChildRequest } from './probe-child.js';
-import { childArgv } from '../runtime/self.js';
-import { findStuck } from './stuck-registry.js';
+import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
+import { takeEarlyEngine } from './probe-early.js';
+import { probeLine, toHex } from './probe-protocol.js';
+import { registryName } from './stuck-registry.js';
 import type { ProbeOptions, ProbeResult, ProbeTarget } from './types.js';
-import { classifyProbeErrno } from '../mounts/probe/classify.js';
+import { classifyErrnoNumber, errnoName } from '../mounts/probe/classify.js';
 
-// Extra time the parent allows beyond the probe timeout before it gives up on the child itself.
-const CHILD_SLACK_MS = 1000;
+// Extra time the runner allows beyond the probe timeout before it answers `hung` itself, should
+// the engine not answer (a Node child still starting on a loaded host): scan's bound is timeout
+// + 0.3 s whatever hangs (DESIGN §2).
+const ENGINE_SLACK_MS = 250;
+// Engine concurrency when a read or graft starts it: enough for a later scan or watch cycle, so
+// the engine is not restarted when probes follow. A read or graft uses whatever engine runs:
+// restarting it would abandon the requests in flight on it.
+const READ_CONCURRENCY = 8;
 
 interface Pending {
   target: ProbeTarget;
+  key: string;
   timeoutMs: number;
   resolve: (r: ProbeResult) => void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | null;
+  answered: boolean; // resolved by the runner's own deadline; the engine's late answer frees the key
 }
 
-// Runs probes in a dedicated, abandonable child process (probe-child.ts), at most one per mount.
+// The answer of a bounded read (readBounded).
+export type BoundedRead = { ok: true; data: Buffer } | { ok: false; errno: string } | { ok: false; hung: true };
+// The answer of a graft: which step failed, and how.
+export type GraftResult = { ok: true } | { ok: false; errno: string; step: string } | { ok: false; hung: true };
+
+// Runs probes in a dedicated, abandonable engine process (the native helper, or the Node probe
+// child as the fallback), at most one per mount, here and, through the engine's registry, across
+// every enotconn process on the host.
 export class ProbeRunner {
   private child: ChildProcess | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly reads = new Map<number, { resolve: (r: BoundedRead) => void; timer: NodeJS.Timeout }>();
+  private readonly grafts = new Map<number, { resolve: (r: GraftResult) => void; timer: NodeJS.Timeout }>();
   // Mounts whose probe from this process has not returned yet: key → since (ms).
   private readonly inFlight = new Map<string, number>();
+  private readonly keyByHash = new Map<string, string>();
   private readonly registryDir: string;
   private workers = 0;
-  // Requests written in one turn of the event loop go to the child in one write (the watch loop
+  // Requests written in one turn of the event loop go to the engine in one write (the watch loop
   // starts a probe per mount each cycle; one pipe write each was its largest single CPU cost).
   private outBuf: string[] = [];
   private outChild: ChildProcess | null = null;
-  // Whether the registry holds any entry, read at most once per turn of the event loop: an empty
-  // registry (the usual case) spares each probe a hash and a failing open().
-  private registryHasEntries: boolean | null = null;
+  readonly engine: ProbeEngineName;
+  private readonly helper: string | null;
   orphans = 0; // probes that timed out and never returned, in this process's lifetime
   onUnstuck: ((key: string) => void) | null = null;
 
   constructor(runDir: string) {
     this.registryDir = path.join(runDir, 'probes');
+    const e = chooseEngine();
+    this.engine = e.name;
+    this.helper = e.helper;
   }
 
-  // Probe each target once, or report it hung without probing when its last probe never returned.
+  // Probe each target once, or report it hung without probing when a probe of it is in flight.
   async probe(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<ProbeResult[]> {
     return Promise.all(targets.map((t) => this.probeOne(t, opts)));
   }
@@ -56,39 +75,86 @@ export class ProbeRunner {
     if (since !== undefined) {
       return Promise.resolve({ state: 'hung', timeoutMs: opts.timeoutMs, stuckSinceMs: since, skipped: true });
     }
-    const stuck = this.registryMayHold() ? findStuck(this.registryDir, target.key) : null;
-    if (stuck) {
-      return Promise.resolve({ state: 'hung', timeoutMs: opts.timeoutMs, stuckSinceMs: stuck.sinceMs, skipped: true });
-    }
     const child = this.ensureChild(opts.concurrency);
     const id = this.nextId++;
+    const hash = this.hashOf(target.key);
     this.inFlight.set(target.key, Date.now());
+    this.keyByHash.set(hash, target.key);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        // The child itself did not answer in time (overloaded or wedged): report hung, keep the
-        // key in flight until the child reports it unstuck or dies.
-        this.pending.delete(id);
+      const p: Pending = { target, key: target.key, timeoutMs: opts.timeoutMs, resolve, timer: null, answered: false };
+      p.timer = setTimeout(() => {
+        // The engine did not answer in time (overloaded or wedged): report hung, keep the key in
+        // flight until the engine answers after all, says it returned, or dies.
+        p.timer = null;
+        p.answered = true;
+        this.orphans++;
         resolve({ state: 'hung', timeoutMs: opts.timeoutMs });
-      }, opts.timeoutMs + CHILD_SLACK_MS);
-      this.pending.set(id, { target, timeoutMs: opts.timeoutMs, resolve, timer });
-      const req: ChildRequest = { id, key: target.key, path: target.path, timeoutMs: opts.timeoutMs };
-      this.send(child, JSON.stringify(req));
+      }, opts.timeoutMs + ENGINE_SLACK_MS);
+      this.pending.set(id, p);
+      const asOwner = target.uid !== undefined && target.uid !== (process.getuid?.() ?? 0);
+      this.send(
+        child,
+        probeLine({
+          id,
+          timeoutMs: opts.timeoutMs,
+          uid: asOwner ? target.uid! : -1,
+          gid: asOwner ? (target.gid ?? target.uid!) : -1,
+          hash,
+          path: target.path,
+        }),
+      );
     });
   }
 
-  // True unless the stuck registry is known to be empty in this turn of the event loop. An entry
-  // written after the check is as racy as one written just after findStuck: the child's own
-  // one-probe-per-slot rule and the registry still hold for the next probe.
-  private registryMayHold(): boolean {
-    if (this.registryHasEntries === null) {
-      try {
-        this.registryHasEntries = fs.readdirSync(this.registryDir).some((n) => n.endsWith('.json'));
-      } catch {
-        this.registryHasEntries = false; // no registry directory: nothing was ever stuck
-      }
-      setImmediate(() => (this.registryHasEntries = null));
+  // The registry name of a mount key, cached: the watch loop probes the same mounts every cycle.
+  private readonly hashes = new Map<string, string>();
+  private hashOf(key: string): string {
+    let h = this.hashes.get(key);
+    if (h === undefined) {
+      if (this.hashes.size >= 10000) this.hashes.clear();
+      h = registryName(key);
+      this.hashes.set(key, h);
     }
-    return this.registryHasEntries;
+    return h;
+  }
+
+  // Read at most `maxBytes` of a /proc or /sys file through the engine, abandoned after
+  // `timeoutMs` (a process's cmdline read can block on its mm lock, or a FUSE-backed exe).
+  // Only the native helper serves it; the Node child answers ENOSYS.
+  readBounded(file: string, maxBytes: number, timeoutMs: number): Promise<BoundedRead> {
+    if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS' });
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.reads.delete(id);
+        resolve({ ok: false, hung: true });
+      }, timeoutMs + ENGINE_SLACK_MS);
+      this.reads.set(id, { resolve, timer });
+      this.send(child, `R ${id} ${Math.max(1, Math.round(timeoutMs))} ${maxBytes} ${toHex(file)}`);
+    });
+  }
+
+  // Re-graft a mount into another mount namespace (DESIGN §8), done by the native helper from
+  // the host: clone the tree at `source` (a host path, possibly a subdirectory of the fresh
+  // mount), enter the mount namespace of `pid`, lazily detach the stale mount at `target` (a path
+  // in that namespace, never followed through symlinks) and move the clone there, read-only when
+  // `readOnly`. Nothing runs inside the namespace. Without the helper: ENOSYS.
+  graft(pid: number, source: string, target: string, readOnly: boolean, timeoutMs: number): Promise<GraftResult> {
+    if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS', step: 'helper' });
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.grafts.delete(id);
+        resolve({ ok: false, hung: true });
+      }, timeoutMs + ENGINE_SLACK_MS);
+      this.grafts.set(id, { resolve, timer });
+      this.send(
+        child,
+        `G ${id} ${Math.max(1, Math.round(timeoutMs))} ${pid} ${readOnly ? 1 : 0} ${toHex(source)} ${toHex(target)}`,
+      );
+    });
   }
 
   private send(child: ChildProcess, line: string): void {
@@ -106,7 +172,13 @@ export class ProbeRunner {
     child.stdin?.write(text);
   }
 
-  // Start the probe child ahead of the first probe (its Node start-up is the main fixed cost).
+  // The running engine, whatever its concurrency (a read or graft never restarts it).
+  private liveChild(): ChildProcess | null {
+    const c = this.child;
+    return c && c.exitCode === null && c.signalCode === null ? c : null;
+  }
+
+  // Start the engine ahead of the first probe (its start-up is the main fixed cost).
   prepare(concurrency: number): void {
     this.ensureChild(concurrency);
   }
@@ -116,65 +188,139 @@ export class ProbeRunner {
       return this.child;
     }
     if (this.child) {
-      this.flush(); // requests already addressed to the old child go to it
-      this.release(); // a new concurrency asks for a new child; the old one drains
+      this.flush(); // requests already addressed to the old engine go to it
+      this.release(); // a new concurrency asks for a new engine; the old one drains
     }
-    const [exe, ...args] = childArgv('probe-child', () => new URL('./probe-child.js', import.meta.url));
-    const child = spawn(exe!, args, {
-      detached: true, // its own process group: a terminal ^C to enotconn does not reach it
-      stdio: ['pipe', 'pipe', 'ignore'],
-      env: {
-        ...process.env,
-        ENOTCONN_PROBE_REGISTRY: this.registryDir,
-        ENOTCONN_PROBE_WORKERS: String(Math.max(1, concurrency)),
-      },
-    });
-    this.workers = concurrency;
-    this.child = child;
-    const rl = readline.createInterface({ input: child.stdout! });
-    rl.on('line', (line) => this.onLine(line));
-    child.stdin?.on('error', () => undefined);
-    child.on('exit', () => {
-      if (this.child === child) this.child = null;
-      for (const [id, p] of this.pending) {
-        clearTimeout(p.timer);
-        this.pending.delete(id);
-        this.inFlight.delete(p.target.key);
-        p.resolve({ state: 'unknown', errno: 'EPROBECHILD', syscall: 'statfs', latencyMs: 0 });
-      }
-      this.inFlight.clear();
-    });
+    const early = this.child === null ? takeEarlyEngine(this.registryDir, concurrency) : null;
+    const child =
+      early && early.engine === this.engine
+        ? early.child
+        : spawnEngine(this.engine, this.helper, this.registryDir, concurrency);
+    this.attach(child, early && early.child === child ? early.concurrency : concurrency);
     return child;
   }
 
+  private attach(child: ChildProcess, concurrency: number): void {
+    this.workers = concurrency;
+    this.child = child;
+    // Never what keeps this process alive: every request in flight holds its own timer instead.
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+    child.stdout!.setEncoding('latin1');
+    let tail = ''; // per engine: a released engine may still be answering beside the new one
+    child.stdout!.on('data', (chunk: string) => (tail = this.onData(tail + chunk)));
+    child.stdin?.on('error', () => undefined);
+    child.on('exit', () => {
+      // A released engine exiting after it drained says nothing about the current one's requests.
+      if (this.child !== child && this.child !== null) return;
+      this.child = null;
+      for (const [id, p] of this.pending) {
+        if (p.timer) clearTimeout(p.timer);
+        this.pending.delete(id);
+        if (!p.answered) p.resolve({ state: 'unknown', errno: 'EPROBECHILD', syscall: 'statfs', latencyMs: 0 });
+      }
+      for (const [id, r] of this.reads) {
+        clearTimeout(r.timer);
+        this.reads.delete(id);
+        r.resolve({ ok: false, errno: 'EPROBECHILD' });
+      }
+      for (const [id, g] of this.grafts) {
+        clearTimeout(g.timer);
+        this.grafts.delete(id);
+        g.resolve({ ok: false, errno: 'EPROBECHILD', step: 'helper' });
+      }
+      this.inFlight.clear();
+      this.keyByHash.clear();
+    });
+  }
+
+  // Handle every whole line of `text`; returns the unfinished rest.
+  private onData(text: string): string {
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      this.onLine(text.slice(start, nl));
+      start = nl + 1;
+    }
+    return text.slice(start);
+  }
+
   private onLine(line: string): void {
-    let msg: ChildReply;
-    try {
-      msg = JSON.parse(line) as ChildReply;
-    } catch {
+    const f = line.split(' ');
+    const kind = f[0];
+    if (kind === 'U') {
+      const key = this.keyByHash.get(f[1]!);
+      if (key === undefined) return;
+      this.keyByHash.delete(f[1]!);
+      this.inFlight.delete(key);
+      this.onUnstuck?.(key);
       return;
     }
-    if (msg.kind === 'unstuck') {
-      this.inFlight.delete(msg.key);
-      this.onUnstuck?.(msg.key);
+    const id = Number(f[1]);
+    if (kind === 'D') return this.onRead(id, f);
+    if (kind === 'G') {
+      const g = this.grafts.get(id);
+      if (!g) return;
+      clearTimeout(g.timer);
+      this.grafts.delete(id);
+      if (f[2] === 'ok') g.resolve({ ok: true });
+      else if (f[2] === 'hung') g.resolve({ ok: false, hung: true });
+      else g.resolve({ ok: false, errno: errnoName(Number(f[3])), step: f[4] ?? '?' });
       return;
     }
-    const p = this.pending.get(msg.id);
+    const p = this.pending.get(id);
     if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(msg.id);
-    if (msg.kind === 'hung') {
-      this.orphans++;
-      p.resolve({ state: 'hung', timeoutMs: msg.timeoutMs });
-      return; // stays in flight until 'unstuck'
+    if (kind === 'H') {
+      // Timed out in the engine: hung. The key stays in flight until `U` (the probe returned).
+      if (p.timer) clearTimeout(p.timer);
+      p.timer = null;
+      this.pending.delete(id);
+      if (!p.answered) {
+        this.orphans++;
+        p.resolve({ state: 'hung', timeoutMs: p.timeoutMs });
+      }
+      return;
     }
-    this.inFlight.delete(p.target.key);
-    const r = msg.reply;
-    p.resolve(
-      r.ok
-        ? { state: 'healthy', latencyMs: r.latencyMs }
-        : { state: classifyProbeErrno(r.errno), errno: r.errno, syscall: r.syscall, latencyMs: r.latencyMs },
-    );
+    if (p.timer) clearTimeout(p.timer);
+    this.pending.delete(id);
+    if (kind === 'B') {
+      // Another enotconn process holds a probe of this mount: report hung without probing.
+      this.inFlight.delete(p.key);
+      this.keyByHash.delete(this.hashOf(p.key));
+      if (!p.answered) {
+        p.resolve({ state: 'hung', timeoutMs: p.timeoutMs, stuckSinceMs: Number(f[2]), skipped: true });
+      }
+      return;
+    }
+    this.inFlight.delete(p.key);
+    this.keyByHash.delete(this.hashOf(p.key));
+    if (p.answered) {
+      this.onUnstuck?.(p.key); // the runner had given up on it; it returned after all
+      return;
+    }
+    if (kind === 'P' && f[2] === 'ok') {
+      p.resolve({ state: 'healthy', latencyMs: Number(f[3]) / 1000 });
+    } else if (kind === 'P' && f[2] === 'err') {
+      const n = Number(f[3]);
+      p.resolve({
+        state: classifyErrnoNumber(n),
+        errno: errnoName(n),
+        syscall: f[4] === 'l' ? 'lstat' : 'statfs',
+        latencyMs: Number(f[5]) / 1000,
+      });
+    } else {
+      p.resolve({ state: 'unknown', errno: 'EPROTO', syscall: 'statfs', latencyMs: 0 });
+    }
+  }
+
+  private onRead(id: number, f: string[]): void {
+    const r = this.reads.get(id);
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.reads.delete(id);
+    if (f[2] === 'ok') r.resolve({ ok: true, data: Buffer.from(f[3] ?? '', 'hex') });
+    else if (f[2] === 'hung') r.resolve({ ok: false, hung: true });
+    else r.resolve({ ok: false, errno: errnoName(Number(f[3])) });
   }
 
   private release(): void {
@@ -182,14 +328,15 @@ export class ProbeRunner {
     if (!child) return;
     if (this.outChild === child) this.flush();
     this.child = null;
-    child.stdin?.end(); // the child exits once its stuck probes (if any) return
-    child.stdout?.destroy();
+    child.stdin?.end(); // the engine exits once its stuck probes (if any) return; its answers still count
     child.unref();
   }
 
-  // Abandon the child: it finishes or stays blocked on its own, never holding up this process.
+  // Abandon the engine: it finishes or stays blocked on its own, never holding up this process.
   close(): void {
-    for (const p of this.pending.values()) clearTimeout(p.timer);
+    for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
+    for (const r of this.reads.values()) clearTimeout(r.timer);
+    for (const g of this.grafts.values()) clearTimeout(g.timer);
     this.release();
   }
 }

@@ -5,6 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 
+const ENOENT = 2;
+const EIO = 5;
+
 export interface WorkerRequest {
   id: number;
   path: string;
@@ -15,7 +18,7 @@ export interface WorkerReady {
 }
 export type WorkerReply =
   | { id: number; ok: true; latencyMs: number }
-  | { id: number; ok: false; errno: string; syscall: 'statfs' | 'lstat'; latencyMs: number };
+  | { id: number; ok: false; errno: number; syscall: 'statfs' | 'lstat'; latencyMs: number };
 
 function probeOnce(req: WorkerRequest): WorkerReply {
   const t0 = performance.now();
@@ -32,7 +35,7 @@ function probeOnce(req: WorkerRequest): WorkerReply {
     fs.lstatSync(path.join(req.path, `.enotconn-probe-${randomName()}`));
   } catch (e) {
     const c = code(e);
-    if (c !== 'ENOENT') return { id: req.id, ok: false, errno: c, syscall: 'lstat', latencyMs: ms() };
+    if (c !== ENOENT) return { id: req.id, ok: false, errno: c, syscall: 'lstat', latencyMs: ms() };
   }
   return { id: req.id, ok: true, latencyMs: ms() };
 }
@@ -45,9 +48,11 @@ function randomName(): string {
   return `${Math.floor(Math.random() * 0x100000000).toString(16)}${counter.toString(16).padStart(4, '0')}`;
 }
 
-function code(e: unknown): string {
-  const c = (e as { code?: unknown } | null)?.code;
-  return typeof c === 'string' ? c : 'EUNKNOWN';
+// The errno NUMBER: libuv has no name for some (ESTALE 116 reads "Unknown system error -116"),
+// so the engine reports numbers and the runner names and classifies them.
+function code(e: unknown): number {
+  const n = (e as { errno?: unknown } | null)?.errno;
+  return typeof n === 'number' && n !== 0 ? Math.abs(n) : EIO;
 }
 
 parentPort?.on('message', (req: WorkerRequest) => {

@@ -26,6 +26,10 @@ export type ProbeResult =
 export interface ProbeTarget {
   key: string;
   path: string;
+  // Probe as this user (and group): a FUSE mount without allow_other answers only its owner
+  // (fs/fuse/dir.c fuse_allow_current_process), so root judges it as the owner.
+  uid?: number;
+  gid?: number;
 }
 
 export interface ProbeOptions {

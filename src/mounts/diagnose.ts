@@ -20,6 +20,7 @@ import { DEFAULT_TYPES, mountKey, mountReport, readMounts, typeMatches } from '.
 import { ancestorsOf, topologyOf } from './mountinfo/topology.js';
 import { findFuseDaemonProof } from './process-table.js';
 import { KNOWN_DAEMONS } from './backends/index.js';
+import { probeRunAs } from './probe/run-as.js';
 
 export interface DiagnoseOptions {
   timeoutMs?: number; // probe timeout (default 1 s, so a hung mount is diagnosed in under 2 s)
@@ -48,7 +49,7 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
 
   // Started at once and awaited last: the probe is the slowest thing when the mount hangs.
   const probesP = host.probe(
-    [mount, ...above].map((m) => ({ key: mountKey(m), path: m.mountpoint })),
+    [mount, ...above].map((m) => ({ key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, host.uid()) })),
     { timeoutMs, concurrency: 1 + above.length },
   );
   const probeP = probesP.then((r) => r[0]!);

@@ -3,6 +3,7 @@ import { parseMountinfo, optionValue, type MountInfo } from './mountinfo/parse.j
 import { backendFor, KNOWN_DAEMONS } from './backends/index.js';
 import { findFuseDaemonProof, readProcessTable, type DaemonProof, type ProcessInfo } from './process-table.js';
 import { ancestorsOf, topologyOf, type MountRef } from './mountinfo/topology.js';
+import { probeRunAs } from './probe/run-as.js';
 
 // Network and FUSE filesystems covered by default (DESIGN §2).
 export const DEFAULT_TYPES: readonly string[] = [
@@ -122,8 +123,9 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
   for (const m of all) topByPath.set(m.mountpoint, m);
 
   const probeable = chosen.filter((m) => topByPath.get(m.mountpoint) === m);
+  const selfUid = host.uid();
   const probePromise = host.probe(
-    probeable.map((m) => ({ key: mountKey(m), path: m.mountpoint })),
+    probeable.map((m) => ({ key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, selfUid) })),
     { timeoutMs: opts.timeoutMs, concurrency: opts.concurrency },
   );
 

@@ -8,8 +8,9 @@ import type { Diagnosis } from '../mounts/diagnosis.js';
 import type { DiagnoseOptions } from '../mounts/diagnose.js';
 import type { HealOptions, HealReport } from '../mounts/heal/apply.js';
 import { RecipeStore } from '../mounts/heal/recipe-store.js';
-import type { MountInfo } from '../mounts/mountinfo/parse.js';
-import { mountKey, readMounts, typeMatches, DEFAULT_TYPES, type MountReport, type ScanReport } from '../mounts/scan.js';
+import { parseMountinfo, type MountInfo } from '../mounts/mountinfo/parse.js';
+import { probeRunAs } from '../mounts/probe/run-as.js';
+import { mountKey, typeMatches, DEFAULT_TYPES, type MountReport, type ScanReport } from '../mounts/scan.js';
 import type { Alerter } from './alerts.js';
 import type { WatchConfig } from './config.js';
 import type { IncidentBook } from './incidents.js';
@@ -86,6 +87,7 @@ export class WatchLoop {
   private recording = false;
   private readonly log: Logger;
   private readonly confirmMs: number;
+  private table: { text: string; managed: string; watched: Map<string, MountInfo> } | null = null;
 
   constructor(private readonly d: LoopDeps) {
     this.log = d.log;
@@ -122,20 +124,11 @@ export class WatchLoop {
   // One cycle: read the mount table, start a probe of every watched mount not already being probed
   // or healed. Returns once every probe it started has been handled.
   async cycle(): Promise<void> {
-    const { host, state, config } = this.d;
+    const { host, state } = this.d;
     const now = host.now();
     state.lastCycleAt = now;
     state.cycles++;
-    const table = await readMounts(host);
-    // Only the top mount at a mountpoint can be probed; a lower one is hidden by it.
-    const top = new Map<string, MountInfo>();
-    for (const m of table) top.set(m.mountpoint, m);
-    const watched = new Map<string, MountInfo>();
-    for (const m of observedMounts(table, config.observe)) watched.set(m.mountpoint, top.get(m.mountpoint)!);
-    for (const mp of this.d.supervisors.keys()) {
-      const m = top.get(mp);
-      if (m) watched.set(mp, m);
-    }
+    const watched = await this.watchedMounts();
     // Observed mounts that left the table: forget them (an admin unmounted them), closing any incident.
     for (const v of [...state.mounts.values()]) {
       if (v.managed !== null || watched.has(v.mountpoint) || v.healing || v.probing) continue;
@@ -155,6 +148,28 @@ export class WatchLoop {
     }
     await Promise.all(probes);
     this.recordRecipes();
+  }
+
+  // The watched mounts, from a mount table parsed only when its bytes changed since the last cycle
+  // (a steady host re-reads the same text every interval; comparing it costs far less than
+  // parsing and matching it again).
+  private async watchedMounts(): Promise<Map<string, MountInfo>> {
+    const { host, config } = this.d;
+    const text = (await host.readText(host.proc('self', 'mountinfo'))) ?? '';
+    const managed = [...this.d.supervisors.keys()].join('\0');
+    if (this.table && this.table.text === text && this.table.managed === managed) return this.table.watched;
+    const all = text === '' ? [] : parseMountinfo(text);
+    // Only the top mount at a mountpoint can be probed; a lower one is hidden by it.
+    const top = new Map<string, MountInfo>();
+    for (const m of all) top.set(m.mountpoint, m);
+    const watched = new Map<string, MountInfo>();
+    for (const m of observedMounts(all, config.observe)) watched.set(m.mountpoint, top.get(m.mountpoint)!);
+    for (const mp of this.d.supervisors.keys()) {
+      const m = top.get(mp);
+      if (m) watched.set(mp, m);
+    }
+    this.table = { text, managed, watched };
+    return watched;
   }
 
   private viewFor(m: MountInfo): MountView {
@@ -199,7 +214,7 @@ export class WatchLoop {
     v.probing = true;
     let r: ProbeResult;
     try {
-      [r] = (await host.probe([{ key: mountKey(m), path: m.mountpoint }], {
+      [r] = (await host.probe([{ key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, host.uid()) }], {
         timeoutMs: config.probeTimeout,
         concurrency: config.concurrency,
       })) as [ProbeResult];

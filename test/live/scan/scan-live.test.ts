@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { helperPath } from '../../../src/host/probe-engine.js';
 import type { MountReport, ScanReport } from '../../../src/mounts/scan.js';
 import {
+  REPO,
   ensureTestUser,
   liveBindfs,
   liveRclone,
@@ -49,7 +51,8 @@ function probeChildren(runDir: string): number[] {
     try {
       const env = fs.readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
       const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'latin1');
-      if (env.includes(want) && cmd.includes('probe-child')) out.push(Number(name));
+      if (env.includes(want) && (cmd.includes('probe-child') || cmd.includes('enotconn-helper')))
+        out.push(Number(name));
     } catch {
       // gone
     }
@@ -58,8 +61,14 @@ function probeChildren(runDir: string): number[] {
 }
 
 // The whole life of one mount: healthy, stopped (hung, never blocking scan), resumed, killed.
-async function lifecycle(t: TestContext, mount: LiveMount, backend: string, endpoint?: string): Promise<void> {
-  const env = privateDirs(t);
+async function lifecycle(
+  t: TestContext,
+  mount: LiveMount,
+  backend: string,
+  endpoint?: string,
+  engine?: 'native' | 'node',
+): Promise<void> {
+  const env = { ...privateDirs(t), ...(engine ? { ENOTCONN_PROBE_ENGINE: engine } : {}) };
   const mp = mount.mountpoint;
 
   let s = await scanJson(env, path.dirname(mp));
@@ -119,13 +128,21 @@ async function lifecycle(t: TestContext, mount: LiveMount, backend: string, endp
   assert.equal(s.code, 1);
 }
 
-test('bindfs: healthy, SIGSTOP hung without blocking scan, SIGCONT healthy, kill -9 dead ENOTCONN', async (t) => {
-  if (!requireBinary(t, 'bindfs', 'fusermount3')) return;
-  const dir = tempDir(t);
-  fs.mkdirSync(path.join(dir, 'src'));
-  fs.writeFileSync(path.join(dir, 'src', 'file'), 'data');
-  await lifecycle(t, await liveBindfs(t, path.join(dir, 'src'), path.join(dir, 'mnt')), 'bindfs');
-});
+// The hung, dead and stuck-probe lifecycle runs with each probe engine: the native helper and the
+// Node probe child (ENOTCONN_PROBE_ENGINE), which must keep the same promises.
+for (const engine of ['native', 'node'] as const) {
+  test(`bindfs (${engine} engine): healthy, SIGSTOP hung without blocking scan, SIGCONT healthy, kill -9 dead ENOTCONN`, async (t) => {
+    if (!requireBinary(t, 'bindfs', 'fusermount3')) return;
+    if (engine === 'native' && helperPath(path.join(REPO, 'dist/src/host')) === null) {
+      t.skip('SKIPPED: the native helper was not built (no C compiler)');
+      return;
+    }
+    const dir = tempDir(t);
+    fs.mkdirSync(path.join(dir, 'src'));
+    fs.writeFileSync(path.join(dir, 'src', 'file'), 'data');
+    await lifecycle(t, await liveBindfs(t, path.join(dir, 'src'), path.join(dir, 'mnt')), 'bindfs', undefined, engine);
+  });
+}
 
 test('rclone mount: healthy, SIGSTOP hung without blocking scan, SIGCONT healthy, kill -9 dead ENOTCONN', async (t) => {
   if (!requireBinary(t, 'rclone', 'fusermount3')) return;

@@ -1,0 +1,758 @@
+// enotconn-helper: the probe engine's native half (DESIGN section 8). It serves requests read as
+// lines on stdin and answers as lines on stdout, one thread per request, and abandons a request
+// whose deadline passes: the thread stays blocked in the kernel (a hung FUSE or NFS mount cannot
+// be interrupted) while the helper answers everything else. It uses libc only and never execs.
+//
+// Requests (fields separated by one space; paths are hex-encoded bytes, so any byte may appear):
+//   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>   probe: statfs, then lstat of a
+//                                                    random name under the mount (ENOENT = healthy)
+//   R <id> <timeout_ms> <max_bytes> <hex_path>       bounded read of a /proc or /sys file
+//   G <id> <timeout_ms> <pid> <ro 0|1> <hex_src> <hex_dst>   graft: clone the host's mount tree at
+//                                                    src, enter pid's mount namespace, detach the
+//                                                    stale mount at dst and move the clone there
+// Replies:
+//   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
+//   B <id> <since_ms>       another live process holds a probe of this mount; none was started
+//   U <key_hash> <latency_us>   an abandoned probe finally returned
+//   D <id> ok <hex> | D <id> err <errno> | D <id> hung
+//   G <id> ok | G <id> err <errno> <step> | G <id> hung
+// When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
+//
+// Threads: a small pool takes requests from a queue. A request whose deadline passes is answered
+// `H` and its thread abandoned (it stays blocked in the kernel; a fresh thread takes its place);
+// a request still running after SLOW_MS lets one more thread start, up to MAX_THREADS, so hung
+// mounts never hold up the healthy ones queued behind them.
+//
+// The registry (shared with every enotconn process): a probe is claimed when it STARTS with an
+// OFD byte-range lock on one byte of <registry>/probes.lock (fcntl(2) F_OFD_SETLK: one syscall, on
+// any filesystem, and released by the kernel if this process dies). When a probe passes its
+// deadline, a file <registry>/<key_hash> "<pid> <start ticks> <since ms>" records since when it
+// is stuck; the Node probe child (the fallback engine) claims with that same file, so both
+// engines see each other's probes.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 20000
+#define PATH_MAX_BYTES 8192
+#define MAX_THREADS 1024
+// A probe still running after SLOW_MS no longer counts against the concurrency: it is on a slow
+// or hung mount, and must not hold up the probes of healthy mounts queued behind it.
+#define SLOW_MS 20
+#define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
+
+enum kind { PROBE, READ, GRAFT };
+enum phase { QUEUED, RUNNING, ANSWERED };
+
+struct req {
+  struct req *next;
+  enum kind kind;
+  enum phase phase;
+  long id;
+  long timeout_ms;
+  long uid, gid;
+  long max_bytes;
+  char hash[48];
+  char path[PATH_MAX_BYTES / 2 + 64];
+  char path2[PATH_MAX_BYTES / 2 + 64]; // graft: the destination inside the target namespace
+  long pid;                            // graft: a process in the target mount namespace
+  long ro;                             // graft: keep the grafted mount read-only
+  int64_t started_ms; // when its thread started
+  int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
+  int claimed;        // holds the registry lock for `hash`
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct req *queue_head, *queue_tail; // not started yet
+static struct req *running;                 // started, not finished (timed out ones included)
+static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
+static int threads_alive; // every pool thread, abandoned ones included
+static int threads_stuck; // abandoned: blocked past a deadline
+static int threads_idle;  // waiting for work
+static int threads_starting; // created, not yet waiting or working
+static int answering;        // requests out of the queue and `running`, whose reply is being written
+static int64_t main_wake_at = -1; // when the main loop's poll returns (monotonic ms), -1: never
+static int input_open = 1;
+static long concurrency = 8;
+static int wake_fd[2];    // a thread writes a byte when the main loop should look again
+static int reg_fd = -1;   // the registry directory, or -1 without one
+static int lock_fd = -1;  // <registry>/probes.lock
+static char my_start[32];
+
+static int64_t now_ms(int clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+// One reply line; a line is at most one write(2), and writes of lines are serialised by `mu`'s
+// callers or by this lock, so lines never interleave.
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+static void reply(const char *line, size_t len) {
+  pthread_mutex_lock(&out_mu);
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = write(1, line + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break; // the parent went away: stuck probes still finish and clear the registry
+    off += (size_t)n;
+  }
+  pthread_mutex_unlock(&out_mu);
+}
+
+static void replyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void replyf(const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0) reply(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static int unhex(const char *hex, char *out, size_t cap) {
+  size_t n = strlen(hex);
+  if (n % 2 != 0 || n / 2 + 1 > cap) return -1;
+  for (size_t i = 0; i < n / 2; i++) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return -1;
+    out[i] = (char)(hi * 16 + lo);
+    if (out[i] == '\0') return -1;
+  }
+  out[n / 2] = '\0';
+  return 0;
+}
+
+// Field 22 of /proc/<pid>/stat (start time in clock ticks): guards registry entries against pid reuse.
+static int start_ticks(const char *pid, char *out, size_t cap) {
+  char p[64], buf[1024];
+  snprintf(p, sizeof p, "/proc/%s/stat", pid);
+  int fd = open(p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  char *s = strrchr(buf, ')'); // comm may hold spaces and parentheses
+  if (!s) return -1;
+  s += 2;
+  for (int field = 3; field < 22 && s; field++) {
+    s = strchr(s, ' ');
+    if (s) s++;
+  }
+  if (!s) return -1;
+  size_t len = strcspn(s, " ");
+  if (len + 1 > cap) return -1;
+  memcpy(out, s, len);
+  out[len] = '\0';
+  return 0;
+}
+
+// The lock byte of a mount: FNV-1a of its registry name, within off_t's positive range.
+static off_t lock_offset(const char *hash) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char *c = hash; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+  return (off_t)(h & 0x3fffffffffffffffull);
+}
+
+static int set_lock(const char *hash, short type) {
+  struct flock fl = {0};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = lock_offset(hash);
+  fl.l_len = 1;
+  return fcntl(lock_fd, F_OFD_SETLK, &fl);
+}
+
+// The live holder recorded in <registry>/<hash>: 1 (its since time in *since), or 0. A record
+// whose process is gone (or whose pid was reused) is removed.
+static int live_record(const char *hash, int64_t *since) {
+  int fd = openat(reg_fd, hash, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return 0;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  char pid[24] = {0}, st[32] = {0}, cur[32];
+  long long sm = 0;
+  if (sscanf(buf, "%23s %31s %lld", pid, st, &sm) == 3 && start_ticks(pid, cur, sizeof cur) == 0 &&
+      strcmp(cur, st) == 0) {
+    *since = sm;
+    return 1;
+  }
+  unlinkat(reg_fd, hash, 0);
+  return 0;
+}
+
+// Claim a mount for a probe that starts now: 1 when claimed, 0 when another live process holds a
+// probe of it (*since: when that probe started, or 0 when not known yet), -1 without a registry.
+static int claim(const char *hash, int64_t *since) {
+  if (lock_fd < 0 || hash[0] == '-') return -1;
+  *since = 0;
+  if (set_lock(hash, F_WRLCK) != 0) {
+    if (errno != EAGAIN && errno != EACCES) return -1;
+    live_record(hash, since);
+    return 0;
+  }
+  if (live_record(hash, since)) { // a Node probe child holds it
+    set_lock(hash, F_UNLCK);
+    return 0;
+  }
+  return 1;
+}
+
+// Record, for other processes, since when a probe that passed its deadline has been stuck.
+static void record_stuck(struct req *r) {
+  if (!r->claimed) return;
+  char tmp[80];
+  snprintf(tmp, sizeof tmp, "%s.tmp%d", r->hash, (int)getpid());
+  int fd = openat(reg_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return;
+  char buf[96];
+  int64_t since = now_ms(CLOCK_REALTIME) - (now_ms(CLOCK_MONOTONIC) - r->started_ms);
+  int n = snprintf(buf, sizeof buf, "%d %s %lld\n", (int)getpid(), my_start, (long long)since);
+  int ok = write(fd, buf, (size_t)n) == n;
+  close(fd);
+  if (ok) renameat(reg_fd, tmp, reg_fd, r->hash);
+  else unlinkat(reg_fd, tmp, 0);
+}
+
+static void unclaim(struct req *r, int was_stuck) {
+  if (!r->claimed) return;
+  if (was_stuck) unlinkat(reg_fd, r->hash, 0);
+  set_lock(r->hash, F_UNLCK);
+}
+
+// What one probe found.
+struct outcome {
+  int err;     // 0 when healthy
+  char sys;    // 's' statfs, 'l' lstat
+};
+
+static void probe_here(const char *path, const char *random_path, struct outcome *o) {
+  struct statfs sf;
+  struct stat st;
+  o->err = 0;
+  o->sys = 's';
+  // statfs reaches the daemon (FUSE_STATFS, NFS FSSTAT) rather than the dentry cache.
+  if (statfs(path, &sf) != 0) {
+    o->err = errno;
+    return;
+  }
+  // A random name defeats positive and negative dentry caching: the lookup goes to the backend.
+  o->sys = 'l';
+  if (lstat(random_path, &st) != 0 && errno != ENOENT) o->err = errno;
+}
+
+// Probe as another user, for a FUSE mount without allow_other that only its owner may reach
+// (fuse_allow_current_process in fs/fuse/dir.c compares uid and gid with user_id/group_id).
+// A forked child drops to that uid and gid with raw syscalls (they change only the calling
+// thread, which is the child's only thread) and reports through a pipe; it runs no other code.
+static void probe_as(long uid, long gid, const char *path, const char *random_path, struct outcome *o) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    o->err = errno;
+    o->sys = 's';
+    return;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    o->err = errno;
+    o->sys = 's';
+    close(p[0]);
+    close(p[1]);
+    return;
+  }
+  if (pid == 0) {
+    gid_t g = (gid_t)gid;
+    struct outcome c = {EPERM, 's'};
+    if (syscall(SYS_setgroups, 1, &g) == 0 && syscall(SYS_setresgid, g, g, g) == 0 &&
+        syscall(SYS_setresuid, (uid_t)uid, (uid_t)uid, (uid_t)uid) == 0)
+      probe_here(path, random_path, &c);
+    else
+      c.err = errno;
+    if (write(p[1], &c, sizeof c) != (ssize_t)sizeof c) _exit(1);
+    _exit(0);
+  }
+  close(p[1]);
+  struct outcome c = {EIO, 's'};
+  ssize_t n;
+  do n = read(p[0], &c, sizeof c);
+  while (n < 0 && errno == EINTR);
+  close(p[0]);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  if (n != (ssize_t)sizeof c) {
+    c.err = ECHILD; // the child died without an answer
+    c.sys = 's';
+  }
+  *o = c;
+}
+
+
+// Run one request on this thread; the reply line goes to `line` (at most `cap` bytes).
+static size_t run_probe(struct req *r, char *line, size_t cap, int64_t *lat_out) {
+  char random_path[sizeof r->path + 48];
+  uint64_t rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) rnd ^= (uint64_t)now_us() * 2654435761u;
+  snprintf(random_path, sizeof random_path, "%s%s.enotconn-probe-%016llx", r->path,
+           r->path[strlen(r->path) - 1] == '/' ? "" : "/", (unsigned long long)rnd);
+  int64_t t0 = now_us();
+  struct outcome o;
+  if (r->uid >= 0)
+    probe_as(r->uid, r->gid, r->path, random_path, &o);
+  else
+    probe_here(r->path, random_path, &o);
+  int64_t lat = now_us() - t0;
+  *lat_out = lat;
+  int n = o.err == 0 ? snprintf(line, cap, "P %ld ok %lld\n", r->id, (long long)lat)
+                     : snprintf(line, cap, "P %ld err %d %c %lld\n", r->id, o.err, o.sys, (long long)lat);
+  return (size_t)n;
+}
+
+// A bounded read: at most max_bytes of the file, hex-encoded. Returns a malloc'd line. The buffer
+// grows as the file does: most /proc files (stat, cmdline, fdinfo) are a few hundred bytes.
+static char *run_read(struct req *r, size_t *len) {
+  size_t cap = (size_t)r->max_bytes;
+  size_t size = cap < 4096 ? cap : 4096;
+  char *data = malloc(size + 1);
+  int n;
+  char *line = NULL;
+  int fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+  if (!data || fd < 0) {
+    int e = !data ? ENOMEM : errno;
+    if (fd >= 0) close(fd);
+    free(data);
+    line = malloc(64);
+    if (!line) return NULL;
+    n = snprintf(line, 64, "D %ld err %d\n", r->id, e);
+    *len = (size_t)n;
+    return line;
+  }
+  size_t got = 0;
+  int err = 0;
+  while (got < cap) {
+    if (got == size) {
+      size_t bigger = size * 2 < cap ? size * 2 : cap;
+      char *d2 = realloc(data, bigger + 1);
+      if (!d2) break;
+      data = d2;
+      size = bigger;
+    }
+    ssize_t k = read(fd, data + got, size - got);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      err = errno;
+      break;
+    }
+    if (k == 0) break;
+    got += (size_t)k;
+  }
+  close(fd);
+  line = malloc(got * 2 + 64);
+  if (!line) {
+    free(data);
+    return NULL;
+  }
+  if (err && got == 0) {
+    n = snprintf(line, 64, "D %ld err %d\n", r->id, err);
+  } else {
+    static const char hx[] = "0123456789abcdef";
+    n = snprintf(line, 64, "D %ld ok ", r->id);
+    for (size_t i = 0; i < got; i++) {
+      line[n++] = hx[(unsigned char)data[i] >> 4];
+      line[n++] = hx[(unsigned char)data[i] & 15];
+    }
+    line[n++] = '\n';
+  }
+  free(data);
+  *len = (size_t)n;
+  return line;
+}
+
+// Graft, in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller, setns(2)): open
+// the fresh tree on the host BEFORE entering the namespace (open_tree(2) OPEN_TREE_CLONE of src,
+// which may be a subdirectory: the subPath root is kept), make it read-only if asked
+// (mount_setattr(2)), enter the target's mount namespace, lazily detach whatever stale mount sits
+// at dst, and move the clone there (move_mount(2)). dst is resolved without following symlinks
+// (openat2 RESOLVE_NO_SYMLINKS), so a container cannot redirect the graft. Nothing is executed.
+struct graft_outcome {
+  int err;
+  char step[16];
+};
+
+static void graft_child(struct req *r, int out) {
+  struct graft_outcome g = {0, ""};
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, r->path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (tree < 0) {
+    g.err = errno;
+    strcpy(g.step, "open_tree");
+  }
+  if (!g.err && r->ro) {
+    struct mount_attr a = {0};
+    a.attr_set = MOUNT_ATTR_RDONLY;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) != 0) {
+      g.err = errno;
+      strcpy(g.step, "mount_setattr");
+    }
+  }
+  if (!g.err) {
+    char ns[64];
+    snprintf(ns, sizeof ns, "/proc/%ld/ns/mnt", r->pid);
+    int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0 || setns(nsfd, CLONE_NEWNS) != 0) {
+      g.err = errno;
+      strcpy(g.step, "setns");
+    }
+  }
+  if (!g.err && umount2(r->path2, MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL) {
+    g.err = errno; // EINVAL: nothing is mounted there, which is fine
+    strcpy(g.step, "umount2");
+  }
+  if (!g.err) {
+    struct open_how how = {0};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int dfd = (int)syscall(SYS_openat2, AT_FDCWD, r->path2, &how, sizeof how);
+    if (dfd < 0) {
+      g.err = errno;
+      strcpy(g.step, "openat2");
+    } else if (syscall(SYS_move_mount, tree, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+      g.err = errno;
+      strcpy(g.step, "move_mount");
+    }
+  }
+  if (write(out, &g, sizeof g) != (ssize_t)sizeof g) _exit(1);
+  _exit(0);
+}
+
+static size_t run_graft(struct req *r, char *line, size_t cap) {
+  int p[2];
+  struct graft_outcome g = {EIO, "fork"};
+  if (pipe2(p, O_CLOEXEC) == 0) {
+    pid_t pid = fork();
+    if (pid == 0) graft_child(r, p[1]);
+    close(p[1]);
+    if (pid > 0) {
+      ssize_t n;
+      do n = read(p[0], &g, sizeof g);
+      while (n < 0 && errno == EINTR);
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+      if (n != (ssize_t)sizeof g) {
+        g.err = ECHILD;
+        strcpy(g.step, "child");
+      }
+    } else {
+      g.err = errno;
+    }
+    close(p[0]);
+  }
+  g.step[sizeof g.step - 1] = '\0';
+  int n = g.err == 0 ? snprintf(line, cap, "G %ld ok\n", r->id) : snprintf(line, cap, "G %ld err %d %s\n", r->id, g.err, g.step);
+  return (size_t)n;
+}
+
+static void wake_main(void) {
+  char b = 1;
+  if (write(wake_fd[1], &b, 1) < 0) { /* the pipe is full: the loop is awake anyway */ }
+}
+
+static void *pool_thread(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&mu);
+  threads_starting--;
+  for (;;) {
+    while (!queue_head) {
+      if (!input_open || threads_idle >= POOL_IDLE_MAX + concurrency) {
+        threads_alive--;
+        pthread_mutex_unlock(&mu);
+        wake_main();
+        return NULL;
+      }
+      threads_idle++;
+      pthread_cond_wait(&work_cv, &mu);
+      threads_idle--;
+    }
+    struct req *r = queue_head;
+    queue_head = r->next;
+    if (!queue_head) queue_tail = NULL;
+    if (r->kind == PROBE) {
+      int64_t since = 0;
+      int c = claim(r->hash, &since);
+      if (c == 0) {
+        answering++;
+        pthread_mutex_unlock(&mu);
+        replyf("B %ld %lld\n", r->id, (long long)since);
+        free(r);
+        pthread_mutex_lock(&mu);
+        answering--;
+        if (!input_open && !queue_head) wake_main();
+        continue;
+      }
+      r->claimed = c == 1;
+    }
+    r->phase = RUNNING;
+    r->started_ms = now_ms(CLOCK_MONOTONIC);
+    r->next = running;
+    running = r;
+    // Its deadline must reach the main loop's timer: wake it only if it would sleep past it.
+    int64_t due = r->started_ms + r->timeout_ms;
+    int wake = main_wake_at < 0 || due < main_wake_at || (queue_head && main_wake_at > r->started_ms + SLOW_MS);
+    pthread_mutex_unlock(&mu);
+    if (wake) wake_main();
+
+    char small[160];
+    char *line = small;
+    size_t len = 0;
+    int64_t lat = 0;
+    if (r->kind == PROBE) {
+      len = run_probe(r, small, sizeof small, &lat);
+    } else if (r->kind == GRAFT) {
+      len = run_graft(r, small, sizeof small);
+    } else {
+      line = run_read(r, &len);
+      if (!line) {
+        line = small;
+        len = (size_t)snprintf(small, sizeof small, "D %ld err %d\n", r->id, ENOMEM);
+      }
+    }
+
+    pthread_mutex_lock(&mu);
+    int late = r->timed_out;
+    for (struct req **pp = &running; *pp; pp = &(*pp)->next) {
+      if (*pp == r) {
+        *pp = r->next;
+        break;
+      }
+    }
+    r->phase = ANSWERED;
+    answering++;
+    pthread_mutex_unlock(&mu);
+    if (r->kind == PROBE) unclaim(r, late);
+    if (!late) reply(line, len);
+    else if (r->kind == PROBE && r->hash[0] != '-') replyf("U %s %lld\n", r->hash, (long long)lat);
+    if (line != small) free(line);
+    free(r);
+    pthread_mutex_lock(&mu);
+    answering--;
+    if (late) {
+      // An abandoned thread was replaced when it passed its deadline: it leaves now.
+      threads_stuck--;
+      threads_alive--;
+      pthread_mutex_unlock(&mu);
+      wake_main();
+      return NULL;
+    }
+    if (!input_open && !queue_head) wake_main();
+  }
+}
+
+// Start one more pool thread. Called with `mu` held.
+static void add_thread(void) {
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&at, 128 * 1024);
+  pthread_t t;
+  if (pthread_create(&t, &at, pool_thread, NULL) == 0) {
+    threads_alive++;
+    threads_starting++;
+  }
+  pthread_attr_destroy(&at);
+}
+
+// Hand queued work to the pool, growing it while requests wait and fewer than `concurrency`
+// threads are free or busy on recent requests (slow and abandoned ones do not count, so hung
+// mounts never hold up the others). Called with `mu` held.
+static void pump(void) {
+  if (!queue_head) return;
+  if (threads_idle > 0) {
+    pthread_cond_broadcast(&work_cv);
+    return;
+  }
+  int64_t now = now_ms(CLOCK_MONOTONIC);
+  int recent = 0;
+  for (struct req *r = running; r; r = r->next)
+    if (!r->timed_out && now - r->started_ms < SLOW_MS) recent++;
+  int queued = 0;
+  for (struct req *q = queue_head; q && queued < concurrency; q = q->next) queued++;
+  int want = (int)concurrency - recent - threads_starting;
+  if (want > queued - threads_starting) want = queued - threads_starting;
+  while (want-- > 0 && threads_alive < MAX_THREADS) add_thread();
+}
+
+// Send `H` for every running request past its deadline; the next wake-up in ms (or -1).
+static int check_deadlines(void) {
+  int64_t now = now_ms(CLOCK_MONOTONIC);
+  int64_t next = -1;
+  for (struct req *r = running; r; r = r->next) {
+    if (r->timed_out) continue;
+    int64_t due = r->started_ms + r->timeout_ms;
+    if (due <= now) {
+      r->timed_out = 1;
+      threads_stuck++;
+      if (r->kind == PROBE) {
+        record_stuck(r);
+        replyf("H %ld\n", r->id);
+      } else if (r->kind == GRAFT) {
+        replyf("G %ld hung\n", r->id);
+      } else {
+        replyf("D %ld hung\n", r->id);
+      }
+      continue;
+    }
+    int64_t slow = r->started_ms + SLOW_MS;
+    int64_t wake = slow > now && queue_head ? slow : due;
+    if (next < 0 || wake < next) next = wake;
+  }
+  return next < 0 ? -1 : (int)(next - now);
+}
+
+static void enqueue(char *line) {
+  struct req *r = calloc(1, sizeof *r);
+  if (!r) return;
+  char hexpath[PATH_MAX_BYTES + 4];
+  int ok = 0;
+  if (line[0] == 'P') {
+    r->kind = PROBE;
+    ok = sscanf(line, "P %ld %ld %ld %ld %47s %8195s", &r->id, &r->timeout_ms, &r->uid, &r->gid, r->hash, hexpath) == 6;
+    ok = ok && (r->uid < 0 || r->gid >= 0);
+  } else if (line[0] == 'R') {
+    r->kind = READ;
+    ok = sscanf(line, "R %ld %ld %ld %8195s", &r->id, &r->timeout_ms, &r->max_bytes, hexpath) == 4;
+    ok = ok && r->max_bytes > 0 && r->max_bytes <= 4 * 1024 * 1024;
+    strcpy(r->hash, "-");
+  } else if (line[0] == 'G') {
+    r->kind = GRAFT;
+    char hexdst[PATH_MAX_BYTES + 4];
+    ok = sscanf(line, "G %ld %ld %ld %ld %8195s %8195s", &r->id, &r->timeout_ms, &r->pid, &r->ro, hexpath, hexdst) == 6;
+    ok = ok && r->pid > 0 && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 &&
+         r->path2[0] == '/';
+    strcpy(r->hash, "-");
+  }
+  // A registry name is a file name of ours, never a path or a dot file.
+  if (ok && (strchr(r->hash, '/') != NULL || r->hash[0] == '.')) ok = 0;
+  ok = ok && r->timeout_ms > 0 && unhex(hexpath, r->path, sizeof r->path) == 0 && r->path[0] == '/';
+  if (!ok) {
+    long id = -1;
+    sscanf(line + (line[0] ? 1 : 0), " %ld", &id);
+    replyf("E %ld malformed request\n", id);
+    free(r);
+    return;
+  }
+  r->phase = QUEUED;
+  if (queue_tail) queue_tail->next = r;
+  else queue_head = r;
+  queue_tail = r;
+}
+
+// mkdir -p, 0755: the run directory may not exist yet on a fresh boot.
+static void mkdir_p(const char *dir) {
+  char p[PATH_MAX_BYTES / 2];
+  size_t n = strlen(dir);
+  if (n == 0 || n >= sizeof p) return;
+  memcpy(p, dir, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (p[i] == '/' || p[i] == '\0') {
+      char c = p[i];
+      p[i] = '\0';
+      mkdir(p, 0755);
+      p[i] = c;
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  // Usage: enotconn-helper [--registry DIR] [--concurrency N]
+  signal(SIGPIPE, SIG_IGN);
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--registry") == 0 && argv[i + 1][0] == '/') {
+      mkdir_p(argv[i + 1]);
+      reg_fd = open(argv[i + 1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (reg_fd >= 0) lock_fd = openat(reg_fd, "probes.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    } else if (strcmp(argv[i], "--concurrency") == 0) {
+      concurrency = strtol(argv[i + 1], NULL, 10);
+      if (concurrency < 1) concurrency = 1;
+      if (concurrency > MAX_THREADS) concurrency = MAX_THREADS;
+    }
+  }
+  if (start_ticks("self", my_start, sizeof my_start) != 0) strcpy(my_start, "0");
+  if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0) return 2;
+
+  static char buf[LINE_MAX_BYTES * 2];
+  size_t have = 0;
+  for (;;) {
+    pthread_mutex_lock(&mu);
+    pump();
+    int wait = check_deadlines();
+    // Done when input is closed and nothing is queued or running (abandoned probes included).
+    int idle = !input_open && !queue_head && !running && answering == 0;
+    int open_now = input_open;
+    main_wake_at = wait < 0 ? -1 : now_ms(CLOCK_MONOTONIC) + wait;
+    pthread_mutex_unlock(&mu);
+    if (idle) break;
+    struct pollfd fds[2] = {{open_now ? 0 : -1, POLLIN, 0}, {wake_fd[0], POLLIN, 0}};
+    if (poll(fds, 2, wait) < 0 && errno != EINTR) return 2;
+    if (fds[1].revents & POLLIN) {
+      char drain[256];
+      while (read(wake_fd[0], drain, sizeof drain) > 0) {}
+    }
+    if (open_now && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(0, buf + have, sizeof buf - have - 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        pthread_mutex_lock(&mu);
+        input_open = 0;
+        pthread_cond_broadcast(&work_cv); // idle threads leave
+        pthread_mutex_unlock(&mu);
+        continue;
+      }
+      have += (size_t)n;
+      buf[have] = '\0';
+      char *start = buf, *nl;
+      pthread_mutex_lock(&mu);
+      while ((nl = memchr(start, '\n', have - (size_t)(start - buf))) != NULL) {
+        *nl = '\0';
+        if (nl - start < LINE_MAX_BYTES) enqueue(start);
+        start = nl + 1;
+      }
+      pthread_mutex_unlock(&mu);
+      have -= (size_t)(start - buf);
+      memmove(buf, start, have);
+      if (have >= LINE_MAX_BYTES) have = 0; // an over-long line is dropped, never half-parsed
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,87 @@
+// Which probe engine runs the probes: the native helper (native/enotconn-helper.c, built at
+// install time) when it was built, else the Node probe child. ENOTCONN_PROBE_ENGINE=node|native
+// forces one (the tests run both).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EnotconnError } from '../errors.js';
+import { bundleInfo } from '../runtime/bundle.js';
+import { childArgv } from '../runtime/self.js';
+
+export type ProbeEngineName = 'native' | 'node';
+
+const HELPER_REL = path.join('native', 'build', 'enotconn-helper');
+
+// The built helper, looked up from this module's directory upwards (dist/src/host, or a bundle's
+// directory), or null. As root, a helper that others could have replaced is not used.
+export function helperPath(from = path.dirname(fileURLToPath(import.meta.url))): string | null {
+  let dir = from;
+  for (let i = 0; i < 5; i++) {
+    const p = path.join(dir, HELPER_REL);
+    try {
+      const st = fs.statSync(p);
+      if (st.isFile() && (st.mode & 0o111) !== 0) return trusted(st) ? p : null;
+    } catch {
+      // not here
+    }
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return null;
+}
+
+// Root runs the helper only when it is owned by root or by whoever owns this package's own code,
+// and no one else may write it (DESIGN §7: programs root runs are files others cannot change).
+function trusted(st: fs.Stats): boolean {
+  if (process.getuid?.() !== 0) return true;
+  if ((st.mode & 0o022) !== 0) return false;
+  const own = fs.statSync(fileURLToPath(import.meta.url));
+  return st.uid === 0 || st.uid === own.uid;
+}
+
+// The engine to use and, for the native one, the helper's path.
+export function chooseEngine(env: NodeJS.ProcessEnv = process.env): { name: ProbeEngineName; helper: string | null } {
+  const want = env.ENOTCONN_PROBE_ENGINE;
+  if (want !== undefined && want !== '' && want !== 'native' && want !== 'node') {
+    throw new EnotconnError('ENC_USAGE', `ENOTCONN_PROBE_ENGINE must be native or node, not ${JSON.stringify(want)}`);
+  }
+  if (want === 'node') return { name: 'node', helper: null };
+  // The single executable carries no helper: its probe engine is itself, in the probe-child role.
+  const helper = bundleInfo()?.sea === true ? null : helperPath();
+  if (helper) return { name: 'native', helper };
+  if (want === 'native') {
+    throw new EnotconnError(
+      'ENC_NOT_FOUND',
+      `ENOTCONN_PROBE_ENGINE=native, but the helper ${HELPER_REL} was not built; run: sh scripts/build-native.sh`,
+    );
+  }
+  return { name: 'node', helper: null };
+}
+
+// Start a probe engine process. Its own process group: a terminal ^C to enotconn does not reach it.
+export function spawnEngine(
+  engine: ProbeEngineName,
+  helper: string | null,
+  registryDir: string,
+  concurrency: number,
+): ChildProcess {
+  const workers = String(Math.max(1, concurrency));
+  if (engine === 'native' && helper) {
+    return spawn(helper, ['--registry', registryDir, '--concurrency', workers], {
+      detached: true,
+      stdio: ['pipe', 'pipe', 'ignore'],
+      // A fixed environment; the registry variable only lets tests and operators find it.
+      env: { ENOTCONN_PROBE_REGISTRY: registryDir },
+      cwd: '/',
+    });
+  }
+  const [exe, ...args] = childArgv('probe-child', () => new URL('./probe-child.js', import.meta.url));
+  return spawn(exe!, args, {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { ...process.env, ENOTCONN_PROBE_REGISTRY: registryDir, ENOTCONN_PROBE_WORKERS: workers },
+    cwd: '/',
+  });
+}

@@ -1,0 +1,42 @@
+// The probe engine's wire format, spoken by the native helper (native/enotconn-helper.c) and by
+// the Node probe child alike, so the runner has one client for both. One request or reply per
+// line; paths are hex-encoded bytes, so a mountpoint may hold any byte, newlines included.
+//   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>      probe
+//   R <id> <timeout_ms> <max_bytes> <hex_path>                         bounded read
+// Replies: `P <id> ok <us>`, `P <id> err <errno> <s|l> <us>`, `H <id>` (deadline passed),
+// `B <id> <since_ms>` (another live process holds a probe of this mount), `U <key_hash> <us>`
+// (an abandoned probe returned), `D <id> ok <hex>`, `D <id> err <errno>`, `D <id> hung`, `E <id> <why>`.
+
+// A request for one probe.
+export interface ProbeRequest {
+  id: number;
+  timeoutMs: number;
+  uid: number; // -1: as the engine's own user
+  gid: number;
+  hash: string; // registry name of the mount, or '-' for none
+  path: string;
+}
+
+// The UTF-8 bytes of `s` as lowercase hex.
+export function toHex(s: string): string {
+  return Buffer.from(s, 'utf8').toString('hex');
+}
+
+// The probe request line for `r`.
+export function probeLine(r: ProbeRequest): string {
+  return `P ${r.id} ${Math.max(1, Math.round(r.timeoutMs))} ${r.uid} ${r.gid} ${r.hash} ${toHex(r.path)}`;
+}
+
+// Parse a probe request line; null when it is malformed.
+export function parseProbeLine(line: string): ProbeRequest | null {
+  const f = line.split(' ');
+  if (f.length !== 7 || f[0] !== 'P') return null;
+  const [id, timeoutMs, uid, gid] = [f[1], f[2], f[3], f[4]].map(Number) as [number, number, number, number];
+  const hash = f[5]!;
+  const hex = f[6]!;
+  if (![id, timeoutMs, uid, gid].every(Number.isInteger) || timeoutMs <= 0) return null;
+  if (!/^[0-9a-f]+$/.test(hex) || hex.length % 2 !== 0 || hash.includes('/') || hash === '') return null;
+  const path = Buffer.from(hex, 'hex').toString('utf8');
+  if (!path.startsWith('/') || path.includes('\0')) return null;
+  return { id, timeoutMs, uid, gid, hash, path };
+}
