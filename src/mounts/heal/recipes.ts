@@ -7,6 +7,7 @@ import { optionValue, type MountInfo } from '../mountinfo/parse.js';
 import { unescapeOctal, bytesToUtf8 } from '../mountinfo/unescape.js';
 import { backendFor } from '../backends/index.js';
 import type { Recipe } from './recipe.js';
+import { judgeDaemon } from './trust.js';
 
 // Only these variables of the daemon's environment are kept: what a FUSE daemon needs to find its
 // keys, agent and config. Secrets passed in the environment (RCLONE_CONFIG_PASS, AWS_*) are not stored.
@@ -63,6 +64,7 @@ export async function recipeFromProcess(
   if (!argv || argv.length === 0 || !ids) return null;
   const user = await lookupUser(host, ids.uid);
   const backend = backendFor(mount, { daemonArgv: argv });
+  const trust = await judgeDaemon(host, mount, pid, ids.uid);
   const recipe: Recipe = {
     mountpoint: mount.mountpoint,
     source: mount.source,
@@ -78,6 +80,7 @@ export async function recipeFromProcess(
     missing: env ? [] : ['environment (not readable: run as root or as the owner)'],
     ...(user ? { user: user.name } : {}),
     pid,
+    trust,
   };
   return { recipe, daemonStart: stat?.startTicks ?? null };
 }
