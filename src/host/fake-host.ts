@@ -43,7 +43,8 @@ export interface FakeProcess {
   state?: string;
   startTicks?: number;
   exe?: string;
-  fds?: string[]; // readlink targets of /proc/<pid>/fd/N
+  // /proc/<pid>/fd/N: a readlink target, or a /dev/fuse fd of connection `fuse` (fdinfo says so).
+  fds?: Array<string | { fuse: number }>;
 }
 
 // How the fake answers a command; return null to fall back to the built-in behaviour.
@@ -155,8 +156,12 @@ export class FakeHost implements Host {
         return `Name:\t${proc.argv[0]}\nUid:\t${proc.uid}\t${proc.uid}\t${proc.uid}\t${proc.uid}\nGid:\t${proc.gid}\t${proc.gid}\t${proc.gid}\t${proc.gid}\n`;
       case 'cmdline':
         return proc.argv.map((a) => `${a}\0`).join('');
-      default:
-        return null;
+      default: {
+        const fd = /^fdinfo\/(\d+)$/.exec(m[2]!);
+        const f = fd ? proc.fds?.[Number(fd[1])] : undefined;
+        if (f === undefined) return null;
+        return `pos:\t0\nflags:\t0100002\nmnt_id:\t24\n${typeof f === 'string' ? '' : `fuse_connection:\t${f.fuse}\n`}`;
+      }
     }
   }
 
@@ -187,7 +192,8 @@ export class FakeHost implements Host {
     if (!m || !p) return Promise.resolve(null);
     if (m[2] === 'exe') return Promise.resolve(p.exe ?? null);
     if (m[2] === 'cwd' || m[2] === 'root') return Promise.resolve('/');
-    return Promise.resolve(p.fds?.[Number(m[3])] ?? null);
+    const fd = p.fds?.[Number(m[3])];
+    return Promise.resolve(fd === undefined ? null : typeof fd === 'string' ? fd : '/dev/fuse');
   }
 
   fileExists(path: string): Promise<boolean> {
@@ -249,24 +255,30 @@ export class FakeHost implements Host {
   private builtin(argv: readonly string[]): Partial<ExecResult> {
     const inner = unwrap(argv);
     const prog = (inner[0] ?? '').split('/').at(-1) ?? '';
-    const target = inner.at(-1) ?? '';
+    const last = inner.at(-1) ?? '';
     if (prog === 'umount' || (prog.startsWith('fusermount') && inner.includes('-u')) || inner.includes('-uz')) {
-      const i = this.mounts.map((m) => m.mountpoint).lastIndexOf(target);
-      if (i < 0) return { code: 32, stderr: `umount: ${target}: not mounted.\n` };
+      const i = this.mounts.map((m) => m.mountpoint).lastIndexOf(last);
+      if (i < 0) return { code: 32, stderr: `umount: ${last}: not mounted.\n` };
       const [m] = this.mounts.splice(i, 1);
-      this.actions.push({ kind: 'unmount', mountId: m!.id, mountpoint: target });
+      this.actions.push({ kind: 'unmount', mountId: m!.id, mountpoint: last });
       return { code: 0 };
     }
-    if (prog === 'stat') return this.stat(inner.slice(inner.indexOf('--') + 1));
+    if (prog === 'stat') {
+      const fmt = inner.find((a) => a.startsWith('--printf='))?.slice('--printf='.length) ?? '%d %i %u %g %f\\n';
+      return this.stat(fmt, inner.slice(inner.indexOf('--') + 1));
+    }
     if (prog === 'systemctl') return { code: 0 };
-    // Anything else that names an existing directory last is a mount command or a daemon.
-    if (target.startsWith('/') && this.inodes.get(target)?.type === 'dir') {
-      const prev = this.mounts.filter((m) => m.mountpoint === target).at(-1);
+    // Anything else is a mount command or a daemon: its last existing directory is the mountpoint,
+    // and the security options it asks for (-o nosuid,...) are what the new mount gets.
+    const target = [...inner].reverse().find((a) => a.startsWith('/') && this.inodes.get(a)?.type === 'dir');
+    if (target !== undefined && target !== inner[0]) {
+      const asked = inner.flatMap((a, i) => (inner[i - 1] === '-o' ? a.split(',') : []));
+      const flags = ['ro', 'nosuid', 'nodev', 'noexec'].filter((o) => asked.includes(o));
       const m = this.addMount({
         mountpoint: target,
-        fstype: prev?.fstype ?? (prog === 'mount' ? 'nfs4' : `fuse.${prog}`),
-        source: prev?.source ?? inner.at(-2) ?? prog,
-        ...(prev ? { options: prev.options, superOptions: prev.superOptions, major: prev.major } : {}),
+        fstype: prog === 'mount' ? 'nfs4' : prog === 'bindfs' ? 'fuse' : `fuse.${prog}`,
+        source: inner[inner.indexOf(target) - 1] ?? prog,
+        options: [flags.includes('ro') ? 'ro' : 'rw', ...flags.filter((f) => f !== 'ro'), 'relatime'],
       });
       this.actions.push({ kind: 'mount', mountId: m.id, mountpoint: target, argv: [...argv] });
       return { code: 0 };
@@ -274,8 +286,8 @@ export class FakeHost implements Host {
     return { code: null, spawnError: 'ENOENT' };
   }
 
-  // `stat --printf=FORMAT -- PATH...` without -L: one line per path that exists (lstat).
-  private stat(paths: readonly string[]): Partial<ExecResult> {
+  // `stat --printf=FORMAT -- PATH...` without -L: FORMAT (%d %i %u %g %f, \n) per path that exists.
+  private stat(fmt: string, paths: readonly string[]): Partial<ExecResult> {
     const out: string[] = [];
     const err: string[] = [];
     for (const p of paths) {
@@ -285,9 +297,16 @@ export class FakeHost implements Host {
         continue;
       }
       const type = ino.type === 'dir' ? 0o040000 : ino.type === 'symlink' ? 0o120000 : 0o100000;
-      out.push(`${ino.dev} ${ino.ino} ${ino.uid} ${ino.gid} ${(type | (ino.mode ?? 0o755)).toString(16)}`);
+      const fields: Record<string, string> = {
+        d: String(ino.dev),
+        i: String(ino.ino),
+        u: String(ino.uid),
+        g: String(ino.gid),
+        f: (type | (ino.mode ?? 0o755)).toString(16),
+      };
+      out.push(fmt.replace(/%([diugf])/g, (_, k: string) => fields[k]!).replace(/\\n/g, '\n'));
     }
-    return { code: err.length > 0 ? 1 : 0, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.join('\n') };
+    return { code: err.length > 0 ? 1 : 0, stdout: out.join(''), stderr: err.join('\n') };
   }
 
   private result(argv: readonly string[], r: Partial<ExecResult>): ExecResult {

@@ -100,6 +100,7 @@ export function journalPlan(x: unknown): JournalPlan | null {
     j.version === 2 &&
     Array.isArray(j.plan) &&
     Array.isArray(j.parents) &&
+    Array.isArray(j.below) &&
     typeof j.target?.mountId === 'number'
     ? (j as JournalPlan)
     : null;
@@ -131,6 +132,7 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
     healId: plan.healId,
     origin: 'recovery',
     parents: plan.parents,
+    below: plan.below,
     oldOptions: plan.oldOptions,
     pathTimeoutMs: opts.probeTimeoutMs,
     // The remount leaves a daemon behind: its output goes to a file, never to a pipe of ours.

@@ -41,6 +41,7 @@ export interface JournalPlan {
   healId: string;
   target: { mountId: number; device: string; mountpoint: string };
   parents: DirIdentity[];
+  below: number[]; // mounts beneath the target at its mountpoint
   oldOptions: string[];
   force: boolean;
   recipe: Recipe;
@@ -356,8 +357,12 @@ async function healLocked(
   if (noWay) return refused('cannot-remount', `refusing to heal: ${noWay.why}`, 'failed');
   // The mountpoint's parents, recorded before anything runs: every step compares against them.
   const parents = await checkPath(host, mount.mountpoint, { includeLast: false, timeoutMs });
-  if (!parents.ok) return refused('unsafe-path', `refusing to heal ${mount.mountpoint}: ${parents.detail}`);
+  if (!parents.ok && !opts.dryRun) {
+    return refused('unsafe-path', `refusing to heal ${mount.mountpoint}: ${parents.detail}`);
+  }
   if (opts.dryRun) {
+    if (!parents.ok)
+      notes.push(`a real heal would refuse: the path of ${mount.mountpoint} cannot be verified (${parents.detail})`);
     return {
       ...report,
       result: 'dry-run',
@@ -367,6 +372,7 @@ async function healLocked(
   }
 
   // Re-check: a mount that recovered on its own (daemon resumed, server back) is left alone.
+  if (!parents.ok) return refused('unsafe-path', `refusing to heal ${mount.mountpoint}: ${parents.detail}`);
   if (!opts.force) {
     const p = await probeMount(host, mount, ownerOf(mount, a.daemon), timeoutMs);
     if (p.state === 'healthy') {
@@ -374,11 +380,19 @@ async function healLocked(
     }
   }
   const target = { mountId: mount.id, device: `${mount.major}:${mount.minor}`, mountpoint: mount.mountpoint };
+  const stack = (await readMounts(host)).filter((m) => m.mountpoint === mount.mountpoint);
+  const below = stack
+    .slice(
+      0,
+      stack.findIndex((m) => m.id === mount.id),
+    )
+    .map((m) => m.id);
   await opts.journal?.begin({
     version: 2,
     healId,
     target,
     parents: parents.dirs,
+    below,
     oldOptions: mount.options,
     force: opts.force,
     recipe,
@@ -391,6 +405,7 @@ async function healLocked(
     healId,
     origin: opts.origin ?? 'heal',
     parents: parents.dirs,
+    below,
     daemonStart: a.daemonStart,
     oldOptions: mount.options,
     ...(logFile !== undefined ? { outputFile: logFile } : {}),

@@ -21,6 +21,9 @@ export interface StepContext {
   parents: DirIdentity[] | null;
   // The daemon's start time (clock ticks) when the plan was made: a reused pid is never signalled.
   daemonStart?: number | null;
+  // Mounts at the mountpoint beneath the target when the plan was made: a remount stacks on none
+  // but these (anything else there now was mounted by someone else meanwhile).
+  below?: readonly number[];
   // The options of the mount being replaced: the new mount must keep SECURITY_OPTIONS among them.
   oldOptions?: readonly string[];
   outputFile?: string; // where a remount's output goes (it may leave a daemon holding it)
@@ -158,6 +161,14 @@ async function remount(ctx: StepContext, step: PlanStep): Promise<Outcome> {
   if (!t || !step.argv) return refuse('the step names no mount or command');
   if ((await locate(ctx.host, t)) !== 'gone') {
     return refuse(`mount ${t.mountId} is still in the mount table: the remount would stack on it`);
+  }
+  const stranger = (await readMounts(ctx.host)).find(
+    (m) => m.mountpoint === t.mountpoint && !(ctx.below ?? []).includes(m.id),
+  );
+  if (stranger) {
+    return refuse(
+      `another mount (${stranger.id}, ${stranger.fstype}) is now at ${t.mountpoint}; nothing is stacked on it`,
+    );
   }
   const c = await verifyPath(ctx.host, t.mountpoint, ctx.parents, {
     includeLast: true,
