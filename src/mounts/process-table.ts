@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Host } from '../host/types.js';
 import { parseProcStat, readCmdline } from '../host/proc.js';
+import { daemonHoldsConnection } from './fuse-connection.js';
 
 // One process as /proc shows it.
 export interface ProcessInfo {
@@ -91,13 +92,25 @@ function pathIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map<strin
 
 // The process that serves a FUSE mount: its argv names the mountpoint (absolute, or relative to
 // its cwd), and it holds /dev/fuse, or runs a known FUSE daemon program. Null when none is found.
+// A candidate the kernel shows holding another connection, or no /dev/fuse at all, is never it:
+// argv is only a hint (daemonHoldsConnection).
 export async function findFuseDaemon(
   host: Host,
-  mount: { mountpoint: string; source: string; subtype: string | null },
+  mount: { mountpoint: string; source: string; subtype: string | null; minor?: number },
   table: readonly ProcessInfo[],
   knownDaemons: ReadonlySet<string>,
 ): Promise<ProcessInfo | null> {
-  const candidates = (await pathIndex(host, table)).get(stripSlash(mount.mountpoint)) ?? [];
+  const named = (await pathIndex(host, table)).get(stripSlash(mount.mountpoint)) ?? [];
+  const candidates: ProcessInfo[] = [];
+  for (const p of named) {
+    if (mount.minor === undefined) {
+      candidates.push(p);
+      continue;
+    }
+    const proof = await daemonHoldsConnection(host, p.pid, mount.minor);
+    if (proof.holds) return p;
+    if (proof.why === 'unknown') candidates.push(p);
+  }
   const scored = candidates.map((p) => {
     const prog = basename(p.argv[0]);
     let score = 1;
