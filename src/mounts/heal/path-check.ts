@@ -103,3 +103,12 @@ export async function verifyPath(
   }
   return c;
 }
+
+// Does `p` exist (following symlinks)? Asked of a `stat` child with a deadline, never of our own
+// process: the path is a user's choice (a mount source) and may lie on a hung mount. A timeout is
+// "don't know", reported as false.
+export async function existsBounded(host: Host, p: string, timeoutMs = 1000): Promise<boolean> {
+  if (!p.startsWith('/')) return false;
+  const r = await host.exec(['stat', '-L', '--printf=%i', '--', p], { timeoutMs });
+  return r.code === 0;
+}

@@ -7,6 +7,7 @@ import { optionValue, type MountInfo } from '../mountinfo/parse.js';
 import { unescapeOctal, bytesToUtf8 } from '../mountinfo/unescape.js';
 import { backendFor } from '../backends/index.js';
 import type { Recipe } from './recipe.js';
+import { existsBounded } from './path-check.js';
 import { judgeDaemon } from './trust.js';
 
 // Only these variables of the daemon's environment are kept: what a FUSE daemon needs to find its
@@ -222,7 +223,7 @@ export async function reconstructRecipe(
   const guesses: string[] = [];
   // A bare `fuse` mount of a local directory, with its daemon gone: bindfs mounts exactly like that
   // (fsname = the source directory, no subtype). Said so, since it is a guess.
-  if (mount.fstype === 'fuse' && mount.source.startsWith('/') && (await host.fileExists(mount.source))) {
+  if (mount.fstype === 'fuse' && mount.source.startsWith('/') && (await existsBounded(host, mount.source))) {
     name = 'bindfs';
     guesses.push('the daemon program: a bare "fuse" mount of a local directory is assumed to be bindfs');
   }
