@@ -32,6 +32,15 @@ export async function daemonHoldsConnection(host: Host, pid: number, connection:
     seen.push(n);
   }
   if (devFuse === 0) return { holds: false, why: 'no-dev-fuse', detail: `pid ${pid} holds no /dev/fuse fd` };
+  // A kernel that labels /dev/fuse fds labels every fd attached to a connection: on such a kernel
+  // an fd without the label serves no mount at all (opened, never mounted: an impostor's).
+  if (unlabelled > 0 && seen.length === 0 && (await kernelLabelsConnections(host))) {
+    return {
+      holds: false,
+      why: 'other-connection',
+      detail: `pid ${pid} holds /dev/fuse fds attached to no connection`,
+    };
+  }
   if (unlabelled > 0 && seen.length === 0) {
     return {
       holds: false,
@@ -44,6 +53,29 @@ export async function daemonHoldsConnection(host: Host, pid: number, connection:
     why: 'other-connection',
     detail: `pid ${pid} holds /dev/fuse for connection ${seen.join(', ')}, not ${connection}`,
   };
+}
+
+const labels = new WeakMap<Host, Promise<boolean>>();
+
+// Does this kernel print `fuse_connection:` in /dev/fuse fdinfo? Yes when any /dev/fuse fd of any
+// process shows it (asked once per host; with no FUSE mount anywhere the answer is "don't know").
+export function kernelLabelsConnections(host: Host): Promise<boolean> {
+  let p = labels.get(host);
+  if (!p) {
+    p = (async () => {
+      for (const pid of await host.listPids()) {
+        for (const fd of (await host.readDir(host.proc(pid, 'fd'))) ?? []) {
+          if ((await host.readLink(host.proc(pid, 'fd', fd))) !== '/dev/fuse') continue;
+          const info = await host.readText(host.proc(pid, 'fdinfo', fd), 4096);
+          if (info && /^fuse_connection:/m.test(info)) return true;
+        }
+      }
+      labels.delete(host); // "don't know" is asked again next time
+      return false;
+    })();
+    labels.set(host, p);
+  }
+  return p;
 }
 
 // The process holding the /dev/fuse fd of `connection`, among every process; null when none does.
