@@ -12,7 +12,14 @@ export type ConnectionProof =
   | { holds: false; why: 'no-dev-fuse' | 'other-connection' | 'unknown'; detail: string };
 
 // Does `pid` hold an open /dev/fuse fd of the connection `connection` (the mount's minor number)?
-export async function daemonHoldsConnection(host: Host, pid: number, connection: number): Promise<ConnectionProof> {
+// `owner` (the mount's user_id=) settles what the kernel cannot say: a process of another uid
+// holding unlabelled /dev/fuse fds is not the daemon.
+export async function daemonHoldsConnection(
+  host: Host,
+  pid: number,
+  connection: number,
+  owner: number | null = null,
+): Promise<ConnectionProof> {
   const fds = await host.readDir(host.proc(pid, 'fd'));
   if (fds === null) return { holds: false, why: 'unknown', detail: `the fds of pid ${pid} cannot be read` };
   const seen: number[] = [];
@@ -40,6 +47,17 @@ export async function daemonHoldsConnection(host: Host, pid: number, connection:
       why: 'other-connection',
       detail: `pid ${pid} holds /dev/fuse fds attached to no connection`,
     };
+  }
+  if (unlabelled > 0 && seen.length === 0 && owner !== null) {
+    const status = await host.readText(host.proc(pid, 'status'), 4096);
+    const uid = status ? Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? NaN) : NaN;
+    if (Number.isFinite(uid) && uid !== owner) {
+      return {
+        holds: false,
+        why: 'other-connection',
+        detail: `pid ${pid} holds /dev/fuse but runs as uid ${uid}, and the mount belongs to user_id=${owner}`,
+      };
+    }
   }
   if (unlabelled > 0 && seen.length === 0) {
     return {

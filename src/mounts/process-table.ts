@@ -96,7 +96,7 @@ function pathIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map<strin
 // argv is only a hint (daemonHoldsConnection).
 export async function findFuseDaemon(
   host: Host,
-  mount: { mountpoint: string; source: string; subtype: string | null; minor?: number },
+  mount: { mountpoint: string; source: string; subtype: string | null; minor?: number; superOptions?: string[] },
   table: readonly ProcessInfo[],
   knownDaemons: ReadonlySet<string>,
 ): Promise<ProcessInfo | null> {
@@ -107,7 +107,9 @@ export async function findFuseDaemon(
       candidates.push(p);
       continue;
     }
-    const proof = await daemonHoldsConnection(host, p.pid, mount.minor);
+    const uid = mount.superOptions?.find((o) => o.startsWith('user_id='))?.slice('user_id='.length);
+    const owner = uid !== undefined && /^\d+$/.test(uid) ? Number(uid) : null;
+    const proof = await daemonHoldsConnection(host, p.pid, mount.minor, owner);
     if (proof.holds) return p;
     if (proof.why === 'unknown') candidates.push(p);
   }

@@ -188,7 +188,7 @@ async function assess(host: Host, mount: MountInfo, opts: HealOptions): Promise<
   // A process is this mount's daemon only when it holds the mount's /dev/fuse connection: an
   // impostor naming the mountpoint in its argv is never signalled, nor taken for a live daemon.
   if (daemon?.pid != null && daemon.source === 'proc' && isFuse(mount)) {
-    const proof = await daemonHoldsConnection(host, daemon.pid, mount.minor);
+    const proof = await daemonHoldsConnection(host, daemon.pid, mount.minor, mountOwner(mount));
     if (!proof.holds && proof.why !== 'unknown') {
       daemon = { ...daemon, pid: null, state: null, source: 'none' };
     }

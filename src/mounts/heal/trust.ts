@@ -18,7 +18,7 @@ export function mountOwner(mount: Pick<MountInfo, 'superOptions' | 'type'>): num
 // Judge a live daemon before its recipe is recorded: connection, owner and executable.
 export async function judgeDaemon(host: Host, mount: MountInfo, pid: number, uid: number): Promise<DaemonTrust> {
   const reasons: string[] = [];
-  const conn = await daemonHoldsConnection(host, pid, mount.minor);
+  const conn = await daemonHoldsConnection(host, pid, mount.minor, mountOwner(mount));
   if (!conn.holds) reasons.push(`it does not hold this mount's /dev/fuse connection ${mount.minor}: ${conn.detail}`);
   const owner = mountOwner(mount);
   const ownerMatches = owner !== null && owner === uid;

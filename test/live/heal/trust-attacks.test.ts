@@ -13,11 +13,9 @@ import {
   ensureTestUser,
   isMounted,
   killHard,
-  liveSshd,
   privateDirs,
   requireBinary,
   runCli,
-  sshfsOptions,
   startFuseDaemon,
   tempDir,
   waitFor,
@@ -123,6 +121,16 @@ function openDevFuse(t: TestContext): void {
   }
 }
 
+// allow_other for a user's mount needs user_allow_other in /etc/fuse.conf (fuse(8)); so that root's
+// probes see it as its users do, the test sets it and restores the file after.
+function allowOther(t: TestContext): void {
+  const file = '/etc/fuse.conf';
+  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
+  if (before !== null && /^\s*user_allow_other\s*$/m.test(before)) return;
+  fs.writeFileSync(file, `${before ?? ''}${before && !before.endsWith('\n') ? '\n' : ''}user_allow_other\n`);
+  t.after(() => (before === null ? fs.rmSync(file, { force: true }) : fs.writeFileSync(file, before)));
+}
+
 // A directory of fake programs that append "uid argv" to `marker` when run.
 function evilBin(dir: string, marker: string): string {
   const bin = path.join(dir, 'evil-bin');
@@ -143,6 +151,7 @@ test('a user’s bindfs started with fake setpriv, fusermount3, mount and umount
   if (!requireBinary(t, 'bindfs', 'fusermount3', 'setpriv')) return;
   const user = ensureTestUser();
   openDevFuse(t);
+  allowOther(t);
   const dir = tempDir(t, 'enc-trust-path-');
   fs.chmodSync(dir, 0o755);
   const marker = path.join(dir, 'marker');
@@ -157,7 +166,7 @@ test('a user’s bindfs started with fake setpriv, fusermount3, mount and umount
   for (const p of [src, path.join(src, 'hello.txt'), mp]) fs.chownSync(p, user.uid, user.gid);
   const env = privateDirs(t);
   // The user starts bindfs by absolute path, with the fake programs first in PATH and LD_ tricks.
-  const m = await startFuseDaemon(t, ['/usr/bin/bindfs', '-f', '--no-allow-other', src, mp], mp, {
+  const m = await startFuseDaemon(t, ['/usr/bin/bindfs', '-f', src, mp], mp, {
     uid: user.uid,
     gid: user.gid,
     env: { PATH: `${bin}:/usr/bin:/bin`, HOME: user.home, USER: user.name, LD_LIBRARY_PATH: bin },
@@ -193,8 +202,7 @@ test('a user’s bindfs started with fake setpriv, fusermount3, mount and umount
   const w = await startWatchProc(t, `interval: 300ms\nobserve:\n  include: ["${dir}/**"]\nheal:\n  policy: on\n`, {
     dirs: env,
   });
-  // Root sees a user's mount without allow_other as `denied`; it is up all the same.
-  await waitFor(async () => (await w.mount(mp))?.up === true, 20_000, 'watch to see the mount up');
+  await waitFor(async () => (await w.mount(mp))?.state === 'healthy', 20_000, 'watch to see the mount healthy');
   await kill9(d1);
   await waitFor(
     () => {
@@ -357,8 +365,7 @@ test('diagnose --proc-root FIXTURE never touches the default state directory', a
 });
 
 test('a daemon whose recorded cwd is on a SIGSTOPped FUSE mount: heal and watch stay responsive and the remount runs from /', async (t) => {
-  if (!requireBinary(t, 'bindfs', 'sshfs')) return;
-  const sshd = await liveSshd(t);
+  if (!requireBinary(t, 'bindfs', 'rclone')) return;
   const dir = tempDir(t, 'enc-trust-hungcwd-');
   const hsrc = path.join(dir, 'hsrc');
   const hmp = path.join(dir, 'hung');
@@ -370,15 +377,18 @@ test('a daemon whose recorded cwd is on a SIGSTOPped FUSE mount: heal and watch 
   fs.writeFileSync(path.join(remote, 'x'), 'x\n');
   fs.mkdirSync(mp);
   const env = privateDirs(t);
-  // sshfs in the foreground keeps the cwd it was started in: a directory inside the other mount.
-  const daemon = spawn('/usr/bin/sshfs', ['-f', ...sshfsOptions(sshd), `root@127.0.0.1:${remote}`, mp], {
+  // rclone in the foreground keeps the cwd it was started in (libfuse daemons chdir to / or to
+  // their source): a directory inside the other mount.
+  const cfg = path.join(dir, 'rclone.conf');
+  fs.writeFileSync(cfg, '');
+  const daemon = spawn('/usr/bin/rclone', ['mount', '--config', cfg, remote, mp], {
     cwd: path.join(hmp, 'sub'),
     stdio: 'ignore',
     detached: true,
   });
   daemon.unref();
   t.after(() => killHard(daemon.pid!));
-  await waitFor(() => isMounted(mp), 15_000, 'sshfs to mount');
+  await waitFor(() => isMounted(mp), 15_000, 'rclone to mount');
   assert.equal((await runCli(['scan', '--json', dir], { env })).code, 0);
   assert.equal(fs.readlinkSync(`/proc/${daemon.pid}/cwd`), path.join(hmp, 'sub'));
   process.kill(hung.daemonPid, 'SIGSTOP');
