@@ -353,7 +353,9 @@ export class WatchLoop {
           recipe: plan,
           mountIds: [m.id],
         }),
-      step: (i: number): void => store.journalPhase(v.mountpoint, `step:${i}`),
+      // "step:INDEX:ok|failed:ACTION": recovery tells from it whether the old mount was unmounted.
+      step: (i: number, r: { ok: boolean; step: { action: string } }): void =>
+        store.journalPhase(v.mountpoint, `step:${i}:${r.ok ? 'ok' : 'failed'}:${r.step.action}`),
     };
     let report: HealReport | null = null;
     let error: string | null = null;

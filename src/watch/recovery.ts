@@ -119,7 +119,10 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
   });
   if (!plan) return outcome('left-to-loop', 'the journal entry holds no plan; the loop heals the mount');
   const t = plan.target;
-  if (before.some((m) => m.id === t.mountId && `${m.major}:${m.minor}` === t.device)) {
+  // Why the phase and not only the mount table: mount ids and FUSE connection numbers are handed
+  // out lowest-free, so the remount often gets the old mount's id and device back.
+  const unmounted = /^step:\d+:ok:(unmount|remount|restart-unit)/.test(j.phase);
+  if (!unmounted && before.some((m) => m.id === t.mountId && `${m.major}:${m.minor}` === t.device)) {
     return outcome('rolled-back', 'the old mount was never unmounted; the loop heals it');
   }
   // A remount the old heal started may still be connecting (sshfs mounts, then answers): give it time.

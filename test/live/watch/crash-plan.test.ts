@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { killHard, liveSshd, liveSshfs, requireBinary, sshfsOptions, tempDir, waitFor } from '../../helpers/live.js';
+import { killHard, liveBindfs, liveSshd, requireBinary, sshfsOptions, tempDir, waitFor } from '../../helpers/live.js';
 import { mountCount, startWatchProc } from './watch-harness.js';
 
 function alive(pid: number): boolean {
@@ -27,14 +27,14 @@ function bystander(t: TestContext, mp: string): ChildProcess {
   return p;
 }
 
-// Pids of sshfs processes whose argv names `mp` (read only).
-function sshfsFor(mp: string): number[] {
+// Pids of bindfs processes whose argv names `mp` (read only).
+function bindfsFor(mp: string): number[] {
   const out: number[] = [];
   for (const n of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(n)) continue;
     try {
       const argv = fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('sshfs')) && argv.includes(mp)) out.push(Number(n));
+      if (argv.some((a) => a.endsWith('bindfs')) && argv.includes(mp)) out.push(Number(n));
     } catch {
       // gone
     }
@@ -55,38 +55,40 @@ function auditSteps(stateDir: string, mp: string): string[] {
 }
 
 test('observed mount: kill -9 of watch after the unmount, before the remount: the next watch remounts from the journaled plan', async (t) => {
-  if (!requireBinary(t, 'sshfs')) return;
-  const sshd = await liveSshd(t);
+  if (!requireBinary(t, 'bindfs')) return;
   const dir = tempDir(t, 'enc-trust-crash-');
-  const remote = path.join(dir, 'remote');
-  fs.mkdirSync(remote);
-  fs.writeFileSync(path.join(remote, 'r.txt'), 'remote\n');
-  // While the flag exists, ssh waits before connecting: sshfs connects before it mounts, so the
-  // heal's remount holds at "old mount gone, new one not there yet".
-  const flag = path.join(dir, 'slow');
-  const wrapper = path.join(dir, 'slow-ssh');
-  fs.writeFileSync(wrapper, `#!/bin/sh\n[ -e ${flag} ] && sleep 30\nexec ssh "$@"\n`, { mode: 0o755 });
+  // The mount's source lies on another FUSE mount. With that one's daemon stopped, the heal's
+  // remount (bindfs checks its source before mounting) waits: the old mount is gone, no new one yet.
+  const hsrc = path.join(dir, 'hsrc');
+  const hmp = path.join(dir, 'holder');
+  fs.mkdirSync(path.join(hsrc, 'data'), { recursive: true });
+  fs.writeFileSync(path.join(hsrc, 'data', 'r.txt'), 'remote\n');
+  const holder = await liveBindfs(t, hsrc, hmp);
   const mp = path.join(dir, 'mnt');
-  const m = await liveSshfs(t, sshd, remote, mp, ['reconnect', `ssh_command=${wrapper}`]);
+  const m = await liveBindfs(t, path.join(hmp, 'data'), mp);
   const by = bystander(t, mp);
-  const config = `interval: 500ms\nobserve:\n  include: ["${dir}/**"]\nheal:\n  policy: on\n`;
+  const config = `interval: 300ms\nobserve:\n  include: ["${mp}"]\nheal:\n  policy: on\n`;
   const a = await startWatchProc(t, config);
   await waitFor(
     () => a.db<{ n: number }>('SELECT COUNT(*) AS n FROM recipes WHERE mountpoint = ?', mp)[0]?.n === 1,
     20_000,
     'the recipe to be recorded',
   );
-  fs.writeFileSync(flag, '');
+  process.kill(holder.daemonPid, 'SIGSTOP');
+  t.after(() => {
+    try {
+      process.kill(holder.daemonPid, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  });
   process.kill(m.daemonPid, 'SIGKILL');
   let remountPid = 0;
   await waitFor(
     () => {
-      const j = a.db<{ phase: string; recipe: string }>(
-        'SELECT phase, recipe FROM watch_heal_journal WHERE mountpoint = ?',
-        mp,
-      )[0];
-      const others = sshfsFor(mp).filter((p) => p !== m.daemonPid);
-      if (!j || others.length === 0 || mountCount(mp) !== 0) return false;
+      const j = a.db<{ phase: string }>('SELECT phase FROM watch_heal_journal WHERE mountpoint = ?', mp)[0];
+      const others = bindfsFor(mp).filter((p) => p !== m.daemonPid);
+      if (!j || !/^step:\d+:ok:unmount/.test(j.phase) || others.length === 0 || mountCount(mp) !== 0) return false;
       remountPid = others[0]!;
       return true;
     },
@@ -99,14 +101,14 @@ test('observed mount: kill -9 of watch after the unmount, before the remount: th
   assert.ok(plan.plan.some((s) => s.action === 'remount'));
   a.proc.kill('SIGKILL');
   await a.exited;
-  // The remount in flight dies with it (as a crash of the host's session would take it).
+  // The remount in flight dies with it, as it would with the host's session.
   try {
     process.kill(-remountPid, 'SIGKILL');
   } catch {
     process.kill(remountPid, 'SIGKILL');
   }
   await waitFor(() => !alive(remountPid), 5000, 'the interrupted remount to be gone');
-  fs.rmSync(flag, { force: true });
+  process.kill(holder.daemonPid, 'SIGCONT');
   assert.equal(mountCount(mp), 0, 'between the unmount and the remount: nothing at the mountpoint');
 
   const b = await startWatchProc(t, config, { dirs: a.dirs });
