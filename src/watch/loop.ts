@@ -7,7 +7,6 @@ import { backendFor } from '../mounts/backends/index.js';
 import type { Diagnosis } from '../mounts/diagnosis.js';
 import type { DiagnoseOptions } from '../mounts/diagnose.js';
 import type { HealOptions, HealReport, JournalPlan } from '../mounts/heal/apply.js';
-import { RecipeStore } from '../mounts/heal/recipe-store.js';
 import type { MountInfo } from '../mounts/mountinfo/parse.js';
 import { mountKey, readMounts, typeMatches, DEFAULT_TYPES, type MountReport, type ScanReport } from '../mounts/scan.js';
 import type { Alerter } from './alerts.js';
@@ -421,22 +420,6 @@ export class WatchLoop {
         details: { result, action, nextAttemptAt: new Date(next).toISOString() },
       }),
     );
-  }
-
-  private async storedRecipe(m: MountInfo): Promise<unknown> {
-    try {
-      const rs = await RecipeStore.open(this.d.host);
-      try {
-        const r = rs.get(m.mountpoint, m.source);
-        if (!r) return null;
-        const { daemonPid: _p, daemonStart: _s, ...recipe } = r;
-        return recipe;
-      } finally {
-        rs.close();
-      }
-    } catch {
-      return null;
-    }
   }
 
   // Record the recipe of every healthy FUSE mount not recorded since its last (re)mount, in the
