@@ -6,8 +6,7 @@ import type { Host, ProbeResult } from '../host/types.js';
 import { backendFor } from '../mounts/backends/index.js';
 import type { Diagnosis } from '../mounts/diagnosis.js';
 import type { DiagnoseOptions } from '../mounts/diagnose.js';
-import type { HealOptions, HealReport } from '../mounts/heal/apply.js';
-import { RecipeStore } from '../mounts/heal/recipe-store.js';
+import type { HealOptions, HealReport, JournalPlan } from '../mounts/heal/apply.js';
 import type { MountInfo } from '../mounts/mountinfo/parse.js';
 import { mountKey, readMounts, typeMatches, DEFAULT_TYPES, type MountReport, type ScanReport } from '../mounts/scan.js';
 import type { Alerter } from './alerts.js';
@@ -339,17 +338,24 @@ export class WatchLoop {
       v.heals++;
       v.lastHealAt = started;
       p.breaker.recordHeal(started);
-      // Write-ahead journal: a kill -9 from here on is finished or rolled back by the next watch.
-      store.journalBegin({
-        mountpoint: v.mountpoint,
-        kind: 'observed',
-        incidentId: v.incidentId,
-        pid: process.pid,
-        startedAt: started,
-        recipe: await this.storedRecipe(m),
-        mountIds: [m.id],
-      });
     }
+    // Write-ahead journal: heal writes its whole plan before the first step and each step's index
+    // as it ends; a kill -9 from then on is finished or rolled back by the next watch.
+    const journal = {
+      begin: (plan: JournalPlan): void =>
+        store.journalBegin({
+          mountpoint: v.mountpoint,
+          kind: 'observed',
+          incidentId: v.incidentId,
+          pid: process.pid,
+          startedAt: started,
+          recipe: plan,
+          mountIds: [m.id],
+        }),
+      // "step:INDEX:ok|failed:ACTION": recovery tells from it whether the old mount was unmounted.
+      step: (i: number, r: { ok: boolean; step: { action: string } }): void =>
+        store.journalPhase(v.mountpoint, `step:${i}:${r.ok ? 'ok' : 'failed'}:${r.step.action}`),
+    };
     let report: HealReport | null = null;
     let error: string | null = null;
     try {
@@ -358,6 +364,8 @@ export class WatchLoop {
         force: config.heal.force,
         propagate: false,
         timeoutMs: config.heal.timeout,
+        origin: 'watch',
+        ...(dryRun ? {} : { journal }),
         ...(this.d.configFile !== undefined ? { configFile: this.d.configFile } : {}),
       });
     } catch (e) {
@@ -412,22 +420,6 @@ export class WatchLoop {
         details: { result, action, nextAttemptAt: new Date(next).toISOString() },
       }),
     );
-  }
-
-  private async storedRecipe(m: MountInfo): Promise<unknown> {
-    try {
-      const rs = await RecipeStore.open(this.d.host);
-      try {
-        const r = rs.get(m.mountpoint, m.source);
-        if (!r) return null;
-        const { daemonPid: _p, daemonStart: _s, ...recipe } = r;
-        return recipe;
-      } finally {
-        rs.close();
-      }
-    } catch {
-      return null;
-    }
   }
 
   // Record the recipe of every healthy FUSE mount not recorded since its last (re)mount, in the

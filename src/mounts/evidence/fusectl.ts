@@ -24,7 +24,7 @@ export async function collectFusectl(host: Host, mount: MountInfo): Promise<Fuse
   const file = host.sys('fs', 'fuse', 'connections', connection, 'waiting');
   let text = await host.readText(file);
   let mountedFusectl = false;
-  if (text === null && !host.isFixture) {
+  if (text === null) {
     const entries = await host.readDir(dir);
     if (entries !== null && entries.length === 0) {
       // Why: fusectl is often not mounted in containers; mounting it is harmless and idempotent.

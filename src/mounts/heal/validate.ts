@@ -176,12 +176,13 @@ async function checkSample(
       ...(got.sha256 ? { sha256: got.sha256 } : {}),
     };
   }
+  // The source directory is the user's choice (-o fsname=/root): it is read as the owner, never as root.
   const srcDir = localSourceDir(recipe, mount);
   if (srcDir) {
-    const name = await firstFile(host, srcDir, null);
+    const name = await firstFile(host, srcDir, owner);
     if (name) {
       const [src, via] = await Promise.all([
-        sha256As(host, path.join(srcDir, name), null),
+        sha256As(host, path.join(srcDir, name), owner),
         sha256As(host, path.join(mount.mountpoint, name), owner),
       ]);
       const ok = src.sha256 !== null && src.sha256 === via.sha256;
