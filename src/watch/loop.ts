@@ -196,6 +196,9 @@ export class WatchLoop {
   private async probe(v: MountView, m: MountInfo): Promise<void> {
     const { host, config } = this.d;
     v.probing = true;
+    // A managed mount's daemon may exit (and a new one start) while this probe runs: its answer is
+    // about the mount that was there when it started, so it is dropped if the epoch moved on.
+    const epoch = v.managed !== null ? this.d.supervisors.get(v.mountpoint)?.epoch : undefined;
     let r: ProbeResult;
     try {
       [r] = (await host.probe([{ key: mountKey(m), path: m.mountpoint }], {
@@ -205,6 +208,7 @@ export class WatchLoop {
     } finally {
       v.probing = false;
     }
+    if (epoch !== undefined && this.d.supervisors.get(v.mountpoint)?.epoch !== epoch) return;
     await this.onResult(v, m, r);
   }
 

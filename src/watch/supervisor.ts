@@ -57,6 +57,9 @@ export class Supervisor {
   private readonly log: Logger;
   private parents: DirIdentity[] | null = null;
   restarts = 0;
+  // Moves on each time the daemon exits and each time a new one is validated by a fresh probe: the
+  // loop drops a probe answer whose epoch is past (it was about the mount before the exit).
+  epoch = 0;
 
   constructor(
     readonly cfg: ManagedMountConfig,
@@ -324,6 +327,7 @@ export class Supervisor {
     this.view.healing = false;
     if (readyMount && !exited) {
       const t = host.now();
+      this.epoch++;
       this.deps.state.setState(this.view, 'healthy', null, t);
       this.view.consecutiveFailures = 0;
       this.view.lastProbeAt = t;
@@ -357,6 +361,13 @@ export class Supervisor {
     const exit = await proc.exited;
     this.proc = null;
     this.view.daemonPid = null;
+    // At once, before anything else is awaited: the mount the daemon served is not healthy any more,
+    // whatever the last probe said, until a fresh probe through a new mount says so (spawnAndWait).
+    this.epoch++;
+    if (!this.stopping) {
+      this.view.healing = true;
+      if (this.view.state === 'healthy') this.deps.state.setState(this.view, 'dead', null, host.now());
+    }
     return exit;
   }
 

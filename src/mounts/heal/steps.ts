@@ -305,7 +305,10 @@ export async function runTopologySteps(
   opts: { stageDirs?: readonly string[]; healed?: MountIdentity; from?: number } = {},
 ): Promise<TopologyRun> {
   for (const d of opts.stageDirs ?? []) await ctx.host.mkdirp(d, 0o700);
-  const c: StepContext = opts.healed ? { ...ctx, healed: opts.healed } : ctx;
+  // onStep journals progress through the main plan by its index: topology steps are not in it.
+  const { onStep: _journal, ...rest } = ctx;
+  void _journal;
+  const c: StepContext = opts.healed ? { ...rest, healed: opts.healed } : rest;
   const results: StepResult[] = [];
   let i = opts.from ?? 0;
   for (const step of steps) {
