@@ -1,7 +1,7 @@
 // Where a remount recipe comes from, best first (heal issue, "Recipes"): enotconn's config, the
 // recorded store, /etc/fstab, a systemd unit, and last a recipe reconstructed from the mount table.
 import path from 'node:path';
-import { program } from '../../host/programs.js';
+import { FIXED_PATH, program } from '../../host/programs.js';
 import type { Host } from '../../host/types.js';
 import { readCmdline, readEnviron, readProcIds, readProcStat } from '../../host/proc.js';
 import { optionValue, type MountInfo } from '../mountinfo/parse.js';
@@ -25,8 +25,8 @@ export const ENV_KEEP: readonly string[] = [
   'KRB5CCNAME',
 ];
 
-// The default PATH a remount runs with when the recipe has none.
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+// The PATH a recipe records: the fixed one (programs.ts). Root's children never take PATH from a recipe.
+export const DEFAULT_PATH = FIXED_PATH;
 
 // Keep only the variables in ENV_KEEP.
 export function filterEnv(env: Record<string, string>): Record<string, string> {
