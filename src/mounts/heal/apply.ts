@@ -455,6 +455,7 @@ async function healLocked(
   // Children bound aside and detached, dead binds under it detached: the unmount drops nothing.
   const oldId = identityOf(mount);
   if (topo.before.length > 0) {
+    stepCtx.deadRoot = mount.mountpoint;
     const staged = await runTopologySteps(stepCtx, topo.before, { stageDirs: topo.stageDirs });
     report.steps.push(...staged.results);
     if (!staged.ok) {

@@ -38,12 +38,18 @@ export function pathComponents(p: string, includeLast: boolean): string[] {
 export async function checkPath(
   host: Host,
   p: string,
-  opts: { includeLast: boolean; timeoutMs: number; stat?: string },
+  // skipUnder: components at or below this directory are not looked at (a dead mount's tree: every
+  // lookup there fails with ENOTCONN, and nobody can change it while its daemon is gone).
+  opts: { includeLast: boolean; timeoutMs: number; stat?: string; skipUnder?: string },
 ): Promise<PathCheck> {
   if (!p.startsWith('/') || p.split('/').some((x) => x === '.' || x === '..')) {
     return { ok: false, problem: 'relative', at: p, detail: `${p} is not a plain absolute path` };
   }
-  const comps = pathComponents(p, opts.includeLast);
+  const skip = opts.skipUnder;
+  const comps = pathComponents(p, opts.includeLast).filter(
+    (c) => skip === undefined || (c !== skip && !c.startsWith(skip === '/' ? '/' : `${skip}/`)),
+  );
+  if (comps.length === 0) return { ok: true, dirs: [] };
   const r = await host.exec([opts.stat ?? 'stat', '--printf=%d %i %u %f\\n', '--', ...comps], {
     timeoutMs: opts.timeoutMs,
   });

@@ -9,7 +9,7 @@ import { checkIdentity, type MountIdentity } from '../mountinfo/identity.js';
 import type { MountInfo } from '../mountinfo/parse.js';
 import { readMounts } from '../scan.js';
 import { appendAudit } from './audit.js';
-import { verifyPath, type DirIdentity } from './path-check.js';
+import { checkPath, verifyPath, type DirIdentity } from './path-check.js';
 import { SECURITY_OPTIONS } from './plan.js';
 
 // What every step needs besides itself.
@@ -40,6 +40,9 @@ export interface StepContext {
   allowChildren?: ReadonlySet<number>;
   // The healed mount, once there: every after-remount topology step re-verifies it first.
   healed?: MountIdentity;
+  // The dead mount's mountpoint: before it is unmounted, path checks of topology steps do not look
+  // inside it (every lookup there fails; its tree cannot change while its daemon is gone).
+  deadRoot?: string;
 }
 
 export interface StepResult {
@@ -283,12 +286,36 @@ async function topologyStep(ctx: StepContext, step: PlanStep): Promise<Outcome> 
   ];
   const bad = checks.find((c) => !c.ok);
   if (bad && !bad.ok) return refuse(`not run: ${bad.reason}`);
+  // The paths it names hold no symlink (mount(2) and umount2(2) follow them): a bind source under a
+  // user's healthy FUSE mount replaced by a link to /root must not bind /root. A mountpoint being
+  // detached is not looked at itself (its root is the dead filesystem's); a bind source is.
+  for (const { p, last } of pathOperands(argv, base)) {
+    const c = await checkPath(ctx.host, p, {
+      includeLast: last,
+      timeoutMs: ctx.pathTimeoutMs ?? 2000,
+      ...(step.phase === 'before-unmount' && ctx.deadRoot !== undefined ? { skipUnder: ctx.deadRoot } : {}),
+    });
+    if (!c.ok) return refuse(`not run: ${c.detail}`);
+  }
   const r = await ctx.host.exec(argv, {
     timeoutMs: step.timeoutMs ?? 10_000,
     // A child's remount leaves a daemon behind: its output goes to a file, so it holds no pipe of ours.
     ...(step.runAs !== undefined && ctx.outputFile !== undefined ? { outputFile: ctx.outputFile } : {}),
   });
   return { ok: r.code === 0, skipped: false, code: r.code, output: tail(r) };
+}
+
+// The paths a topology step acts on, and whether the last component is checked too.
+function pathOperands(argv: readonly string[], base: string): Array<{ p: string; last: boolean }> {
+  if (base === 'umount') return [{ p: argv.at(-1)!, last: false }];
+  if (base !== 'mount') return [];
+  if (argv.includes('--bind') || argv.includes('--rbind')) {
+    return [
+      { p: argv.at(-2)!, last: true },
+      { p: argv.at(-1)!, last: false },
+    ];
+  }
+  return [{ p: argv.at(-1)!, last: false }]; // mount -o remount,bind,... MOUNTPOINT
 }
 
 export interface TopologyRun {
