@@ -494,6 +494,7 @@ async function healLocked(
     }
   }
   stepCtx.allowChildren = topo.detachWithParent;
+  stepCtx.replaces = oldId;
   const run = await runPlan(stepCtx, plan);
   report.steps.push(...run.results);
   if (run.failure !== null || !run.mount) {
@@ -511,11 +512,6 @@ async function healLocked(
     return { ...report, result: 'failed', reason: run.failure ?? 'no new mount appeared', durationMs: ms() };
   }
   const healed = run.mount;
-  if (healed.parentId !== oldId.parentId) {
-    notes.push(
-      `the new mount ${healed.id} is attached under mount ${healed.parentId}, not ${oldId.parentId} as before`,
-    );
-  }
   // Validate as the owner: fresh probe, listing, a file read back with the same content.
   const v = await validateMount(host, healed, recipe, timeoutMs, `heal-${process.pid}-${Date.now()}`);
   report.validation = v;

@@ -5,7 +5,7 @@
 import { readProcStat } from '../../host/proc.js';
 import type { Host, SpawnedProcess } from '../../host/types.js';
 import type { PlanAction, PlanStep } from '../diagnosis.js';
-import { checkIdentity, type MountIdentity } from '../mountinfo/identity.js';
+import { checkIdentity, findReplacement, type MountIdentity } from '../mountinfo/identity.js';
 import type { MountInfo } from '../mountinfo/parse.js';
 import { readMounts } from '../scan.js';
 import { appendAudit } from './audit.js';
@@ -40,6 +40,9 @@ export interface StepContext {
   allowChildren?: ReadonlySet<number>;
   // The healed mount, once there: every after-remount topology step re-verifies it first.
   healed?: MountIdentity;
+  // The mount a remount replaces: its replacement is the new mount on top of the path with the same
+  // parent (with stacked mounts, the layer underneath is on that path all along).
+  replaces?: MountIdentity;
   // The dead mount's mountpoint: before it is unmounted, path checks of topology steps do not look
   // inside it (every lookup there fails; its tree cannot change while its daemon is gone).
   deadRoot?: string;
@@ -217,7 +220,14 @@ async function remount(ctx: StepContext, step: PlanStep): Promise<Outcome> {
     output = tail(r);
   }
   if (code !== 0) return { ok: false, skipped: false, code, output };
-  const fresh = await waitForNewMount(ctx.host, t.mountpoint, before, ctx.mountAppearMs ?? 5000, () => exited);
+  const fresh = await waitForNewMount(
+    ctx.host,
+    t.mountpoint,
+    before,
+    ctx.mountAppearMs ?? 5000,
+    () => exited,
+    ctx.replaces,
+  );
   if (!fresh) {
     const why = exited ? 'the daemon exited before its mount appeared' : 'no new mount appeared';
     return { ok: false, skipped: false, code, output: output ? `${output}; ${why}` : why };
@@ -447,17 +457,23 @@ export async function runPlan(ctx: StepContext, plan: readonly PlanStep[], from 
   return { results, unmounted, mount, failure: null };
 }
 
-// The first mount at `mp` that was not there before, waited for up to `ms`.
+// The first mount at `mp` that was not there before, waited for up to `ms`. With `replaces`, only
+// the mount on top of the path with the replaced mount's parent (findReplacement). Why not compare
+// ids or devices with the old mount: both are allocated lowest-free and often come back the same.
 async function waitForNewMount(
   host: Host,
   mp: string,
   before: ReadonlySet<number>,
   ms: number,
   stop: () => boolean = () => false,
+  replaces?: MountIdentity,
 ): Promise<MountInfo | null> {
   const end = performance.now() + ms;
   for (;;) {
-    const fresh = (await readMounts(host)).filter((m) => m.mountpoint === mp && !before.has(m.id)).at(-1);
+    const mounts = await readMounts(host);
+    const fresh = replaces
+      ? findReplacement(mounts, replaces, before)
+      : mounts.filter((m) => m.mountpoint === mp && !before.has(m.id)).at(-1);
     if (fresh) return fresh;
     if (performance.now() > end || stop()) return null;
     await delay(25);

@@ -10,7 +10,7 @@
 import path from 'node:path';
 import type { PlanStep } from '../diagnosis.js';
 import { DEFAULT_PROGRAMS, type PlanPrograms } from './plan.js';
-import { identityOf, topAt, type MountIdentity } from '../mountinfo/identity.js';
+import { identityOf, topAt } from '../mountinfo/identity.js';
 import type { MountInfo } from '../mountinfo/parse.js';
 import {
   bindSourcePath,
@@ -312,11 +312,6 @@ export function validateTopology(
     if (lost.length > 0) problems.push(`${e.kind} ${e.mountpoint} lost ${lost.join(', ')}`);
   }
   return problems;
-}
-
-// The identity a topology step names, in the form reverifyIdentity takes.
-export function stepIdentity(step: PlanStep): MountIdentity | null {
-  return step.mount ? { ...step.mount } : null;
 }
 
 // The steps that undo the children staging among `done` (before-unmount steps that succeeded), in
