@@ -20,7 +20,7 @@ import type { MountInfo } from './mountinfo/parse.js';
 import { rankCauses } from './rank.js';
 import { DEFAULT_TYPES, mountKey, mountReport, readMounts, typeMatches } from './scan.js';
 import { ancestorsOf, topologyOf } from './mountinfo/topology.js';
-import { findFuseDaemonProof } from './process-table.js';
+import { findFuseDaemonProof, fuseConnectionOf } from './process-table.js';
 import { KNOWN_DAEMONS } from './backends/index.js';
 
 export interface DiagnoseOptions {
@@ -169,7 +169,7 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
       daemon: fuse ? daemon : null,
       holders: holders.holders,
       recipe,
-      fuseConnection: fuse ? mount.minor : null,
+      fuseConnection: fuse ? fuseConnectionOf(mount) : null,
       daemonProgram: prep.daemonProgram,
       ownerHome: prep.ownerHome,
       cwd: prep.cwd,

@@ -9,7 +9,7 @@ import { diagnose } from '../diagnose.js';
 import type { Cause, DaemonInfo, Diagnosis, Holder, NamespaceView, PlanStep } from '../diagnosis.js';
 import { mountContaining, mountForPath } from '../find-mount.js';
 import type { MountInfo } from '../mountinfo/parse.js';
-import { daemonHoldsConnection, findFuseDaemon, readProcessTable } from '../process-table.js';
+import { daemonHoldsConnection, findFuseDaemon, fuseConnectionOf, readProcessTable } from '../process-table.js';
 import { KNOWN_DAEMONS, backendFor } from '../backends/index.js';
 import { DEFAULT_TYPES, readMounts, typeMatches, type MountReport } from '../scan.js';
 import { identityOf } from '../mountinfo/identity.js';
@@ -317,7 +317,7 @@ async function healLocked(
       daemon: a.daemon,
       holders: a.holders,
       recipe,
-      fuseConnection: isFuse(mount) ? mount.minor : null,
+      fuseConnection: isFuse(mount) ? fuseConnectionOf(mount) : null,
       daemonProgram: ctx.daemonProgram,
       ownerHome: ctx.ownerHome,
       cwd: ctx.cwd,

@@ -29,7 +29,7 @@ export interface PlanInput {
   daemon: DaemonInfo | null;
   holders: Holder[];
   recipe: Recipe | null;
-  fuseConnection: number | null; // minor device number = /sys/fs/fuse/connections/<N>
+  fuseConnection: number | null; // the superblock's dev_t (fuseConnectionOf) = /sys/fs/fuse/connections/<N>
   // The daemon program the remount runs, resolved to a root-owned absolute path; null when the
   // recipe's program is not one (a binary in a home directory): then nothing is unmounted.
   daemonProgram?: string | null;

@@ -7,6 +7,7 @@ import type { Host, SpawnedProcess } from '../../host/types.js';
 import type { PlanAction, PlanStep } from '../diagnosis.js';
 import { checkIdentity, findReplacement, type MountIdentity } from '../mountinfo/identity.js';
 import type { MountInfo } from '../mountinfo/parse.js';
+import { fuseConnectionOf } from '../process-table.js';
 import { readMounts } from '../scan.js';
 import { appendAudit } from './audit.js';
 import { checkPath, verifyPath, type DirIdentity } from './path-check.js';
@@ -104,14 +105,17 @@ async function abortConnection(ctx: StepContext, step: PlanStep): Promise<Outcom
   const where = await locate(ctx.host, t);
   if (where === 'gone') return skip('the mount is already gone from the mount table');
   if (where === 'moved') return refuse(`mount ${t.mountId} is no longer at ${t.mountpoint}`);
-  const minor = t.device.split(':')[1];
-  if (step.write.path !== `/sys/fs/fuse/connections/${minor}/abort` || step.write.data !== '1') {
-    return refuse(`${step.write.path} is not the abort file of connection ${minor}`);
+  // The connection is the superblock's dev_t (fuseConnectionOf): the minor for FUSE's anonymous
+  // devices, major << 20 | minor for fuseblk.
+  const [major, minorNo] = t.device.split(':').map(Number);
+  const conn = String(fuseConnectionOf({ major: major!, minor: minorNo! }));
+  if (step.write.path !== `/sys/fs/fuse/connections/${conn}/abort` || step.write.data !== '1') {
+    return refuse(`${step.write.path} is not the abort file of connection ${conn}`);
   }
   const out: string[] = [];
   let good = true;
   try {
-    await ctx.host.writeText(ctx.host.sys('fs', 'fuse', 'connections', minor!, 'abort'), '1');
+    await ctx.host.writeText(ctx.host.sys('fs', 'fuse', 'connections', conn, 'abort'), '1');
     out.push(`wrote 1 to ${step.write.path}`);
   } catch (e) {
     good = false;
