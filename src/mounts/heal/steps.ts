@@ -293,6 +293,10 @@ async function topologyStep(ctx: StepContext, step: PlanStep): Promise<Outcome> 
   if (step.runAs === undefined && !TOPOLOGY_PROGRAMS.has(base)) {
     return refuse(`${prog} is not a program a topology step runs as root`);
   }
+  // A child's own remount runs as its owner: through setpriv, or env -i when heal already is that user.
+  if (step.runAs !== undefined && base !== 'setpriv' && base !== 'env') {
+    return refuse(`${prog} is not how a remount runs as uid ${step.runAs} (setpriv or env -i)`);
+  }
   const mounts = await readMounts(ctx.host);
   const checks = [
     ...(step.mount ? [checkIdentity(mounts, { ...step.mount })] : []),
