@@ -67,11 +67,12 @@ function quote(a: string): string {
 
 function stepLine(i: number, s: PlanStep, colour: boolean): string[] {
   const who = s.runAs !== undefined ? ` [as uid ${s.runAs}]` : '';
+  const on = s.target && s.target.mountId >= 0 ? ` [mount ${s.target.mountId}, dev ${s.target.device}]` : '';
   const t = s.timeoutMs !== undefined ? ` (timeout ${formatMs(s.timeoutMs)})` : '';
   const force = s.requiresForce ? paint(' [--force]', 'magenta', colour) : '';
   const cmd = showArgv(s);
   return [
-    `  ${i + 1}. ${s.action}${force} ${paint(s.risk, s.risk === 'safe' ? 'green' : s.risk === 'caution' ? 'yellow' : 'red', colour)}${who}${t}`,
+    `  ${i + 1}. ${s.action}${force} ${paint(s.risk, s.risk === 'safe' ? 'green' : s.risk === 'caution' ? 'yellow' : 'red', colour)}${who}${on}${t}`,
     ...(cmd ? [`     $ ${cmd}`] : []),
     paint(`     ${s.why}`, 'grey', colour),
   ];
@@ -88,7 +89,10 @@ function resultLine(i: number, r: HealStepResult, colour: boolean): string[] {
   return [
     `  ${String(i + 1).padStart(2)}. ${r.step.action.padEnd(16)} ${status}${code}  ${formatMs(r.durationMs)}`,
     ...(cmd ? [`      $ ${cmd}`] : []),
-    ...(r.output ? [paint(`      ${printable(r.output.split('\n').slice(-3).join(' | '))}`, 'grey', colour)] : []),
+    ...(r.refused !== undefined ? [paint(`      refused: ${printable(r.refused)}`, 'red', colour)] : []),
+    ...(r.output && r.refused === undefined
+      ? [paint(`      ${printable(r.output.split('\n').slice(-3).join(' | '))}`, 'grey', colour)]
+      : []),
   ];
 }
 
@@ -101,6 +105,13 @@ export function renderHeal(r: HealReport, colour: boolean): string {
     out.push(
       `recipe: ${r.recipe.origin}${r.recipe.origin === 'reconstructed' ? ' (never seen alive)' : ''}, runs as uid ${r.recipe.uid}${r.recipe.user ? ` (${r.recipe.user})` : ''}`,
     );
+    if (r.recipeTrust) {
+      out.push(
+        r.recipeTrust.trusted
+          ? `trusted: ${printable(r.recipeTrust.why)}`
+          : paint(`NOT TRUSTED (runs only with --force): ${printable(r.recipeTrust.why)}`, 'red', colour),
+      );
+    }
   }
   if (r.result === 'dry-run' || (r.result === 'refused' && (r.plan?.length ?? 0) > 0 && r.steps.length === 0)) {
     out.push(r.result === 'dry-run' ? 'plan (dry run: nothing was changed):' : 'plan (not run):');

@@ -56,7 +56,8 @@ export type LaunchPlan =
 // systemd is the init system: "PID 1 is systemd and /run/systemd/system exists" (sd_booted(3)).
 export async function detectLaunchContext(host: Host): Promise<LaunchContext> {
   const base = { pid: process.pid };
-  if (host.isFixture) return { ...base, systemd: false, cgroupRoot: null, ownCgroup: null };
+  // A recorded or fake host is not this process's: nothing here is launched for real.
+  if (host.selfPid() !== process.pid) return { ...base, systemd: false, cgroupRoot: null, ownCgroup: null };
   const comm = (await host.readText(host.proc(1, 'comm')))?.trim();
   const systemd = comm === 'systemd' && (await host.fileExists('/run/systemd/system'));
   const cgroupRoot = cgroup2Mount((await host.readText(host.proc('self', 'mountinfo'))) ?? '');
@@ -266,7 +267,7 @@ export interface LaunchedRemount {
 export async function launchRemount(host: Host, req: LaunchRequest, ctx?: LaunchContext): Promise<LaunchedRemount> {
   const c = ctx ?? (await detectLaunchContext(host));
   const plan = planLaunch(c, req);
-  if (!host.isFixture) closeInheritedFds();
+  if (host.selfPid() === process.pid) closeInheritedFds();
   const opts = {
     timeoutMs: req.timeoutMs ?? 30_000,
     env: req.env,
@@ -306,7 +307,7 @@ export interface LaunchedDaemon {
 export async function launchSupervised(host: Host, req: LaunchRequest, ctx?: LaunchContext): Promise<LaunchedDaemon> {
   const c = ctx ?? (await detectLaunchContext(host));
   const plan = planLaunch(c, req);
-  if (!host.isFixture) closeInheritedFds();
+  if (host.selfPid() === process.pid) closeInheritedFds();
   if (plan.mode === 'systemd') {
     for (const argv of plan.before) await host.exec(argv, { timeoutMs: 5000, env: { PATH: '/usr/bin:/bin' } });
     const r = await host.exec(plan.argv, { timeoutMs: 30_000, env: { PATH: '/usr/bin:/bin' } });

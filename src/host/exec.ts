@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { fixedEnv, resolveTrusted } from './programs.js';
 import type { ExecOptions, ExecResult, SpawnOptions, SpawnedProcess } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -8,14 +9,32 @@ const DEFAULT_MAX_OUTPUT = 4 * 1024 * 1024;
 // hung NFS mount) may never exit; the caller still gets its answer and the child is abandoned.
 const KILL_GRACE_MS = 500;
 
+// The program a spawn runs: an absolute path as given (code and root's config name it), a bare name
+// only from the root-owned TRUSTED_DIRS (never through a PATH). Null when a bare name is not there.
+export function programPath(file: string): string | null {
+  return file.startsWith('/') ? file : resolveTrusted(file);
+}
+
+// The spawn options every child gets: the fixed environment (plus the caller's extras, never PATH
+// or LD_*) and cwd "/". Why cwd "/": uv_spawn blocks the event loop until the child has exec'd, and
+// the child chdirs before that, so a cwd on a hung mount would freeze the parent; a step that needs
+// a directory runs `env -C DIR` as the owner instead.
+function childEnv(env: Record<string, string> | undefined): Record<string, string> {
+  return fixedEnv(env ?? {});
+}
+
 // Run argv (never a shell string) with a timeout; resolves with the outcome, never rejects.
 export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const started = performance.now();
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxOut = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-  const [file, ...args] = argv;
-  if (file === undefined) {
+  const [name, ...args] = argv;
+  if (name === undefined) {
     return Promise.resolve(result(argv, null, null, '', '', false, started, 'EINVAL'));
+  }
+  const file = programPath(name);
+  if (file === null) {
+    return Promise.resolve(result(argv, null, null, '', '', false, started, 'ENOENT'));
   }
   return new Promise((resolve) => {
     let settled = false;
@@ -40,8 +59,8 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
       shell: false,
       detached: true, // own process group, so a timeout kills the whole group
       stdio: outFd !== null ? [opts.input !== undefined ? 'pipe' : 'ignore', outFd, outFd] : ['pipe', 'pipe', 'pipe'],
-      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-      ...(opts.env !== undefined ? { env: opts.env } : {}),
+      cwd: '/',
+      env: childEnv(opts.env),
       ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
       ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
@@ -145,13 +164,14 @@ function result(
 
 // Start a long-running process from argv (a supervised daemon); its exit is reported at once.
 export function spawnArgv(argv: readonly string[], opts: SpawnOptions = {}): SpawnedProcess {
-  const [file, ...args] = argv;
-  if (file === undefined) throw new TypeError('spawnArgv: empty argv');
+  const [name, ...args] = argv;
+  if (name === undefined) throw new TypeError('spawnArgv: empty argv');
+  const file = programPath(name) ?? `/nonexistent/${name}`;
   const child = spawn(file, args, {
     shell: false,
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-    ...(opts.env !== undefined ? { env: opts.env } : {}),
+    cwd: '/',
+    env: childEnv(opts.env),
     ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { NodeHost } from './node-host.js';
 import type {
@@ -32,15 +33,30 @@ export type RecordedAction =
 
 // A host that reads a recorded tree (test/fixtures/proc/<case>) and records every action instead
 // of taking it. Used for what this kernel cannot do live (NFS, CIFS) and for unit tests.
-// Reads of enotconn's own files (stateDir) go to a scratch directory under the fixture's runDir.
+// Unless a state and run directory are given, it gets private temporary ones (0700, removed on
+// close): a fixture's recipes must never reach /var/lib/enotconn, where a real heal would run them.
 export class FixtureHost extends NodeHost {
-  override readonly isFixture = true;
   readonly actions: RecordedAction[] = [];
   readonly recording: FixtureRecording;
+  private readonly scratch: string | null;
 
   constructor(root: string, opts: { stateDir?: string; runDir?: string; recording?: FixtureRecording } = {}) {
-    super({ root: path.resolve(root), ...opts });
+    const scratch =
+      opts.stateDir === undefined || opts.runDir === undefined
+        ? fs.mkdtempSync(path.join(os.tmpdir(), 'enotconn-fixture-'))
+        : null;
+    super({
+      root: path.resolve(root),
+      stateDir: opts.stateDir ?? path.join(scratch!, 'state'),
+      runDir: opts.runDir ?? path.join(scratch!, 'run'),
+    });
+    this.scratch = scratch;
     this.recording = opts.recording ?? readRecording(path.resolve(root));
+  }
+
+  override close(): void {
+    super.close();
+    if (this.scratch !== null) fs.rmSync(this.scratch, { recursive: true, force: true });
   }
 
   // A recorded answer per mountpoint; a mountpoint the fixture did not record is `unknown`.

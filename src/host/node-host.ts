@@ -39,7 +39,6 @@ export function defaultDirs(): { stateDir: string; runDir: string } {
 // The real host. With `root` set, /proc, /sys and /dev/kmsg are read under it instead (fixtures).
 export class NodeHost implements Host {
   readonly root: string;
-  readonly isFixture: boolean = false;
   readonly stateDir: string;
   readonly runDir: string;
   private runner: ProbeRunner | null = null;
@@ -127,7 +126,7 @@ export class NodeHost implements Host {
       return;
     }
     const tmp = `${p}.tmp-${process.pid}-${Date.now()}`;
-    const fh = await fsp.open(tmp, 'w', opts.mode ?? 0o644);
+    const fh = await fsp.open(tmp, 'w', opts.mode ?? 0o600);
     try {
       await fh.writeFile(data);
       await fh.sync();
@@ -138,10 +137,15 @@ export class NodeHost implements Host {
   }
 
   async appendText(p: string, data: string): Promise<void> {
-    await fsp.appendFile(p, data);
+    // Created 0600: every file enotconn appends to is its own state (the audit log, logs).
+    await fsp.appendFile(p, data, { mode: 0o600 });
   }
 
-  async createExclusive(p: string, data: string, mode = 0o644): Promise<boolean> {
+  async chmod(p: string, mode: number): Promise<void> {
+    await fsp.chmod(p, mode);
+  }
+
+  async createExclusive(p: string, data: string, mode = 0o600): Promise<boolean> {
     try {
       await fsp.writeFile(p, data, { flag: 'wx', mode });
       return true;
@@ -252,6 +256,10 @@ export class NodeHost implements Host {
 
   uid(): number {
     return process.getuid?.() ?? 0;
+  }
+
+  selfPid(): number | null {
+    return this.root === '' ? process.pid : null;
   }
 
   hostname(): string {

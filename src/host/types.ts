@@ -41,8 +41,9 @@ export interface ExecOptions {
   timeoutMs?: number; // default 10 s; SIGKILL after the timeout
   uid?: number; // run as this user (with gid); never a shell
   gid?: number;
-  env?: Record<string, string>; // replaces the environment when given
-  cwd?: string;
+  // Added to the fixed environment (programs.ts FIXED_ENV); PATH and LD_* are never taken from here.
+  // Every child starts in "/": a step that needs a directory runs `env -C DIR` as the owner.
+  env?: Record<string, string>;
   input?: string | Buffer; // written to stdin, then closed
   maxOutputBytes?: number; // default 4 MiB per stream
   // Send stdout and stderr to this file (appended) instead of pipes, and resolve when the process
@@ -65,8 +66,7 @@ export interface ExecResult {
 export interface SpawnOptions {
   uid?: number;
   gid?: number;
-  env?: Record<string, string>;
-  cwd?: string;
+  env?: Record<string, string>; // as ExecOptions.env: added to the fixed environment
   onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
 }
 
@@ -83,7 +83,6 @@ export type TcpResult =
 export interface Host {
   // Where /proc, /sys and /dev/kmsg are read from: '' for the real host, a fixture dir otherwise.
   readonly root: string;
-  readonly isFixture: boolean;
   // Directories enotconn owns: state (recipes, incidents, audit) and run (locks, in-flight probes).
   readonly stateDir: string;
   readonly runDir: string;
@@ -102,6 +101,8 @@ export interface Host {
   // Create a file only if it does not exist yet (O_EXCL): false when it already exists (locks).
   createExclusive(path: string, data: string, mode?: number): Promise<boolean>;
   mkdirp(path: string, mode?: number): Promise<void>;
+  // Only for enotconn's own state and run directories and their files.
+  chmod(path: string, mode: number): Promise<void>;
   removeFile(path: string): Promise<void>;
 
   listPids(): Promise<number[]>;
@@ -117,6 +118,8 @@ export interface Host {
   signal(pid: number, signal: NodeJS.Signals | 0): boolean;
 
   uid(): number;
+  // This process's pid as the host's /proc shows it; null when /proc is not ours (a fixture tree).
+  selfPid(): number | null;
   hostname(): string;
   now(): number; // ms since the epoch
   // Seconds since boot, from /proc/uptime: turns kmsg and /proc/<pid>/stat times into wall-clock time.

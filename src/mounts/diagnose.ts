@@ -12,13 +12,15 @@ import { collectNamespaces } from './evidence/namespaces.js';
 import { collectNetwork } from './evidence/network.js';
 import { collectOptions } from './evidence/options.js';
 import { mountForPath } from './find-mount.js';
-import { buildPlan, resolveRecipe } from './heal/plan.js';
+import { buildPlan } from './heal/plan.js';
+import { preparePlan } from './heal/prepare.js';
+import { resolveRecipeFor as resolveRecipe } from './heal/record.js';
 import type { Recipe } from './heal/recipe.js';
 import type { MountInfo } from './mountinfo/parse.js';
 import { rankCauses } from './rank.js';
 import { DEFAULT_TYPES, mountKey, mountReport, readMounts, typeMatches } from './scan.js';
 import { ancestorsOf, topologyOf } from './mountinfo/topology.js';
-import { findFuseDaemonProof } from './process-table.js';
+import { findFuseDaemonProof, fuseConnectionOf } from './process-table.js';
 import { KNOWN_DAEMONS } from './backends/index.js';
 import { probeRunAs } from './probe/run-as.js';
 
@@ -157,6 +159,8 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
     uid: host.uid(),
     holderUids: holders.holders.flatMap((h) => (h.uid !== null ? [h.uid] : [])),
   });
+  // Read-only, like everything here: the programs, the owner's home and the cwd check.
+  const prep = await preparePlan(host, mount, recipe);
   const plan = buildPlan(
     {
       mount,
@@ -166,9 +170,13 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
       daemon: fuse ? daemon : null,
       holders: holders.holders,
       recipe,
-      fuseConnection: fuse ? mount.minor : null,
+      fuseConnection: fuse ? fuseConnectionOf(mount) : null,
+      daemonProgram: prep.daemonProgram,
+      ownerHome: prep.ownerHome,
+      cwd: prep.cwd,
+      cannotRemount: prep.cannotRemount,
     },
-    { force: opts.force === true },
+    { force: opts.force === true, selfUid: host.uid(), programs: prep.programs },
   );
   return {
     mount: report,

@@ -85,6 +85,12 @@ export interface PlanStep {
   write?: { path: string; data: string }; // a file write (fusectl abort)
   signal?: { pid: number; signals: string[]; graceMs: number }; // stop a wedged daemon (with --force)
   runAs?: number; // uid the step runs as
+  // The mount the step acts on, by identity: the executor re-reads mountinfo and refuses the step
+  // when the path now names another mount (DESIGN section 6).
+  target?: { mountId: number; device: string; mountpoint: string };
+  // --propagate: the step acts in another mount namespace, entered through this process; the
+  // executor checks that the process is still in that namespace first.
+  inNamespace?: { pid: number; mntns: string };
   timeoutMs?: number;
   risk: 'safe' | 'caution' | 'destructive';
   why: string;

@@ -132,13 +132,94 @@ export async function fuseConnectionsOf(
   return { connections, unattached };
 }
 
-// True when this kernel prints `fuse_connection:` in /dev/fuse fdinfo (Linux 6.16 and later).
+// True when this kernel prints `fuse_connection:` in /dev/fuse fdinfo: Linux 6.16 and later by its
+// release, or (a backported kernel, a fake /proc) when any process's /dev/fuse fd shows the line.
+// The scan's yes is kept per host; its "don't know" is asked again next time.
 export async function kernelShowsFuseConnection(host: Host): Promise<boolean> {
   const rel = await host.readText(host.proc('sys', 'kernel', 'osrelease'));
   const m = rel === null ? null : /^(\d+)\.(\d+)/.exec(rel.trim());
-  if (!m) return false;
-  const [maj, min] = [Number(m[1]), Number(m[2])];
-  return maj > 6 || (maj === 6 && min >= 16);
+  if (m) {
+    const [maj, min] = [Number(m[1]), Number(m[2])];
+    if (maj > 6 || (maj === 6 && min >= 16)) return true;
+  }
+  if (labelsSeen.has(host)) return true;
+  for (const pid of await host.listPids()) {
+    if (((await fuseConnectionsOf(host, pid))?.connections.length ?? 0) > 0) {
+      labelsSeen.add(host);
+      return true;
+    }
+  }
+  return false;
+}
+
+const labelsSeen = new WeakSet<Host>();
+
+// Why a process is, or is not, a FUSE mount's daemon by the kernel's word (DESIGN section 7).
+export type ConnectionProof =
+  | { holds: true }
+  // `unknown`: its fds cannot be read (another user's process seen without root), or the kernel
+  // does not label /dev/fuse fds (before Linux 6.16): no proof either way.
+  | { holds: false; why: 'no-dev-fuse' | 'other-connection' | 'unknown'; detail: string };
+
+// Does `pid` hold an open /dev/fuse fd of `mount`'s connection (fdinfo `fuse_connection:`, read by
+// fuseConnectionsOf)? `owner` (the mount's user_id=) settles what an unlabelling kernel cannot: a
+// process of another uid holding unlabelled /dev/fuse fds is not the daemon.
+export async function daemonHoldsConnection(
+  host: Host,
+  pid: number,
+  mount: { major: number; minor: number },
+  owner: number | null = null,
+): Promise<ConnectionProof> {
+  const conn = fuseConnectionOf(mount);
+  const c = await fuseConnectionsOf(host, pid);
+  if (c === null) return { holds: false, why: 'unknown', detail: `the fds of pid ${pid} cannot be read` };
+  if (c.connections.includes(conn)) return { holds: true };
+  if (c.connections.length === 0 && c.unattached === 0) {
+    return { holds: false, why: 'no-dev-fuse', detail: `pid ${pid} holds no /dev/fuse fd` };
+  }
+  if (c.connections.length > 0) {
+    return {
+      holds: false,
+      why: 'other-connection',
+      detail: `pid ${pid} holds /dev/fuse for connection ${c.connections.join(', ')}, not ${conn}`,
+    };
+  }
+  // Only unlabelled fds. A kernel that labels /dev/fuse fds labels every fd attached to a
+  // connection: there, an fd without the label serves no mount at all (an impostor's).
+  if (await kernelShowsFuseConnection(host)) {
+    return {
+      holds: false,
+      why: 'other-connection',
+      detail: `pid ${pid} holds /dev/fuse fds attached to no connection`,
+    };
+  }
+  if (owner !== null) {
+    const uid = await uidOf(host, pid);
+    if (uid !== null && uid !== owner) {
+      return {
+        holds: false,
+        why: 'other-connection',
+        detail: `pid ${pid} holds /dev/fuse but runs as uid ${uid}, and the mount belongs to user_id=${owner}`,
+      };
+    }
+  }
+  return {
+    holds: false,
+    why: 'unknown',
+    detail: `pid ${pid} holds /dev/fuse, but the kernel does not say which connection (no fuse_connection in fdinfo)`,
+  };
+}
+
+async function uidOf(host: Host, pid: number): Promise<number | null> {
+  const status = await host.readText(host.proc(pid, 'status'), 4096);
+  const uid = status === null ? undefined : /^Uid:\s+(\d+)/m.exec(status)?.[1];
+  return uid === undefined ? null : Number(uid);
+}
+
+// The process holding `mount`'s FUSE connection (fdinfo proof), among every process; null when none.
+export async function connectionHolder(host: Host, mount: { major: number; minor: number }): Promise<number | null> {
+  const holders = (await connectionIndex(host, await readProcessTable(host))).get(fuseConnectionOf(mount)) ?? [];
+  return holders.length > 0 ? Math.min(...holders.map((p) => p.pid)) : null;
 }
 
 // connection -> pids holding it, over every process of a table; built once per table, only when a

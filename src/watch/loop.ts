@@ -6,11 +6,11 @@ import type { Host, ProbeResult } from '../host/types.js';
 import { backendFor } from '../mounts/backends/index.js';
 import type { Diagnosis } from '../mounts/diagnosis.js';
 import type { DiagnoseOptions } from '../mounts/diagnose.js';
-import type { HealOptions, HealReport } from '../mounts/heal/apply.js';
-import { RecipeStore } from '../mounts/heal/recipe-store.js';
-import { parseMountinfo, type MountInfo } from '../mounts/mountinfo/parse.js';
-import { probeRunAs } from '../mounts/probe/run-as.js';
+import type { HealOptions, HealReport, JournalPlan } from '../mounts/heal/apply.js';
+import type { MountInfo } from '../mounts/mountinfo/parse.js';
 import { mountKey, typeMatches, DEFAULT_TYPES, type MountReport, type ScanReport } from '../mounts/scan.js';
+import { parseMountinfo } from '../mounts/mountinfo/parse.js';
+import { probeRunAs } from '../mounts/probe/run-as.js';
 import type { Alerter } from './alerts.js';
 import type { WatchConfig } from './config.js';
 import type { IncidentBook } from './incidents.js';
@@ -212,6 +212,9 @@ export class WatchLoop {
   private async probe(v: MountView, m: MountInfo): Promise<void> {
     const { host, config } = this.d;
     v.probing = true;
+    // A managed mount's daemon may exit (and a new one start) while this probe runs: its answer is
+    // about the mount that was there when it started, so it is dropped if the epoch moved on.
+    const epoch = v.managed !== null ? this.d.supervisors.get(v.mountpoint)?.epoch : undefined;
     let r: ProbeResult;
     try {
       [r] = (await host.probe([{ key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, host.uid()) }], {
@@ -221,6 +224,7 @@ export class WatchLoop {
     } finally {
       v.probing = false;
     }
+    if (epoch !== undefined && this.d.supervisors.get(v.mountpoint)?.epoch !== epoch) return;
     await this.onResult(v, m, r);
   }
 
@@ -354,17 +358,24 @@ export class WatchLoop {
       v.heals++;
       v.lastHealAt = started;
       p.breaker.recordHeal(started);
-      // Write-ahead journal: a kill -9 from here on is finished or rolled back by the next watch.
-      store.journalBegin({
-        mountpoint: v.mountpoint,
-        kind: 'observed',
-        incidentId: v.incidentId,
-        pid: process.pid,
-        startedAt: started,
-        recipe: await this.storedRecipe(m),
-        mountIds: [m.id],
-      });
     }
+    // Write-ahead journal: heal writes its whole plan before the first step and each step's index
+    // as it ends; a kill -9 from then on is finished or rolled back by the next watch.
+    const journal = {
+      begin: (plan: JournalPlan): void =>
+        store.journalBegin({
+          mountpoint: v.mountpoint,
+          kind: 'observed',
+          incidentId: v.incidentId,
+          pid: process.pid,
+          startedAt: started,
+          recipe: plan,
+          mountIds: [m.id],
+        }),
+      // "step:INDEX:ok|failed:ACTION": recovery tells from it whether the old mount was unmounted.
+      step: (i: number, r: { ok: boolean; step: { action: string } }): void =>
+        store.journalPhase(v.mountpoint, `step:${i}:${r.ok ? 'ok' : 'failed'}:${r.step.action}`),
+    };
     let report: HealReport | null = null;
     let error: string | null = null;
     try {
@@ -373,6 +384,8 @@ export class WatchLoop {
         force: config.heal.force,
         propagate: false,
         timeoutMs: config.heal.timeout,
+        origin: 'watch',
+        ...(dryRun ? {} : { journal }),
         ...(this.d.configFile !== undefined ? { configFile: this.d.configFile } : {}),
       });
     } catch (e) {
@@ -427,22 +440,6 @@ export class WatchLoop {
         details: { result, action, nextAttemptAt: new Date(next).toISOString() },
       }),
     );
-  }
-
-  private async storedRecipe(m: MountInfo): Promise<unknown> {
-    try {
-      const rs = await RecipeStore.open(this.d.host);
-      try {
-        const r = rs.get(m.mountpoint, m.source);
-        if (!r) return null;
-        const { daemonPid: _p, daemonStart: _s, ...recipe } = r;
-        return recipe;
-      } finally {
-        rs.close();
-      }
-    } catch {
-      return null;
-    }
   }
 
   // Record the recipe of every healthy FUSE mount not recorded since its last (re)mount, in the

@@ -1,18 +1,22 @@
-// Finishing or rolling back a heal that a kill -9 of watch interrupted (issue 4 "State"): each heal
-// is journaled before its first step; on start, every journal entry left by a dead watch is settled
-// so the mountpoint ends with exactly one mount, never two and never a forgotten dead one.
-//   1. let a mount command the old heal started finish (or kill it after a timeout);
-//   2. one mount that answers → the heal finished; record it;
-//   3. two or more (a remount stacked on the dead mount) → unmount them all and mount once from the
-//      journaled recipe (rolled back, then redone); without a recipe, keep the bottom one for the loop;
-//   4. none → mount once from the recipe.
+// Finishing or rolling back a heal that a kill -9 of watch interrupted. Each observed heal writes
+// its whole plan to the journal before its first step, and the index of every step as it ends. On
+// start, every entry left by a dead watch is settled from that plan alone, through the same step
+// executor (heal/steps.ts), so the mountpoint ends with exactly one mount:
+//   1. the old mount is still there: nothing was unmounted; the loop heals it (rolled back);
+//   2. it is gone and a new mount answers: the heal had finished;
+//   3. it is gone and nothing (healthy) replaced it: the plan's remount step runs, with the same
+//      checks as in the heal (the path, its parents' inodes, the mount identity);
+//   4. two or more new mounts: all but the bottom one are lazily unmounted.
+// Nothing is ever killed: a process whose argv names the mountpoint is none of our business.
 import path from 'node:path';
 import type { Host } from '../host/types.js';
-import { detachArgv } from '../mounts/heal/recipes.js';
-import type { Recipe } from '../mounts/heal/recipe.js';
+import type { JournalPlan } from '../mounts/heal/apply.js';
+import { clearPlan } from '../mounts/heal/plan.js';
+import { resolvePlanPrograms } from '../mounts/heal/prepare.js';
+import { runPlan, type StepContext } from '../mounts/heal/steps.js';
 import { mountKey } from '../mounts/scan.js';
 import type { Logger } from './logger.js';
-import { mountsAt, pendingMounters, pollUntil, unmountDownTo } from './mount-table.js';
+import { mountsAt, pollUntil } from './mount-table.js';
 import type { JournalRow, WatchStore } from './store.js';
 
 export interface RecoveryOutcome {
@@ -88,129 +92,86 @@ async function managedEntry(host: Host, j: JournalRow): Promise<RecoveryOutcome>
   };
 }
 
-async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: RecoveryOptions): Promise<RecoveryOutcome> {
-  const mp = j.mountpoint;
-  // 1. A remount the old heal started may still be connecting: let it finish rather than race it.
-  const pending = await pendingMounters(host, mp);
-  if (pending.length > 0) {
-    log.info({ mountpoint: mp, pids: pending }, 'waiting for the interrupted heal’s mount command');
-    const settled = await pollUntil(async () => (await pendingMounters(host, mp)).length === 0, opts.settleMs, 100);
-    if (!settled) for (const pid of await pendingMounters(host, mp)) host.signal(pid, 'SIGKILL');
-  }
-  const before = await mountsAt(host, mp);
-  const recipe = isRecipe(j.recipe) ? j.recipe : null;
-  if (before.length === 1) {
-    const state = await probeState(host, mp, opts);
-    // A remount still connecting answers nothing yet (hung): sshfs mounts first and connects after.
-    // A mount the heal did not start with is its remount too. Give either time to come up.
-    const fresh = !j.mountIds.includes(before[0]!.id);
-    if (
-      state === 'healthy' ||
-      ((state === 'hung' || fresh) && (await pollUntil(() => healthy(host, mp, opts), opts.settleMs, 200)))
-    ) {
-      return {
-        mountpoint: mp,
-        result: 'finished',
-        mountsBefore: 1,
-        mountsAfter: (await mountsAt(host, mp)).length,
-        detail: 'the interrupted heal had remounted it; validated by a probe',
-      };
-    }
-  }
-  if (before.length >= 2) {
-    if (!recipe) {
-      await unmountDownTo(host, mp, 1);
-      const after = (await mountsAt(host, mp)).length;
-      return {
-        mountpoint: mp,
-        result: 'left-to-loop',
-        mountsBefore: before.length,
-        mountsAfter: after,
-        detail: 'no recipe: kept one mount for the loop to heal',
-      };
-    }
-    await unmountDownTo(host, mp, 0);
-    const r = await mountFromRecipe(host, recipe, opts);
-    const after = (await mountsAt(host, mp)).length;
-    return {
-      mountpoint: mp,
-      result: r.ok ? 'rolled-back' : 'failed',
-      mountsBefore: before.length,
-      mountsAfter: after,
-      detail: r.ok ? `unmounted ${before.length} and mounted once from the recipe` : r.detail,
-    };
-  }
-  if (before.length === 0) {
-    if (!recipe)
-      return {
-        mountpoint: mp,
-        result: 'failed',
-        mountsBefore: 0,
-        mountsAfter: 0,
-        detail: 'no mount and no recipe to remount it',
-      };
-    const r = await mountFromRecipe(host, recipe, opts);
-    const after = (await mountsAt(host, mp)).length;
-    return {
-      mountpoint: mp,
-      result: r.ok ? 'remounted' : 'failed',
-      mountsBefore: 0,
-      mountsAfter: after,
-      detail: r.detail,
-    };
-  }
-  return {
-    mountpoint: mp,
-    result: 'left-to-loop',
-    mountsBefore: 1,
-    mountsAfter: 1,
-    detail: 'one unhealthy mount: the loop heals it',
-  };
+// The journaled plan, when the entry holds one (entries written before plans were journaled do not).
+export function journalPlan(x: unknown): JournalPlan | null {
+  const j = x as Partial<JournalPlan> | null;
+  return j !== null &&
+    typeof j === 'object' &&
+    j.version === 2 &&
+    Array.isArray(j.plan) &&
+    Array.isArray(j.parents) &&
+    Array.isArray(j.below) &&
+    typeof j.target?.mountId === 'number'
+    ? (j as JournalPlan)
+    : null;
 }
 
-async function probeState(host: Host, mp: string, opts: RecoveryOptions): Promise<string | null> {
+async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: RecoveryOptions): Promise<RecoveryOutcome> {
+  const mp = j.mountpoint;
+  const plan = journalPlan(j.recipe);
+  const before = await mountsAt(host, mp);
+  const outcome = (result: RecoveryOutcome['result'], detail: string, after = before.length): RecoveryOutcome => ({
+    mountpoint: mp,
+    result,
+    mountsBefore: before.length,
+    mountsAfter: after,
+    detail,
+  });
+  if (!plan) return outcome('left-to-loop', 'the journal entry holds no plan; the loop heals the mount');
+  const t = plan.target;
+  // Why the phase and not only the mount table: mount ids and FUSE connection numbers are handed
+  // out lowest-free, so the remount often gets the old mount's id and device back.
+  const unmounted = /^step:\d+:ok:(unmount|remount|restart-unit)/.test(j.phase);
+  if (!unmounted && before.some((m) => m.id === t.mountId && `${m.major}:${m.minor}` === t.device)) {
+    return outcome('rolled-back', 'the old mount was never unmounted; the loop heals it');
+  }
+  // A remount the old heal started may still be connecting (sshfs mounts, then answers): give it time.
+  const healthyNow = async (): Promise<boolean> => (await probeTop(host, mp, opts)) === 'healthy';
+  if (before.length === 0) await pollUntil(async () => (await mountsAt(host, mp)).length > 0, opts.settleMs, 100);
+  await host.mkdirp(path.join(host.stateDir, 'logs'), 0o700).catch(() => undefined);
+  const ctx: StepContext = {
+    host,
+    force: plan.force,
+    healId: plan.healId,
+    origin: 'recovery',
+    parents: plan.parents,
+    below: plan.below,
+    oldOptions: plan.oldOptions,
+    pathTimeoutMs: opts.probeTimeoutMs,
+    // The remount leaves a daemon behind: its output goes to a file, never to a pipe of ours.
+    outputFile: path.join(host.stateDir, 'logs', 'watch-remount.log'),
+  };
+  let stack = await mountsAt(host, mp);
+  if (stack.length >= 2) {
+    const extra = clearPlan(stack.slice(1), {
+      selfUid: host.uid(),
+      programs: resolvePlanPrograms(),
+      why: 'the interrupted heal left more than one mount: keep the bottom one',
+    });
+    await runPlan(ctx, extra);
+    stack = await mountsAt(host, mp);
+  }
+  if (stack.length === 1) {
+    if (await pollUntil(healthyNow, opts.settleMs, 200)) {
+      return outcome('finished', 'the interrupted heal had remounted it; validated by a probe', 1);
+    }
+    return outcome('left-to-loop', 'one mount that does not answer: the loop heals it', 1);
+  }
+  // Nothing at the mountpoint: run what is left of the plan, from its remount step.
+  const from = plan.plan.findIndex((s) => s.action === 'remount' || s.action === 'restart-unit');
+  if (from < 0) return outcome('failed', 'the journaled plan has no remount step', 0);
+  log.info({ mountpoint: mp, step: from }, 'resuming the interrupted heal at its remount step');
+  const run = await runPlan(ctx, plan.plan, from);
+  const after = (await mountsAt(host, mp)).length;
+  if (run.failure === null && run.mount && (await pollUntil(healthyNow, 5000, 50))) {
+    return outcome('remounted', 'ran the journaled remount step; validated by a probe', after);
+  }
+  return outcome('failed', run.failure ?? 'the remount ran but the mount does not answer', after);
+}
+
+async function probeTop(host: Host, mp: string, opts: RecoveryOptions): Promise<string | null> {
   const top = (await mountsAt(host, mp)).at(-1);
   if (!top) return null;
   const [r] = await host.probe([{ key: mountKey(top), path: mp }], { timeoutMs: opts.probeTimeoutMs, concurrency: 1 });
   return r?.state ?? null;
-}
-
-async function healthy(host: Host, mp: string, opts: RecoveryOptions): Promise<boolean> {
-  return (await probeState(host, mp, opts)) === 'healthy';
-}
-
-// Run a recipe's command detached (it returns once the mount is up), as its owner, then validate.
-export async function mountFromRecipe(
-  host: Host,
-  recipe: Recipe,
-  opts: RecoveryOptions,
-): Promise<{ ok: boolean; detail: string }> {
-  const argv = detachArgv(recipe.argv);
-  await host.mkdirp(host.runDir).catch(() => undefined);
-  const r = await host.exec(argv, {
-    uid: recipe.uid,
-    gid: recipe.gid,
-    env: recipe.env,
-    ...(recipe.cwd !== null ? { cwd: recipe.cwd } : {}),
-    timeoutMs: Math.max(opts.settleMs, 5000),
-    outputFile: path.join(host.runDir, 'watch-remount.log'),
-  });
-  if (r.code !== 0)
-    return {
-      ok: false,
-      detail: `${argv.join(' ')} failed: ${r.spawnError ?? `exit ${r.code ?? r.signal}`} ${r.stderr.trim().slice(-200)}`,
-    };
-  const ok = await pollUntil(() => healthy(host, recipe.mountpoint, opts), 5000, 50);
-  return {
-    ok,
-    detail: ok
-      ? `mounted with ${argv.join(' ')}; validated by a probe`
-      : `${argv.join(' ')} ran but the mount does not answer`,
-  };
-}
-
-function isRecipe(x: unknown): x is Recipe {
-  return (
-    typeof x === 'object' && x !== null && Array.isArray((x as Recipe).argv) && typeof (x as Recipe).uid === 'number'
-  );
 }

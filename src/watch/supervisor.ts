@@ -6,20 +6,24 @@
 // step systemd units need `ExecStartPre=-fusermount -uz` for.
 import path from 'node:path';
 import type { Host, SpawnedProcess } from '../host/types.js';
-import { launchSupervised, type LaunchRequest } from '../host/daemon-launch.js';
 import { readProcStat } from '../host/proc.js';
-import { backendFor, KNOWN_DAEMONS } from '../mounts/backends/index.js';
+import { backendFor } from '../mounts/backends/index.js';
 import { collectKmsg, eventsForDaemon } from '../mounts/evidence/kmsg.js';
 import { mountKey } from '../mounts/scan.js';
-import { findFuseDaemon, readProcessTable } from '../mounts/process-table.js';
-import { DEFAULT_PATH, lookupUser } from '../mounts/heal/recipes.js';
+import { connectionHolder } from '../mounts/process-table.js';
+import type { MountInfo } from '../mounts/mountinfo/parse.js';
+import { checkPath, type DirIdentity } from '../mounts/heal/path-check.js';
+import { cleanUnmountStep, clearPlan, supervisedStartStep } from '../mounts/heal/plan.js';
+import { daemonProgramFor, resolvePlanPrograms } from '../mounts/heal/prepare.js';
+import { lookupUser } from '../mounts/heal/recipes.js';
 import type { Recipe } from '../mounts/heal/recipe.js';
+import { runPlan, type PlanRun, type StepContext } from '../mounts/heal/steps.js';
 import type { Alerter } from './alerts.js';
 import type { ManagedMountConfig, WatchConfig } from './config.js';
 import type { IncidentBook } from './incidents.js';
 import type { Logger } from './logger.js';
 import type { WatchMetrics } from './metrics.js';
-import { mountsAt, pendingMounters, pollUntil, unmountDownTo } from './mount-table.js';
+import { mountsAt, pollUntil } from './mount-table.js';
 import { backoffDelay, CircuitBreaker } from './policy.js';
 import type { MountView, WatchState } from './state.js';
 import type { WatchStore } from './store.js';
@@ -51,7 +55,11 @@ export class Supervisor {
   private running: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private readonly log: Logger;
+  private parents: DirIdentity[] | null = null;
   restarts = 0;
+  // Moves on each time the daemon exits and each time a new one is validated by a fresh probe: the
+  // loop drops a probe answer whose epoch is past (it was about the mount before the exit).
+  epoch = 0;
 
   constructor(
     readonly cfg: ManagedMountConfig,
@@ -178,25 +186,45 @@ export class Supervisor {
     );
   }
 
-  // On startup: let a mount command left by an earlier watch finish, then adopt a healthy mount
-  // that is already there (left up on purpose) or clear whatever else is at the mountpoint.
+  // Every unmount and start goes through the one step executor (heal/steps.ts), audited.
+  private async runSteps(plan: Parameters<typeof runPlan>[1], extra: Partial<StepContext> = {}): Promise<PlanRun> {
+    const { host } = this.deps;
+    if (this.parents === null) {
+      const c = await checkPath(host, this.mountpoint, {
+        includeLast: false,
+        timeoutMs: this.deps.config.probeTimeout,
+      });
+      if (c.ok) this.parents = c.dirs;
+    }
+    return runPlan(
+      {
+        host,
+        force: false,
+        healId: `supervisor-${this.cfg.name}-${process.pid}-${host.now()}`,
+        origin: 'supervisor',
+        parents: this.parents,
+        ...extra,
+      },
+      plan,
+    );
+  }
+
+  // Lazily unmount whatever is stacked at the mountpoint; returns one line per step.
+  private async clear(why: string): Promise<string[]> {
+    const stack = await mountsAt(this.deps.host, this.mountpoint);
+    if (stack.length === 0) return [];
+    const r = await this.runSteps(
+      clearPlan(stack, { selfUid: this.deps.host.uid(), programs: resolvePlanPrograms(), why }),
+    );
+    return r.results.map(
+      (x) => `${x.step.argv?.join(' ') ?? x.step.action} → ${x.ok ? 'ok' : (x.refused ?? x.output)}`,
+    );
+  }
+
+  // On startup: adopt a healthy mount an earlier watch left up (its daemon is the process holding
+  // the mount's /dev/fuse connection), or clear whatever else is at the mountpoint.
   private async settleLeftovers(): Promise<void> {
     const { host } = this.deps;
-    const pending = await pendingMounters(host, this.mountpoint);
-    if (pending.length > 0) {
-      this.log.info({ pids: pending }, 'waiting for a mount command left by an earlier watch');
-      const settled = await pollUntil(
-        async () => (await pendingMounters(host, this.mountpoint)).length === 0,
-        this.cfg.readyTimeout,
-        100,
-      );
-      if (!settled) {
-        for (const pid of await pendingMounters(host, this.mountpoint)) {
-          this.log.warn({ pid }, 'killing a mount command that never finished');
-          host.signal(pid, 'SIGKILL');
-        }
-      }
-    }
     const stack = await mountsAt(host, this.mountpoint);
     if (stack.length === 1) {
       const m = stack[0]!;
@@ -205,16 +233,16 @@ export class Supervisor {
         concurrency: this.deps.config.concurrency,
       });
       if (r?.state === 'healthy') {
-        const daemon = await findFuseDaemon(host, m, await readProcessTable(host), KNOWN_DAEMONS);
-        if (daemon) {
-          this.adoptedPid = daemon.pid;
-          this.log.info({ pid: daemon.pid }, 'adopted the healthy mount an earlier watch left up');
+        const pid = await connectionHolder(host, m);
+        if (pid !== null) {
+          this.adoptedPid = pid;
+          this.log.info({ pid }, 'adopted the healthy mount an earlier watch left up');
           return;
         }
       }
     }
     if (stack.length > 0) {
-      const steps = await unmountDownTo(host, this.mountpoint, 0);
+      const steps = await this.clear('clear a leftover mount before the managed daemon starts');
       this.log.info({ steps }, 'cleared leftover mounts at the mountpoint');
     }
   }
@@ -256,22 +284,17 @@ export class Supervisor {
       });
     }
     // Clear a dead mount at the mountpoint before starting (ExecStartPre=-fusermount3 -uz).
-    const cleared = await unmountDownTo(host, this.mountpoint, 0);
+    const cleared = await this.clear('clear the dead mount before the managed daemon starts');
     if (cleared.length > 0) this.deps.incidents.action(this.view, `cleared mountpoint: ${cleared.join('; ')}`);
     if (this.cfg.createMountpoint) await host.mkdirp(this.mountpoint).catch(() => undefined);
-    const env = await this.daemonEnv();
     const before = new Set((await mountsAt(host, this.mountpoint)).map((m) => m.id));
     this.startedAt = host.now();
-    let proc: SpawnedProcess;
-    try {
-      // Outlives watch: its own transient unit under systemd, else its own session and cgroup.
-      const launched = await launchSupervised(host, await this.launchRequest(env));
-      proc = launched.proc;
-      this.log.info({ launch: launched.plan }, launched.note);
-    } catch (e) {
-      this.log.error({ err: e }, 'cannot start the daemon');
+    const started = await this.startDaemon();
+    if (!started) {
+      if (journaled) this.deps.store.journalEnd(this.mountpoint);
       return { code: null, signal: null };
     }
+    const proc = started;
     this.proc = proc;
     this.lastPid = proc.pid;
     this.view.daemonPid = proc.pid;
@@ -304,6 +327,7 @@ export class Supervisor {
     this.view.healing = false;
     if (readyMount && !exited) {
       const t = host.now();
+      this.epoch++;
       this.deps.state.setState(this.view, 'healthy', null, t);
       this.view.consecutiveFailures = 0;
       this.view.lastProbeAt = t;
@@ -336,9 +360,14 @@ export class Supervisor {
     }
     const exit = await proc.exited;
     this.proc = null;
-    // Never "healthy" without a daemon, not even until afterExit has read the mount table.
-    this.deps.state.setState(this.view, 'dead', null, host.now());
     this.view.daemonPid = null;
+    // At once, before anything else is awaited: the mount the daemon served is not healthy any more,
+    // whatever the last probe said, until a fresh probe through a new mount says so (spawnAndWait).
+    this.epoch++;
+    if (!this.stopping) {
+      this.view.healing = true;
+      if (this.view.state === 'healthy') this.deps.state.setState(this.view, 'dead', null, host.now());
+    }
     return exit;
   }
 
@@ -372,7 +401,7 @@ export class Supervisor {
     this.deps.incidents.action(this.view, `daemon ${how}`);
     if (!this.stopping) {
       // Clear the dead mountpoint at once, so users see an empty directory rather than ENOTCONN.
-      const cleared = await unmountDownTo(host, this.mountpoint, 0);
+      const cleared = await this.clear('clear the dead mount the managed daemon left');
       if (cleared.length > 0) this.deps.incidents.action(this.view, `cleared mountpoint: ${cleared.join('; ')}`);
       this.deps.state.setState(this.view, 'absent', null, host.now());
     }
@@ -412,39 +441,49 @@ export class Supervisor {
     }
   }
 
-  // What daemon-launch needs: the argv, its owner, and a 0600 log file for its output.
-  private async launchRequest(env: Record<string, string>): Promise<LaunchRequest> {
+  // Start the daemon through the executor's remount step: its program resolved to a root-owned
+  // path, run as the owner by setpriv with a clean environment, in its cwd only through env -C.
+  private async startDaemon(): Promise<SpawnedProcess | null> {
     const { host } = this.deps;
-    const logDir = path.join(host.stateDir, 'logs');
-    await host.mkdirp(logDir, 0o700).catch(() => undefined);
-    const owner = this.cfg.owner;
-    return {
-      kind: 'supervised',
-      mountpoint: this.mountpoint,
-      argv: this.cfg.argv,
-      env,
-      cwd: this.cfg.cwd ?? '/',
-      outputFile: path.join(logDir, `managed-${this.cfg.name}.log`),
-      ...(owner && owner.uid !== host.uid()
-        ? {
-            owner: {
-              uid: owner.uid,
-              gid: owner.gid ?? owner.uid,
-              hasPasswdEntry: (await lookupUser(host, owner.uid)) !== null,
-            },
-          }
-        : {}),
-    };
+    const recipe = await this.ownerRecipe();
+    const program = daemonProgramFor(recipe);
+    if (program === null) {
+      this.log.error({ argv: this.cfg.argv }, 'cannot start the daemon: its program is not a root-owned binary');
+      return null;
+    }
+    let cwd: string | null = null;
+    if (this.cfg.cwd !== undefined) {
+      const c = await checkPath(host, this.cfg.cwd, { includeLast: true, timeoutMs: this.deps.config.probeTimeout });
+      if (c.ok) cwd = this.cfg.cwd;
+      else this.log.warn({ cwd: this.cfg.cwd, problem: c.detail }, 'the configured cwd is not used');
+    }
+    const user = await lookupUser(host, recipe.uid);
+    const step = supervisedStartStep(recipe, program, {
+      selfUid: host.uid(),
+      programs: resolvePlanPrograms(),
+      home: user?.home ?? null,
+      cwd,
+      previous: null,
+    });
+    let proc: SpawnedProcess | null = null;
+    const r = await this.runSteps([step], {
+      mountAppearMs: this.cfg.readyTimeout,
+      spawnOutput: (stream, line) => this.log.info({ stream }, `daemon: ${line}`),
+      onSpawn: (p) => {
+        proc = p;
+      },
+    });
+    if (proc === null) {
+      this.log.error({ step: r.results[0]?.output }, 'cannot start the daemon');
+      return null;
+    }
+    return proc;
   }
 
-  private async daemonEnv(): Promise<Record<string, string>> {
-    const uid = this.cfg.owner?.uid ?? this.deps.host.uid();
-    const user = await lookupUser(this.deps.host, uid);
-    return {
-      PATH: process.env.PATH ?? DEFAULT_PATH,
-      ...(user ? { HOME: user.home, USER: user.name, LOGNAME: user.name } : {}),
-      ...this.cfg.env,
-    };
+  private async ownerRecipe(): Promise<Recipe> {
+    const r = this.recipe();
+    const user = await lookupUser(this.deps.host, r.uid);
+    return user ? { ...r, user: user.name } : r;
   }
 
   // The managed mount as a heal recipe (origin "config"), so `enotconn heal` can remount it too.
@@ -490,10 +529,11 @@ export class Supervisor {
       this.log.info({ pid }, 'leaving the managed mount up (onStop: leave-mounted)');
       return;
     }
-    if ((await mountsAt(host, this.mountpoint)).length > 0) {
-      const r = await host.exec(['fusermount3', '-u', this.mountpoint], { timeoutMs: 5000 });
-      if (r.code !== 0) {
-        this.log.warn({ stderr: r.stderr.trim() }, 'clean unmount failed (busy?): stopping the daemon instead');
+    const top: MountInfo | undefined = (await mountsAt(host, this.mountpoint)).at(-1);
+    if (top) {
+      const r = await this.runSteps([cleanUnmountStep(top, { selfUid: host.uid(), programs: resolvePlanPrograms() })]);
+      if (!r.results[0]?.ok) {
+        this.log.warn({ output: r.results[0]?.output }, 'clean unmount failed (busy?): stopping the daemon instead');
         if (pid !== null) host.signal(pid, 'SIGTERM');
       }
     } else if (pid !== null) {
@@ -507,7 +547,7 @@ export class Supervisor {
         await Promise.race([proc.exited, delay(2000)]);
       }
     }
-    await unmountDownTo(host, this.mountpoint, 0);
+    await this.clear('clear the mountpoint after the managed daemon stopped');
     await Promise.race([this.running ?? Promise.resolve(), delay(2000)]);
     this.log.info('managed mount stopped and unmounted');
   }

@@ -1,8 +1,10 @@
-// The FUSE connection collector: /sys/fs/fuse/connections/<id>/waiting, where <id> is the minor
-// number of the mount's device (Documentation/filesystems/fuse.rst, "Control filesystem").
+// The FUSE connection collector: /sys/fs/fuse/connections/<id>/waiting, where <id> is the mount's
+// device number as the kernel prints it (fs/fuse/control.c names it by fc->dev: the minor for
+// fuse's anonymous devices, major << 20 | minor for fuseblk; Documentation/filesystems/fuse.rst).
 import type { Host } from '../../host/types.js';
 import type { Evidence } from '../diagnosis.js';
 import type { MountInfo } from '../mountinfo/parse.js';
+import { fuseConnectionOf } from '../process-table.js';
 
 export interface FusectlFindings {
   connection: number;
@@ -19,12 +21,12 @@ export function isFuseMount(m: Pick<MountInfo, 'type'>): boolean {
 // Read the number of requests waiting on the mount's FUSE connection, mounting fusectl if needed.
 export async function collectFusectl(host: Host, mount: MountInfo): Promise<FusectlFindings | null> {
   if (!isFuseMount(mount)) return null;
-  const connection = mount.minor;
+  const connection = fuseConnectionOf(mount);
   const dir = host.sys('fs', 'fuse', 'connections');
   const file = host.sys('fs', 'fuse', 'connections', connection, 'waiting');
   let text = await host.readText(file);
   let mountedFusectl = false;
-  if (text === null && !host.isFixture) {
+  if (text === null) {
     const entries = await host.readDir(dir);
     if (entries !== null && entries.length === 0) {
       // Why: fusectl is often not mounted in containers; mounting it is harmless and idempotent.

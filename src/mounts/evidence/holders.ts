@@ -52,7 +52,7 @@ export async function walkProcesses(
   deadline = Infinity,
 ): Promise<WalkResult> {
   const selfMntns = await host.readLink(host.proc('self', 'ns', 'mnt'));
-  const skip = host.isFixture ? -1 : process.pid;
+  const skip = host.selfPid() ?? -1;
   const results = await mapLimited(
     pids,
     CONCURRENCY,

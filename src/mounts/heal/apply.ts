@@ -1,31 +1,66 @@
-// heal: plan, apply step by step with a re-check before each one, remount, validate, audit
-// (heal issue 7). Findings are data: a refusal or a failed step is a HealReport, never an exception.
-import { createHash } from 'node:crypto';
+// heal: assess, resolve a recipe (read only) and judge it, plan (pure), then run the plan through
+// the one step executor (heal/steps.ts), validate and audit. Findings are data: a refusal or a
+// failed step is a HealReport, never an exception.
 import path from 'node:path';
-import { launchRemount } from '../../host/daemon-launch.js';
+import { createHash } from 'node:crypto';
 import type { Host, ProbeState } from '../../host/types.js';
 import { readProcStat } from '../../host/proc.js';
 import { diagnose } from '../diagnose.js';
 import type { Cause, DaemonInfo, Diagnosis, Holder, NamespaceView, PlanStep } from '../diagnosis.js';
 import { mountContaining, mountForPath } from '../find-mount.js';
-import { optionValue, type MountInfo } from '../mountinfo/parse.js';
-import { findFuseDaemon, readProcessTable } from '../process-table.js';
+import type { MountInfo } from '../mountinfo/parse.js';
+import { daemonHoldsConnection, findFuseDaemon, fuseConnectionOf, readProcessTable } from '../process-table.js';
 import { KNOWN_DAEMONS, backendFor } from '../backends/index.js';
 import { DEFAULT_TYPES, readMounts, typeMatches, type MountReport } from '../scan.js';
-import { checkIdentity, findReplacement, identityOf, type MountIdentity } from '../mountinfo/identity.js';
-import { healTarget, planTopology, remountChildren, validateTopology, type TopologyPlan } from './topology-plan.js';
-import { childRemounts, runTopologySteps, undoStaging } from './topology-run.js';
+import { identityOf } from '../mountinfo/identity.js';
+import {
+  healTarget,
+  planTopology,
+  remountChildren,
+  undoStaging,
+  validateTopology,
+  type TopologyPlan,
+} from './topology-plan.js';
 import { preflightRecipe } from './recipes.js';
 import { appendAudit } from './audit.js';
 import { findMountUsers, stillOnOldMount, type HolderRecord } from './holders.js';
 import { acquireHealLock } from './lock.js';
-import { buildPlan, hostPath, isFuse, resolveRecipe } from './plan.js';
-import { namespaceSeesHealed, propagationSteps, verifyNamespace, type NamespaceCheck } from './propagate.js';
+import { checkPath, type DirIdentity } from './path-check.js';
+import { buildPlan, isFuse } from './plan.js';
+import { childRemounts, preparePlan } from './prepare.js';
+import {
+  foreignBinary,
+  namespaceSeesHealed,
+  propagationSteps,
+  verifyNamespace,
+  type NamespaceCheck,
+} from './propagate.js';
 import type { Recipe } from './recipe.js';
 import { RecipeStore } from './recipe-store.js';
-import { DEFAULT_PATH } from './recipes.js';
+import { resolveRecipeFor } from './record.js';
 import { containerRootRefusal, protectedPathRefusal, stateRefusal, type Refusal } from './safety.js';
+import { runPlan, runStep, runTopologySteps, type StepContext, type StepResult } from './steps.js';
+import { mountOwner, recipeVerdict } from './trust.js';
 import { probeMount, validateMount, type Validation } from './validate.js';
+
+// The whole plan, written to the journal before its first step (watch's crash recovery finishes
+// or rolls it back from this alone).
+export interface JournalPlan {
+  version: 2;
+  healId: string;
+  target: { mountId: number; device: string; mountpoint: string };
+  parents: DirIdentity[];
+  below: number[]; // mounts beneath the target at its mountpoint
+  oldOptions: string[];
+  force: boolean;
+  recipe: Recipe;
+  plan: PlanStep[];
+}
+
+export interface HealJournal {
+  begin(entry: JournalPlan): void | Promise<void>;
+  step(index: number, result: StepResult): void | Promise<void>;
+}
 
 export interface HealOptions {
   dryRun: boolean;
@@ -34,16 +69,11 @@ export interface HealOptions {
   timeoutMs?: number; // probe timeout for the checks before and after (default 2 s)
   recipe?: Recipe; // use this recipe instead of resolving one (watch's managed mounts)
   configFile?: string; // enotconn's config, for managed mounts (default /etc/enotconn/config.yaml)
+  journal?: HealJournal; // watch: the write-ahead journal of this heal
+  origin?: StepContext['origin']; // who asked, for the audit (default 'heal')
 }
 
-export interface HealStepResult {
-  step: PlanStep;
-  ok: boolean;
-  skipped: boolean; // the re-check before this step found it was no longer needed
-  code: number | null;
-  output: string; // stderr/stdout tail, for the report
-  durationMs: number;
-}
+export type HealStepResult = StepResult;
 
 export interface HealReport {
   mountpoint: string;
@@ -63,10 +93,11 @@ export interface HealReport {
   validation?: Validation;
   namespaces?: NamespaceCheck[]; // --propagate: each foreign mount namespace, verified
   notes?: string[];
+  recipeTrust?: { trusted: boolean; why: string };
+  healId?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
-const MOUNT_APPEAR_MS = 5000;
 
 interface Assessment {
   state: ProbeState;
@@ -79,14 +110,13 @@ interface Assessment {
   report: MountReport;
 }
 
-function sameMount(a: MountInfo, b: MountInfo): boolean {
-  return a.id === b.id && a.major === b.major && a.minor === b.minor;
-}
-
 function ownerOf(mount: MountInfo, daemon: DaemonInfo | null): { uid: number; gid: number } | null {
   if (!isFuse(mount)) return null;
-  const uid = daemon?.uid ?? Number(optionValue(mount.superOptions, 'user_id') ?? NaN);
-  const gid = daemon?.gid ?? Number(optionValue(mount.superOptions, 'group_id') ?? NaN);
+  // The kernel's user_id= names the owner; a process's uid is only a claim about itself.
+  const uid = mountOwner(mount) ?? NaN;
+  const gid = Number(
+    /^group_id=(\d+)$/.exec(mount.superOptions.find((o) => o.startsWith('group_id=')) ?? '')?.[1] ?? daemon?.gid ?? NaN,
+  );
   return Number.isFinite(uid) && Number.isFinite(gid) ? { uid, gid } : null;
 }
 
@@ -164,6 +194,14 @@ async function assess(host: Host, mount: MountInfo, opts: HealOptions): Promise<
   if (causes.length === 0 && daemon?.pid == null && isFuse(mount) && state === 'dead') {
     causes = [{ id: 'daemon-gone', confidence: 0.9, summary: 'the FUSE daemon no longer exists', evidence: [] }];
   }
+  // A process is this mount's daemon only when it holds the mount's /dev/fuse connection: an
+  // impostor naming the mountpoint in its argv is never signalled, nor taken for a live daemon.
+  if (daemon?.pid != null && daemon.source === 'proc' && isFuse(mount)) {
+    const proof = await daemonHoldsConnection(host, daemon.pid, mount, mountOwner(mount));
+    if (!proof.holds && proof.why !== 'unknown') {
+      daemon = { ...daemon, pid: null, state: null, source: 'none' };
+    }
+  }
   const daemonStart =
     daemon?.pid != null && daemon.source === 'proc'
       ? ((await readProcStat(host, daemon.pid))?.startTicks ?? null)
@@ -205,7 +243,8 @@ export async function healMount(host: Host, p: string, opts: HealOptions): Promi
     return r;
   }
   const atPath = await mountForPath(host, abs); // ENC_NOT_A_MOUNT for anything else
-  // DESIGN §6: heal acts on the mount that shows the whole filesystem; a subtree bind is re-bound from it.
+  // DESIGN section 6: heal acts on the mount that shows the whole filesystem; a subtree bind is
+  // re-bound from it.
   const picked = healTarget(await readMounts(host), atPath);
   if ('refusal' in picked) {
     const r: HealReport = { ...base(atPath.mountpoint), reason: picked.refusal, refusal: 'topology', durationMs: ms() };
@@ -256,10 +295,19 @@ async function healLocked(
 ): Promise<HealReport> {
   const ms = (): number => Math.round(performance.now() - t0);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const healId = `${host.hostname()}-${process.pid}-${host.now()}`;
   const a = await assess(host, mount, opts);
   const recipe =
     opts.recipe ??
-    (await resolveRecipe(host, mount, a.daemon, opts.configFile !== undefined ? { configFile: opts.configFile } : {}));
+    (await resolveRecipeFor(
+      host,
+      mount,
+      a.daemon,
+      opts.configFile !== undefined ? { configFile: opts.configFile } : {},
+    ));
+  const verdict = recipe ? recipeVerdict(recipe, mount) : null;
+  const ctx = await preparePlan(host, mount, recipe);
+  notes.push(...ctx.notes);
   const plan = buildPlan(
     {
       mount,
@@ -269,12 +317,17 @@ async function healLocked(
       daemon: a.daemon,
       holders: a.holders,
       recipe,
-      fuseConnection: isFuse(mount) ? mount.minor : null,
+      fuseConnection: isFuse(mount) ? fuseConnectionOf(mount) : null,
+      daemonProgram: ctx.daemonProgram,
+      ownerHome: ctx.ownerHome,
+      cwd: ctx.cwd,
+      cannotRemount: ctx.cannotRemount,
     },
-    { force: opts.force, selfUid: host.uid() },
+    { force: opts.force, selfUid: host.uid(), programs: ctx.programs },
   );
   let topo = planTopology(await readMounts(host), mount, {
     stageRoot: path.join(host.runDir, 'stage', `${process.pid}-${Date.now()}`),
+    programs: ctx.programs,
   });
   notes.push(...topo.notes);
   const report: HealReport = {
@@ -294,7 +347,16 @@ async function healLocked(
       ? [...topo.before, ...plan, ...topo.after]
       : plan,
     notes,
+    ...(verdict ? { recipeTrust: verdict } : {}),
+    healId,
   };
+  const refused = (rule: Refusal['rule'], reason: string, result: HealReport['result'] = 'refused'): HealReport => ({
+    ...report,
+    result,
+    reason,
+    refusal: rule,
+    durationMs: ms(),
+  });
   if (recipe?.origin === 'reconstructed') {
     notes.push(
       `the recipe is RECONSTRUCTED from the mount table (this mount was never seen alive); it may lack: ${recipe.missing.join('; ')}`,
@@ -306,30 +368,41 @@ async function healLocked(
     );
   }
   const refusal = stateRefusal(a.state, a.daemon, opts.force, isFuse(mount) ? 'fuse' : 'network');
-  if (refusal) return { ...report, reason: refusal.message, refusal: refusal.rule, durationMs: ms() };
-  if (topo.refusal) return { ...report, reason: topo.refusal.message, refusal: 'topology', durationMs: ms() };
+  if (refusal) return refused(refusal.rule, refusal.message);
+  if (topo.refusal) return refused('topology', topo.refusal.message);
   if (!recipe) {
-    return {
-      ...report,
-      result: 'failed',
-      reason:
-        'no recipe to remount with: declare the mount in the config, or let enotconn see it alive once (scan); nothing was changed',
-      refusal: 'no-recipe',
-      durationMs: ms(),
-    };
+    return refused(
+      'no-recipe',
+      'no recipe to remount with: declare the mount in the config, or let enotconn see it alive once (scan); nothing was changed',
+      'failed',
+    );
   }
-  // A remount that cannot work (the endpoint refuses, credentials are missing) must not follow an unmount.
+  if (verdict && !verdict.trusted && !opts.force) {
+    return refused(
+      'untrusted-recipe',
+      `refusing to run an untrusted recipe without --force: ${verdict.why}. Check the plan (--dry-run) and pass --force, or declare the mount in the config`,
+    );
+  }
+  const noWay = plan.find((s) => s.action === 'none' && /nothing is unmounted$/.test(s.why));
+  if (noWay) return refused('cannot-remount', `refusing to heal: ${noWay.why}`, 'failed');
+  // A remount that cannot work (the endpoint refuses, the owner cannot log in) must not follow an
+  // unmount: refuse before anything runs.
   const pre = await preflightRecipe(host, recipe, mount);
   notes.push(...pre.notes);
   if (!pre.ok) {
-    return {
-      ...report,
-      reason: `refusing to unmount: the remount cannot work (${pre.reason}); the dead mount is left in place`,
-      refusal: 'remount-cannot-work',
-      durationMs: ms(),
-    };
+    return refused(
+      'remount-cannot-work',
+      `refusing to unmount: the remount cannot work (${pre.reason}); the dead mount is left in place`,
+    );
+  }
+  // The mountpoint's parents, recorded before anything runs: every step compares against them.
+  const parents = await checkPath(host, mount.mountpoint, { includeLast: false, timeoutMs });
+  if (!parents.ok && !opts.dryRun) {
+    return refused('unsafe-path', `refusing to heal ${mount.mountpoint}: ${parents.detail}`);
   }
   if (opts.dryRun) {
+    if (!parents.ok)
+      notes.push(`a real heal would refuse: the path of ${mount.mountpoint} cannot be verified (${parents.detail})`);
     return {
       ...report,
       result: 'dry-run',
@@ -338,157 +411,108 @@ async function healLocked(
     };
   }
 
-  // Apply, escalating; the mount table is re-read before each step.
-  let unmounted = false;
-  let recheckedState = false;
-  let staged = topo.before.length === 0;
-  let present: Set<number> = new Set();
-  const oldId = identityOf(mount);
-  for (const step of plan) {
-    const s0 = performance.now();
-    const done = (r: Omit<HealStepResult, 'step' | 'durationMs'>): void => {
-      report.steps.push({ step, ...r, durationMs: Math.round(performance.now() - s0) });
-    };
-    if (step.action === 'none' || step.action === 'report-holders') {
-      done({ ok: true, skipped: false, code: null, output: '' });
-      continue;
-    }
-    // DESIGN §6: the identity (id, device, root, parent) is re-read; a path naming another mount stops.
-    const table = await readMounts(host);
-    const idc = checkIdentity(table, oldId, {
-      noChildren: step.action === 'unmount-lazy' && staged,
-      allowChildren: topo.detachWithParent,
-    });
-    const stillThere = idc.ok;
-    if (!idc.ok && !unmounted && table.some((m) => sameMount(m, mount))) {
-      done({ ok: false, skipped: true, code: null, output: `not run: ${idc.reason}` });
-      return { ...report, result: 'failed', reason: `stopped before ${step.action}: ${idc.reason}`, durationMs: ms() };
-    }
-    if (step.action === 'abort-connection' || step.action.startsWith('unmount')) {
-      if (!stillThere) {
-        unmounted = true;
-        done({ ok: true, skipped: true, code: null, output: 'the mount is already gone from the mount table' });
-        continue;
-      }
-      if (!recheckedState && !opts.force) {
-        // Re-check: a mount that recovered on its own (daemon resumed, server back) is left alone.
-        recheckedState = true;
-        const p = await probeMount(host, mount, ownerOf(mount, a.daemon), timeoutMs);
-        if (p.state === 'healthy') {
-          done({ ok: true, skipped: true, code: null, output: 'the mount answers again; nothing more to do' });
-          return {
-            ...report,
-            result: 'refused',
-            refusal: 'healthy',
-            reason: 'the mount recovered by itself before it was unmounted; nothing was changed',
-            durationMs: ms(),
-          };
-        }
-      }
-    }
-    if (step.action === 'abort-connection') {
-      const out: string[] = [];
-      let ok = true;
-      if (step.write) {
-        try {
-          await host.writeText(hostPath(host, step.write.path), step.write.data);
-          out.push(`wrote ${step.write.data} to ${step.write.path}`);
-        } catch (e) {
-          ok = false;
-          out.push(`could not write ${step.write.path}: ${(e as Error).message}`);
-        }
-      }
-      if (step.signal) out.push(await stopDaemon(host, step.signal, a.daemonStart));
-      done({ ok, skipped: false, code: null, output: out.join('; ') });
-      continue;
-    }
-    if (step.action.startsWith('unmount')) {
-      if (unmounted) {
-        done({ ok: true, skipped: true, code: null, output: 'no longer needed: the mount is gone' });
-        continue;
-      }
-      if (!staged) {
-        // Children bound aside and detached, dead binds under it detached: the unmount drops nothing.
-        staged = true;
-        const run = await runTopologySteps(host, topo.before, null, topo.stageDirs);
-        report.steps.push(...run.results);
-        if (!run.ok) {
-          const undo = await runTopologySteps(
-            host,
-            undoStaging(run.results.filter((r) => r.ok).map((r) => r.step)),
-            null,
-          );
-          report.steps.push(...undo.results);
-          // The children cannot be reached by path: mount them again from their own daemons instead.
-          const alt = undo.ok
-            ? remountChildren(topo, await childRemounts(host, await readMounts(host), mount, host.uid()))
-            : null;
-          const altRun = alt ? await runTopologySteps(host, alt.before, null) : null;
-          if (altRun) report.steps.push(...altRun.results);
-          if (!alt || !altRun?.ok) {
-            return {
-              ...report,
-              result: 'failed',
-              reason: `could not set the child mounts aside (${altRun?.problem ?? run.problem}); ${undo.ok ? 'they were put back and' : 'putting them back failed too;'} the dead mount was not unmounted`,
-              durationMs: ms(),
-            };
-          }
-          topo = alt;
-          notes.push(...alt.notes.slice(-alt.detachWithParent.size));
-          report.plan = [...(report.plan ?? []), ...alt.after.slice(0, alt.detachWithParent.size)];
-        }
-        const again = checkIdentity(await readMounts(host), oldId, {
-          noChildren: step.action === 'unmount-lazy',
-          allowChildren: topo.detachWithParent,
-        });
-        if (!again.ok) {
-          return {
-            ...report,
-            result: 'failed',
-            reason: `stopped before ${step.action}: ${again.reason}`,
-            durationMs: ms(),
-          };
-        }
-      }
-      const r = await host.exec(step.argv ?? [], { timeoutMs: step.timeoutMs ?? 10_000, env: { PATH: DEFAULT_PATH } });
-      const afterTable = await readMounts(host);
-      unmounted = !afterTable.some((m) => sameMount(m, mount));
-      if (unmounted) present = new Set(afterTable.map((m) => m.id));
-      done({
-        ok: r.code === 0 && unmounted,
-        skipped: false,
-        code: r.code,
-        output: execOutput(r),
-      });
-      continue;
-    }
-    // remount / restart-unit
-    if (!unmounted) {
-      done({ ok: false, skipped: true, code: null, output: 'not run: the old mount could not be unmounted' });
-      return {
-        ...report,
-        result: 'failed',
-        reason: 'every unmount step failed; the dead mount is still in place',
-        durationMs: ms(),
-      };
-    }
-    if (present.size === 0) present = new Set((await readMounts(host)).map((m) => m.id));
-    const r = await runRemount(host, step, recipe);
-    const fresh = r.code === 0 ? await waitForNewMount(host, oldId, present) : null;
-    done({ ok: r.code === 0 && fresh !== null, skipped: false, code: r.code, output: execOutput(r) });
-    if (!fresh) {
-      return {
-        ...report,
-        result: 'failed',
-        reason: `the remount did not bring the mount back (exit ${r.code ?? r.signal ?? r.spawnError}): ${execOutput(r)}`,
-        durationMs: ms(),
-      };
+  // Re-check: a mount that recovered on its own (daemon resumed, server back) is left alone.
+  if (!parents.ok) return refused('unsafe-path', `refusing to heal ${mount.mountpoint}: ${parents.detail}`);
+  if (!opts.force) {
+    const p = await probeMount(host, mount, ownerOf(mount, a.daemon), timeoutMs);
+    if (p.state === 'healthy') {
+      return refused('healthy', 'the mount recovered by itself before it was unmounted; nothing was changed');
     }
   }
-
-  const healed = await waitForNewMount(host, oldId, present);
-  if (!healed) return { ...report, result: 'failed', reason: 'no new mount appeared', durationMs: ms() };
-  // Validate: fresh probe, listing, a file read back with the same content.
+  const target = { mountId: mount.id, device: `${mount.major}:${mount.minor}`, mountpoint: mount.mountpoint };
+  const stack = (await readMounts(host)).filter((m) => m.mountpoint === mount.mountpoint);
+  const below = stack
+    .slice(
+      0,
+      stack.findIndex((m) => m.id === mount.id),
+    )
+    .map((m) => m.id);
+  await opts.journal?.begin({
+    version: 2,
+    healId,
+    target,
+    parents: parents.dirs,
+    below,
+    oldOptions: mount.options,
+    force: opts.force,
+    recipe,
+    plan,
+  });
+  const logFile = await remountLog(host, mount.mountpoint);
+  const stepCtx: StepContext = {
+    host,
+    force: opts.force,
+    healId,
+    origin: opts.origin ?? 'heal',
+    parents: parents.dirs,
+    below,
+    daemonStart: a.daemonStart,
+    oldOptions: mount.options,
+    ...(logFile !== undefined ? { outputFile: logFile } : {}),
+    pathTimeoutMs: timeoutMs,
+    ...(opts.journal ? { onStep: (i: number, r: StepResult) => opts.journal!.step(i, r) } : {}),
+  };
+  // Children bound aside and detached, dead binds under it detached: the unmount drops nothing.
+  const oldId = identityOf(mount);
+  if (topo.before.length > 0) {
+    stepCtx.deadRoot = mount.mountpoint;
+    const staged = await runTopologySteps(stepCtx, topo.before, { stageDirs: topo.stageDirs });
+    report.steps.push(...staged.results);
+    if (!staged.ok) {
+      const undo = await runTopologySteps(
+        stepCtx,
+        undoStaging(
+          staged.results.filter((r) => r.ok && !r.skipped).map((r) => r.step),
+          ctx.programs,
+        ),
+      );
+      report.steps.push(...undo.results);
+      // The children cannot be reached by path: mount them again from their own daemons instead.
+      const alt = undo.ok
+        ? remountChildren(
+            topo,
+            await childRemounts(host, await readMounts(host), mount, {
+              selfUid: host.uid(),
+              programs: ctx.programs,
+              force: opts.force,
+            }),
+          )
+        : null;
+      const altRun = alt ? await runTopologySteps(stepCtx, alt.before) : null;
+      if (altRun) report.steps.push(...altRun.results);
+      if (!alt || !altRun?.ok) {
+        return {
+          ...report,
+          result: 'failed',
+          reason: `could not set the child mounts aside (${altRun?.problem ?? staged.problem}); ${undo.ok ? 'they were put back and' : 'putting them back failed too;'} the dead mount was not unmounted`,
+          durationMs: ms(),
+        };
+      }
+      topo = alt;
+      notes.push(...alt.notes.slice(-alt.detachWithParent.size));
+      report.plan = [...(report.plan ?? []), ...alt.after.slice(0, alt.detachWithParent.size)];
+    }
+  }
+  stepCtx.allowChildren = topo.detachWithParent;
+  stepCtx.replaces = oldId;
+  const run = await runPlan(stepCtx, plan);
+  report.steps.push(...run.results);
+  if (run.failure !== null || !run.mount) {
+    if (!run.unmounted && topo.before.length > 0) {
+      // Nothing was unmounted: the children set aside go back where they were.
+      const undo = await runTopologySteps(
+        stepCtx,
+        undoStaging(
+          report.steps.filter((r) => r.ok && !r.skipped && r.step.phase === 'before-unmount').map((r) => r.step),
+          ctx.programs,
+        ),
+      );
+      report.steps.push(...undo.results);
+    }
+    return { ...report, result: 'failed', reason: run.failure ?? 'no new mount appeared', durationMs: ms() };
+  }
+  const healed = run.mount;
+  // Validate as the owner: fresh probe, listing, a file read back with the same content.
   const v = await validateMount(host, healed, recipe, timeoutMs, `heal-${process.pid}-${Date.now()}`);
   report.validation = v;
   report.validated = v.ok;
@@ -499,20 +523,20 @@ async function healLocked(
     report.namespaces = [];
     const owner = { uid: recipe.uid, gid: recipe.gid, ...(recipe.user !== undefined ? { user: recipe.user } : {}) };
     for (const view of a.namespaces) {
+      const foreign = await foreignBinary(host, view.pids[0]!);
+      if (foreign !== null) {
+        report.namespaces.push({
+          mntns: view.mntns,
+          pid: view.pids[0]!,
+          mountpoint: view.mountpoint,
+          ok: false,
+          detail: `not re-attached: ${foreign} inside that namespace is not the host's file, and root never runs a container's binaries`,
+        });
+        continue;
+      }
       if (!(await namespaceSeesHealed(host, view, healed))) {
         for (const step of propagationSteps(view, mount.mountpoint)) {
-          const r = await host.exec(step.argv ?? [], {
-            timeoutMs: step.timeoutMs ?? 5000,
-            env: { PATH: DEFAULT_PATH },
-          });
-          report.steps.push({
-            step,
-            ok: r.code === 0,
-            skipped: false,
-            code: r.code,
-            output: execOutput(r),
-            durationMs: Math.round(r.durationMs),
-          });
+          report.steps.push(await runStep(stepCtx, step, report.steps.length));
         }
       }
       report.namespaces.push(await verifyNamespace(host, view, healed, owner, v.sample.path, v.sample.sha256 ?? null));
@@ -520,7 +544,7 @@ async function healLocked(
   }
 
   // Topology: binds re-bound from the new mount with their own roots, children re-attached.
-  const topoProblems = v.ok ? await restoreTopology(host, topo, healed, report) : [];
+  const topoProblems = v.ok ? await restoreTopology(stepCtx, topo, healed, report) : [];
 
   report.stillOnOldMount = await stillOnOldMount(host, mount, a.holders);
   const nsFailed = (report.namespaces ?? []).filter((n) => !n.ok);
@@ -533,120 +557,45 @@ async function healLocked(
     };
   }
   const result: HealReport['result'] = v.ok && nsFailed.length === 0 ? 'healed' : 'failed';
+  // The reason goes into watch's incidents (/api/incidents): no file names or hashes in it.
   const reason = !v.ok
-    ? `remounted, but validation failed: ${validationProblem(v)}`
+    ? `remounted, but validation failed (${v.probe.state !== 'healthy' ? `probe ${v.probe.state}` : !v.listed ? 'listing' : 'read-back'})`
     : nsFailed.length > 0
-      ? `healed on the host, but not in ${nsFailed.length} namespace(s): ${nsFailed.map((n) => `pid ${n.pid}: ${n.detail}`).join('; ')}`
-      : `healed: ${recipe.origin} recipe, validated (${v.sample.detail})`;
+      ? `healed on the host, but not in ${nsFailed.length} namespace(s): ${nsFailed.map((n) => `pid ${n.pid}`).join(', ')}`
+      : `healed: ${recipe.origin} recipe, validated (probe, listing, read-back ${v.sample.how})`;
   return { ...report, result, reason, durationMs: ms() };
 }
 
-function validationProblem(v: Validation): string {
-  if (v.probe.state !== 'healthy')
-    return `the fresh probe says ${v.probe.state}${v.probe.errno ? ` (${v.probe.errno})` : ''}`;
-  if (!v.listed) return 'the directory does not list';
-  return v.sample.detail;
-}
-
-function execOutput(r: { stdout: string; stderr: string; timedOut: boolean; spawnError: string | null }): string {
-  const text = `${r.stderr}${r.stdout}`.trim();
-  const tail = text.length > 500 ? `...${text.slice(-500)}` : text;
-  if (r.timedOut) return `timed out${tail ? `: ${tail}` : ''}`;
-  if (r.spawnError) return `could not start: ${r.spawnError}`;
-  return tail;
-}
-
-// Stop the wedged daemon: every signal but the last at once, the last after the grace period if it
-// is still alive. Only the process seen during the assessment (same start time) is signalled.
-async function stopDaemon(host: Host, sig: NonNullable<PlanStep['signal']>, start: number | null): Promise<string> {
-  const same = async (): Promise<boolean> => {
-    const st = await readProcStat(host, sig.pid);
-    return st !== null && st.state !== 'Z' && (start === null || st.startTicks === start);
-  };
-  if (!(await same())) return `daemon ${sig.pid} already gone`;
-  const sent: string[] = [];
-  const first = sig.signals.slice(0, -1);
-  const last = sig.signals.at(-1);
-  for (const s of first) if (host.signal(sig.pid, s as NodeJS.Signals)) sent.push(s);
-  const end = performance.now() + sig.graceMs;
-  while (performance.now() < end && (await same())) await new Promise((r) => setTimeout(r, 25));
-  if (last && (await same())) {
-    if (host.signal(sig.pid, last as NodeJS.Signals)) sent.push(last);
-    const end2 = performance.now() + 2000;
-    while (performance.now() < end2 && (await same())) await new Promise((r) => setTimeout(r, 25));
-  }
-  return `sent ${sent.join(', ') || 'nothing'} to daemon ${sig.pid}; ${(await same()) ? 'it is still running' : 'it exited'}`;
-}
-
-// Run the remount detached: its output goes to a log file, so a daemon it leaves behind keeps no
-// pipe of ours open; the step returns when the command exits (the daemon has forked by then).
-async function runRemount(host: Host, step: PlanStep, recipe: Recipe): ReturnType<Host['exec']> {
-  const logDir = path.join(host.stateDir, 'logs');
-  let outputFile: string | undefined;
-  try {
-    await host.mkdirp(logDir, 0o700);
-    const h = createHash('sha256').update(recipe.mountpoint).digest('hex').slice(0, 16);
-    outputFile = path.join(logDir, `remount-${h}.log`);
-  } catch {
-    outputFile = undefined;
-  }
-  // The recorded cwd, unless it is gone or inside the mount being healed.
-  const cwd =
-    recipe.cwd !== null &&
-    !(recipe.cwd === recipe.mountpoint || recipe.cwd.startsWith(`${recipe.mountpoint}/`)) &&
-    (await host.fileExists(recipe.cwd))
-      ? recipe.cwd
-      : '/';
-  // The daemon it forks outlives watch: its own transient unit under systemd, else its own session and cgroup.
-  const { result, note } = await launchRemount(host, {
-    kind: 'remount',
-    mountpoint: recipe.mountpoint,
-    argv: step.argv ?? [],
-    env: { PATH: DEFAULT_PATH, ...recipe.env },
-    cwd,
-    timeoutMs: step.timeoutMs ?? 30_000,
-    ...(outputFile !== undefined ? { outputFile } : {}),
-  });
-  return { ...result, stdout: `${result.stdout}${note}\n` };
-}
-
-// The mount now at the mountpoint, once the old one is gone (waiting briefly for it to appear).
-// Why not compare with the old mount's id and device: both are allocated lowest-free, so a new
-// mount on the same path often gets exactly the old id and minor number back.
-async function waitForNewMount(
-  host: Host,
-  old: MountIdentity,
-  present: ReadonlySet<number>,
-): Promise<MountInfo | null> {
-  const end = performance.now() + MOUNT_APPEAR_MS;
-  for (;;) {
-    // The replacement: on top of the path, same parent, not one of the mounts already there (the
-    // lower layer of a stacked mount is on that path all along).
-    const top = findReplacement(await readMounts(host), old, present);
-    if (top) return top;
-    if (performance.now() > end || host.isFixture) return null;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-// Run the after-remount topology steps and check the result; one line per problem ([] when all is back).
+// Run the after-remount topology steps through the executor (each re-verifies the healed mount and
+// the mount it acts on) and check the result; one line per problem ([] when all is back).
 async function restoreTopology(
-  host: Host,
+  ctx: StepContext,
   topo: TopologyPlan,
   healed: MountInfo,
   report: HealReport,
 ): Promise<string[]> {
   const problems: string[] = [];
   if (topo.after.length > 0) {
-    const run = await runTopologySteps(host, topo.after, identityOf(healed), [], topo.env);
+    const run = await runTopologySteps(ctx, topo.after, { healed: identityOf(healed), from: report.steps.length });
     report.steps.push(...run.results);
     if (!run.ok) problems.push(`restoring its binds and children stopped: ${run.problem}`);
   }
-  problems.push(...validateTopology(await readMounts(host), healed, topo.expect));
+  problems.push(...validateTopology(await readMounts(ctx.host), healed, topo.expect));
   for (const d of topo.leftDead) {
     problems.push(`the bind ${d.mount.mountpoint} (mount ${d.mount.id}) is left dead: ${d.reason}`);
   }
   return problems;
+}
+
+// Where a remount's output goes: a log file, so a daemon it leaves behind keeps no pipe of ours.
+async function remountLog(host: Host, mountpoint: string): Promise<string | undefined> {
+  const logDir = path.join(host.stateDir, 'logs');
+  try {
+    await host.mkdirp(logDir, 0o700);
+    return path.join(logDir, `remount-${createHash('sha256').update(mountpoint).digest('hex').slice(0, 16)}.log`);
+  } catch {
+    return undefined;
+  }
 }
 
 async function recordSample(host: Host, recipe: Recipe, v: Validation): Promise<void> {

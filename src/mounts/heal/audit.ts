@@ -1,11 +1,14 @@
-// The heal audit trail (heal issue, "An audit trail"): one JSON line per heal, appended to
-// ${stateDir}/heal-audit.jsonl: mount, cause, steps, results, duration.
+// The heal audit trail: ${stateDir}/heal-audit.jsonl (0600 in a 0700 directory). The step
+// executor appends one `kind: "step"` line as each step ends, so a heal cut short by kill -9 still
+// shows what ran; heal adds one `kind: "heal"` summary line (mount, cause, steps, result, duration).
 import path from 'node:path';
 import type { Host } from '../../host/types.js';
 
 export const AUDIT_FILE = 'heal-audit.jsonl';
 
 export interface AuditEntry {
+  kind?: 'heal';
+  healId?: string; // shared with the step lines of the same heal
   at: string; // ISO
   host: string;
   mountpoint: string;
@@ -33,11 +36,34 @@ export interface AuditEntry {
   uid: number;
 }
 
+// One step run by heal/steps.ts, audited when it ends.
+export interface StepAuditEntry {
+  kind: 'step';
+  healId: string;
+  origin: 'heal' | 'watch' | 'supervisor' | 'recovery';
+  at: string; // ISO
+  mountpoint: string;
+  mountId: number | null;
+  index: number;
+  action: string;
+  argv?: string[];
+  write?: { path: string; data: string };
+  ok: boolean;
+  skipped: boolean;
+  refused?: string; // the executor would not run it (requiresForce, identity changed, symlink...)
+  code: number | null;
+  output: string;
+  durationMs: number;
+  pid: number;
+  uid: number;
+}
+
 // Append one entry. An unwritable state directory is reported to the caller, never thrown.
-export async function appendAudit(host: Host, entry: AuditEntry): Promise<string | null> {
+export async function appendAudit(host: Host, entry: AuditEntry | StepAuditEntry): Promise<string | null> {
   try {
     await host.mkdirp(host.stateDir, 0o700);
-    await host.appendText(path.join(host.stateDir, AUDIT_FILE), `${JSON.stringify(entry)}\n`);
+    const line = JSON.stringify('kind' in entry && entry.kind === 'step' ? entry : { kind: 'heal', ...entry });
+    await host.appendText(path.join(host.stateDir, AUDIT_FILE), `${line}\n`);
     return null;
   } catch (e) {
     return (e as Error).message;

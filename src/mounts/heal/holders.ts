@@ -27,6 +27,7 @@ export async function findMountUsers(host: Host, mount: MountInfo, exclude: Read
   const nsSeen = new Map<string, NamespaceView | null>();
   const mp = mount.mountpoint;
   const dev = `${mount.major}:${mount.minor}`;
+  const mapsP = readMapsBounded(host, pids, mp, MAPS_DEADLINE_MS);
   await Promise.all(
     pids.map(async (pid) => {
       if (exclude.has(pid) || pid === process.pid) return;
@@ -64,7 +65,7 @@ export async function findMountUsers(host: Host, mount: MountInfo, exclude: Read
           paths.add(bytesToUtf8(l));
         }
       }
-      const maps = await host.readText(host.proc(pid, 'maps'));
+      const maps = (await mapsP).get(pid) ?? null;
       const mapped = maps ? mappedPaths(maps).filter((p) => isUnder(p, mp)) : [];
       if (mapped.length > 0) {
         how.add('map');
@@ -92,6 +93,33 @@ export async function findMountUsers(host: Host, mount: MountInfo, exclude: Read
   return { holders, namespaces };
 }
 
+const MAPS_DEADLINE_MS = 2000;
+
+// The lines of /proc/PID/maps that contain `needle`, for each pid, read by one `grep` child with a
+// deadline. Why a child: reading maps takes the process's mmap lock, which a task faulting on a
+// hung mount holds for as long as the mount hangs; a read in our process (or libuv's pool) would
+// wait as long. A child that overruns is killed and abandoned; what it printed so far is kept.
+export async function readMapsBounded(
+  host: Host,
+  pids: readonly number[],
+  needle: string,
+  timeoutMs: number,
+): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  if (pids.length === 0) return out;
+  const files = pids.map((p) => host.proc(p, 'maps'));
+  const r = await host.exec(['grep', '-H', '-F', '-s', '-e', needle === '' ? ' ' : needle, '--', ...files], {
+    timeoutMs,
+  });
+  for (const line of r.stdout.split('\n')) {
+    const m = /\/(\d+)\/maps:(.*)$/.exec(line);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    out.set(pid, `${out.get(pid) ?? ''}${m[2]}\n`);
+  }
+  return out;
+}
+
 // After a heal: which holders still see the old mount. Open files and mappings are compared by
 // mount id (fdinfo mnt_id) and device (maps); cwd, root and exe by the device `stat -L` reports
 // through the /proc link, run in a child with a timeout. An error such as ENOTCONN there means the
@@ -110,7 +138,7 @@ export async function stillOnOldMount(host: Host, old: MountInfo, holders: reado
         const m = info ? /^mnt_id:\s+(\d+)/m.exec(info) : null;
         if (m && Number(m[1]) === old.id) how.add('fd');
       }
-      const maps = (await host.readText(host.proc(h.pid, 'maps'))) ?? '';
+      const maps = (await readMapsBounded(host, [h.pid], '', MAPS_DEADLINE_MS)).get(h.pid) ?? '';
       if (maps.split('\n').some((l) => l.split(/\s+/)[3] === hexDev && /\s\/\S/.test(l))) how.add('map');
       const links = (['cwd', 'root', 'exe'] as const).filter((w) => h.how.includes(w));
       await Promise.all(

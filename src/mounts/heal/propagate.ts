@@ -15,8 +15,28 @@ import path from 'node:path';
 import type { Host } from '../../host/types.js';
 import type { NamespaceView, PlanStep } from '../diagnosis.js';
 import { parseMountinfo, type MountInfo } from '../mountinfo/parse.js';
+import { program, type ProgramName } from '../../host/programs.js';
 import { runAsArgv } from './plan.js';
-import { DEFAULT_PATH } from './recipes.js';
+
+// The programs run inside another mount namespace, by absolute path. After setns(2) a path
+// resolves in that namespace's tree, which a container's owner controls: each one must be the very
+// file the host has (same device and inode through /proc/PID/root), or nothing runs there.
+export const IN_NAMESPACE: readonly string[] = ['umount', 'perl', 'setpriv', 'stat', 'sha256sum'];
+
+// Null when every program in IN_NAMESPACE is, inside the namespace of `pid`, the host's own file;
+// otherwise the first one that is not.
+export async function foreignBinary(host: Host, pid: number): Promise<string | null> {
+  const paths = IN_NAMESPACE.map((n) => program(n as ProgramName));
+  const r = await host.exec(
+    ['stat', '-L', '--printf=%d:%i\n', '--', ...paths, ...paths.map((p) => host.proc(pid, 'root') + p)],
+    { timeoutMs: NS_TIMEOUT_MS },
+  );
+  const lines = r.stdout.split('\n');
+  for (let i = 0; i < paths.length; i++) {
+    if (r.code !== 0 || !lines[i] || lines[i] !== lines[i + paths.length]) return paths[i]!;
+  }
+  return null;
+}
 
 // open_tree(AT_FDCWD, path, OPEN_TREE_CLONE) without CLOEXEC, then exec the rest of argv with the
 // fd number in place of the word {fd}.
@@ -37,7 +57,19 @@ export function propagationSteps(view: NamespaceView, hostMountpoint: string): P
   return [
     {
       action: 'unmount-lazy',
-      argv: ['nsenter', '-t', pid, '-m', '--', 'umount', '-l', view.mountpoint],
+      argv: [
+        program('nsenter'),
+        '-t',
+        pid,
+        '-m',
+        '--',
+        program('umount'),
+        '--no-canonicalize',
+        '-l',
+        '--',
+        view.mountpoint,
+      ],
+      inNamespace: { pid: Number(pid), mntns: view.mntns },
       timeoutMs: NS_TIMEOUT_MS,
       risk: 'caution',
       why: `detach the dead copy ${where}`,
@@ -45,23 +77,24 @@ export function propagationSteps(view: NamespaceView, hostMountpoint: string): P
     {
       action: 'remount',
       argv: [
-        'perl',
+        program('perl'),
         '-e',
         OPEN_TREE_PL,
         '--',
         hostMountpoint,
-        'nsenter',
+        program('nsenter'),
         '-t',
         pid,
         '-m',
         '--',
-        'perl',
+        program('perl'),
         '-e',
         MOVE_MOUNT_PL,
         '--',
         '{fd}',
         view.mountpoint,
       ],
+      inNamespace: { pid: Number(pid), mntns: view.mntns },
       timeoutMs: NS_TIMEOUT_MS,
       risk: 'safe',
       why: `attach a clone of the healed host mount ${where} (open_tree + move_mount)`,
@@ -103,22 +136,20 @@ export async function verifyNamespace(
     return { ...base, ok: false, detail: `the namespace does not see the healed mount at ${view.mountpoint}` };
   }
   const inNs = (argv: string[]): string[] => [
-    'nsenter',
+    program('nsenter'),
     '-t',
     String(pid),
     '-m',
     '--',
     ...runAsArgv(argv, owner, host.uid()),
   ];
-  const st = await host.exec(inNs(['stat', '-f', '-c', '%t', '--', view.mountpoint]), {
+  const st = await host.exec(inNs([program('stat'), '-f', '-c', '%t', '--', view.mountpoint]), {
     timeoutMs: NS_TIMEOUT_MS,
-    env: { PATH: DEFAULT_PATH },
   });
   if (st.code !== 0) return { ...base, ok: false, detail: `statfs in the namespace failed: ${st.stderr.trim()}` };
   if (samplePath && sampleSha) {
-    const r = await host.exec(inNs(['sha256sum', '--', path.join(view.mountpoint, samplePath)]), {
+    const r = await host.exec(inNs([program('sha256sum'), '--', path.join(view.mountpoint, samplePath)]), {
       timeoutMs: NS_TIMEOUT_MS,
-      env: { PATH: DEFAULT_PATH },
     });
     if (!r.stdout.startsWith(sampleSha)) {
       return { ...base, ok: false, detail: `${samplePath} does not read back in the namespace: ${r.stderr.trim()}` };

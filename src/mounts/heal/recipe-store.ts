@@ -6,7 +6,7 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Host } from '../../host/types.js';
 import { openDatabase } from '../../runtime/sqlite.js';
-import type { Recipe, RecipeSample } from './recipe.js';
+import type { DaemonTrust, Recipe, RecipeSample } from './recipe.js';
 
 export const DB_FILE = 'enotconn.db';
 const BUSY_TIMEOUT_MS = 2000;
@@ -51,6 +51,7 @@ interface Row {
   daemon_start: number | null;
   sample: string | null;
   recorded_at: string;
+  trust?: string | null;
 }
 
 // An open recipe store; close() it when done.
@@ -60,28 +61,45 @@ export class RecipeStore {
   // Open (creating when needed) the store under the host's state directory.
   static async open(host: Host): Promise<RecipeStore> {
     await host.mkdirp(host.stateDir, 0o700);
-    // Why 0700/0600: recipes hold argv and environment paths (SSH_AUTH_SOCK) of other users.
-    const db = openDatabase(path.join(host.stateDir, DB_FILE));
+    // Why 0700/0600: recipes hold argv and environment paths (SSH_AUTH_SOCK) of other users, and
+    // root runs what they say: nobody else may read or change them.
+    await host.chmod(host.stateDir, 0o700);
+    const file = path.join(host.stateDir, DB_FILE);
+    const db = openDatabase(file);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.exec(SCHEMA);
+    // Added later: what was proven about the recorded daemon (a store from before has no column).
+    const cols = (db.prepare('PRAGMA table_info(recipes)').all() as Array<{ name: string }>).map((c) => c.name);
+    if (!cols.includes('trust')) db.exec('ALTER TABLE recipes ADD COLUMN trust TEXT');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) await host.chmod(f, 0o600).catch(() => undefined);
     return new RecipeStore(db);
   }
 
-  // Insert or replace several recipes in one transaction.
-  putMany(recipes: ReadonlyArray<{ recipe: Recipe; daemonPid: number | null; daemonStart: number | null }>): void {
+  // Insert or replace several recipes in one transaction. An untrusted recipe never replaces a
+  // recipe of another uid (an impostor cannot overwrite the owner's), nor a trusted one.
+  // Returns how many were written.
+  putMany(recipes: ReadonlyArray<{ recipe: Recipe; daemonPid: number | null; daemonStart: number | null }>): number {
     const stmt = this.db.prepare(
       `INSERT INTO recipes (mountpoint, source, fstype, backend, argv, uid, gid, user, cwd, env, daemon_pid,
-         daemon_start, sample, recorded_at)
+         daemon_start, sample, recorded_at, trust)
        VALUES (@mountpoint, @source, @fstype, @backend, @argv, @uid, @gid, @user, @cwd, @env, @daemon_pid,
-         @daemon_start, (SELECT sample FROM recipes WHERE mountpoint = @mountpoint AND source = @source), @recorded_at)
+         @daemon_start, (SELECT sample FROM recipes WHERE mountpoint = @mountpoint AND source = @source), @recorded_at,
+         @trust)
        ON CONFLICT (mountpoint, source) DO UPDATE SET fstype = excluded.fstype, backend = excluded.backend,
          argv = excluded.argv, uid = excluded.uid, gid = excluded.gid, user = excluded.user, cwd = excluded.cwd,
          env = excluded.env, daemon_pid = excluded.daemon_pid, daemon_start = excluded.daemon_start,
-         recorded_at = excluded.recorded_at`,
+         recorded_at = excluded.recorded_at, trust = excluded.trust`,
     );
+    const prevStmt = this.db.prepare('SELECT uid, trust FROM recipes WHERE mountpoint = ? AND source = ?');
+    let written = 0;
     const tx = this.db.transaction(() => {
       for (const { recipe: r, daemonPid, daemonStart } of recipes) {
+        const prev = prevStmt.get(r.mountpoint, r.source) as { uid: number; trust: string | null } | undefined;
+        const newTrusted = r.trust?.trusted === true;
+        const prevTrusted = prev?.trust ? (JSON.parse(prev.trust) as DaemonTrust).trusted : false;
+        if (prev && !newTrusted && (prev.uid !== r.uid || prevTrusted)) continue;
+        written++;
         stmt.run({
           mountpoint: r.mountpoint,
           source: r.source,
@@ -96,10 +114,12 @@ export class RecipeStore {
           daemon_pid: daemonPid,
           daemon_start: daemonStart,
           recorded_at: r.recordedAt ?? new Date().toISOString(),
+          trust: r.trust ? JSON.stringify(r.trust) : null,
         });
       }
     });
     tx();
+    return written;
   }
 
   // Remember a sample file seen through the healthy mount.
@@ -152,6 +172,7 @@ function fromRow(row: Row): StoredRecipe {
     ...(row.user !== null ? { user: row.user } : {}),
     ...(sample ? { sample } : {}),
     ...(row.daemon_pid !== null ? { pid: row.daemon_pid } : {}),
+    ...(row.trust ? { trust: JSON.parse(row.trust) as DaemonTrust } : {}),
     daemonPid: row.daemon_pid,
     daemonStart: row.daemon_start,
   };

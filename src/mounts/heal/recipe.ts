@@ -19,6 +19,20 @@ export interface Recipe {
   unit?: string; // origin 'systemd': the unit that owns the mountpoint (restarted instead of argv)
   sample?: RecipeSample; // a file seen through the healthy mount, read back after a heal
   movedFrom?: string; // recorded on this mountpoint; the mount has moved since (its parent renamed)
+  // origin 'recorded': what was proven about the daemon when it was recorded (DESIGN section 7).
+  trust?: DaemonTrust;
+}
+
+// The three facts that make a recorded recipe trusted: its daemon held the mount's /dev/fuse
+// connection, ran as the mount's owner (user_id=), and executed a root-owned binary that nobody
+// else can write. Anything less and the recipe is shown, but run only with --force.
+export interface DaemonTrust {
+  trusted: boolean;
+  holdsConnection: boolean;
+  ownerMatches: boolean;
+  exe: string | null; // /proc/PID/exe when recorded
+  exeTrusted: boolean;
+  reasons: string[]; // why it is not trusted (empty when trusted)
 }
 
 // A small file seen through the mount while it was healthy: heal reads it back to prove the content.

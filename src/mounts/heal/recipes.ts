@@ -1,12 +1,15 @@
 // Where a remount recipe comes from, best first (heal issue, "Recipes"): enotconn's config, the
 // recorded store, /etc/fstab, a systemd unit, and last a recipe reconstructed from the mount table.
 import path from 'node:path';
+import { FIXED_PATH, program } from '../../host/programs.js';
 import type { Host } from '../../host/types.js';
 import { readCmdline, readEnviron, readProcIds, readProcStat } from '../../host/proc.js';
 import { optionValue, type MountInfo } from '../mountinfo/parse.js';
 import { unescapeOctal, bytesToUtf8 } from '../mountinfo/unescape.js';
 import { backendFor } from '../backends/index.js';
 import type { Recipe } from './recipe.js';
+import { existsBounded } from './path-check.js';
+import { judgeDaemon } from './trust.js';
 
 // Only these variables of the daemon's environment are kept: what a FUSE daemon needs to find its
 // keys, agent and config. Secrets passed in the environment (RCLONE_CONFIG_PASS, AWS_*) are not stored.
@@ -22,8 +25,8 @@ export const ENV_KEEP: readonly string[] = [
   'KRB5CCNAME',
 ];
 
-// The default PATH a remount runs with when the recipe has none.
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+// The PATH a recipe records: the fixed one (programs.ts). Root's children never take PATH from a recipe.
+export const DEFAULT_PATH = FIXED_PATH;
 
 // Keep only the variables in ENV_KEEP.
 export function filterEnv(env: Record<string, string>): Record<string, string> {
@@ -66,6 +69,7 @@ export async function recipeFromProcess(
   // A daemon whose mountpoint moved (its parent renamed) still names the old path: point the recipe
   // at the path the kernel shows now, which is where the remount must go.
   const moved = movedArgv(argv, mount);
+  const trust = await judgeDaemon(host, mount, pid, ids.uid);
   const recipe: Recipe = {
     mountpoint: mount.mountpoint,
     source: mount.source,
@@ -85,6 +89,7 @@ export async function recipeFromProcess(
     ...(moved ? { movedFrom: moved.from } : {}),
     ...(user ? { user: user.name } : {}),
     pid,
+    trust,
   };
   return { recipe, daemonStart: stat?.startTicks ?? null };
 }
@@ -228,7 +233,7 @@ export async function reconstructRecipe(
   const guesses: string[] = [];
   // A bare `fuse` mount of a local directory, with its daemon gone: bindfs mounts exactly like that
   // (fsname = the source directory, no subtype). Said so, since it is a guess.
-  if (mount.fstype === 'fuse' && mount.source.startsWith('/') && (await host.fileExists(mount.source))) {
+  if (mount.fstype === 'fuse' && mount.source.startsWith('/') && (await existsBounded(host, mount.source))) {
     name = 'bindfs';
     guesses.push('the daemon program: a bare "fuse" mount of a local directory is assumed to be bindfs');
   }
@@ -467,25 +472,12 @@ export interface Preflight {
 }
 
 // Check, before anything is unmounted, that the remount can work: an sshfs endpoint that accepts a
-// TCP connection and, for a rebuilt recipe, lets the owner log in without a prompt; a rebuilt CIFS
-// recipe that has credentials. What cannot be checked is said in the notes.
+// TCP connection and, for a rebuilt recipe, lets the owner log in without a prompt. What cannot be
+// checked is said in the notes.
 export async function preflightRecipe(host: Host, recipe: Recipe, mount: MountInfo): Promise<Preflight> {
   const notes: string[] = [];
   const prog = path.basename(recipe.argv[0] ?? '');
-  if (recipe.origin === 'reconstructed' && recipe.backend === 'cifs') {
-    const opts = recipe.argv.flatMap((a) => a.split(','));
-    const has = opts.some(
-      (o) => /^(credentials|password|pass)=/.test(o) || o === 'guest' || /^sec=(krb5|none)/.test(o),
-    );
-    if (!has) {
-      return {
-        ok: false,
-        reason:
-          'the rebuilt CIFS recipe has no credentials: the mount table never shows password= or credentials=; declare the mount in /etc/fstab or the config',
-        notes,
-      };
-    }
-  }
+  // A rebuilt CIFS recipe without credentials is refused earlier (prepare.ts remountImpossible).
   if (prog !== 'sshfs') return { ok: true, reason: '', notes };
   const ep = sshEndpoint(recipe.argv, mount.source);
   if (!ep)
@@ -502,8 +494,10 @@ export async function preflightRecipe(host: Host, recipe: Recipe, mount: MountIn
   // A login as the owner, with the recipe's own ssh options and no prompt: it ends at once (stdin is
   // empty), with 0 when the key is accepted and 255 when it is not.
   const sshOpts = recipe.argv.flatMap((a) => a.split(',')).filter((o) => /^[A-Z][A-Za-z]+=/.test(o));
-  const argv = [
-    'ssh',
+  const { ownerCommand } = await import('./plan.js');
+  const { resolvePlanPrograms } = await import('./prepare.js');
+  const ssh = program('ssh');
+  const args = [
     '-o',
     'BatchMode=yes',
     '-o',
@@ -516,12 +510,15 @@ export async function preflightRecipe(host: Host, recipe: Recipe, mount: MountIn
     ep.login,
     'sftp',
   ];
-  const { runAsArgv } = await import('./plan.js');
-  const r = await host.exec(runAsArgv(argv, recipe, host.uid()), {
-    timeoutMs: 10_000,
-    env: { PATH: DEFAULT_PATH, ...pick(recipe.env, ['HOME', 'USER', 'LOGNAME', 'SSH_AUTH_SOCK']) },
-    input: '',
+  // As the owner (setpriv), root-owned ssh by absolute path, in the clean environment of the remount.
+  const user = await lookupUser(host, recipe.uid);
+  const argv = ownerCommand(recipe, ssh, args, {
+    selfUid: host.uid(),
+    programs: resolvePlanPrograms(),
+    home: user?.home ?? null,
+    cwd: null,
   });
+  const r = await host.exec(argv, { timeoutMs: 10_000, input: '' });
   if (r.code !== 0) {
     const why =
       r.stderr
@@ -537,12 +534,6 @@ export async function preflightRecipe(host: Host, recipe: Recipe, mount: MountIn
   }
   notes.push(`checked first: uid ${recipe.uid} logs in to ${ep.login} port ${ep.port} without a prompt`);
   return { ok: true, reason: '', notes };
-}
-
-function pick(env: Record<string, string>, keys: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of keys) if (env[k] !== undefined) out[k] = env[k];
-  return out;
 }
 
 // host, port and login of an sshfs argv: port from -p N, -o port=N or -oPort=N; 22 otherwise.

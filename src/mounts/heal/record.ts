@@ -31,7 +31,7 @@ async function openStore(host: Host): Promise<RecipeStore | null> {
 }
 
 // Record the recipe of the live daemon `pid` serving `mount`; null when /proc cannot tell. Never throws.
-// diagnose calls this for every live daemon it sees.
+// Only scan and watch record, through an explicit call; diagnose and heal only read.
 export async function recordRecipe(host: Host, mount: MountInfo, pid: number): Promise<Recipe | null> {
   try {
     const got = await recipeFromProcess(host, mount, pid);
@@ -89,8 +89,7 @@ export async function recordLiveRecipes(host: Host, report: ScanReport): Promise
         const got = await recipeFromProcess(host, m, pid);
         if (got) rows.push({ recipe: got.recipe, daemonPid: pid, daemonStart: got.daemonStart });
       }
-      if (rows.length > 0) store.putMany(rows);
-      return rows.length;
+      return rows.length > 0 ? store.putMany(rows) : 0;
     } finally {
       store.close();
     }
@@ -109,11 +108,12 @@ export async function resolveRecipeFor(
 ): Promise<Recipe | null> {
   const fromConfig = await configRecipe(host, mount, opts.configFile);
   if (fromConfig) return fromConfig;
+  // Resolving only reads: the live daemon's recipe is read (and judged), never stored here.
   if (daemon?.pid != null && daemon.source === 'proc') {
     const st = await readProcStat(host, daemon.pid);
     if (st && st.state !== 'Z') {
-      const live = await recordRecipe(host, mount, daemon.pid);
-      if (live) return live;
+      const live = await recipeFromProcess(host, mount, daemon.pid).catch(() => null);
+      if (live?.recipe.trust?.trusted) return live.recipe;
     }
   }
   const store = await openStore(host);

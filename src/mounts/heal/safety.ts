@@ -17,7 +17,13 @@ export interface Refusal {
     | 'locked'
     | 'no-recipe'
     | 'topology' // the mount table's shape (binds, children, stacking) cannot be restored: DESIGN §6
-    | 'remount-cannot-work'; // the endpoint refuses or credentials are missing: never unmount first
+    | 'remount-cannot-work' // the endpoint refuses or the owner cannot log in: never unmount first
+    // added: the state is not one heal acts on alone, the recipe is not trusted, the remount could
+    // not work (no recipe program, no credentials), or the path is not a plain directory chain
+    | 'needs-force'
+    | 'untrusted-recipe'
+    | 'cannot-remount'
+    | 'unsafe-path';
   message: string;
 }
 
@@ -47,7 +53,10 @@ export async function containerRootRefusal(host: Host, mount: MountInfo): Promis
   return null;
 }
 
-// Refuse by state: a healthy mount, a live and answering daemon, a hung mount, unless --force.
+// Refuse by state, unless --force: heal acts alone only on a `dead` mount (and a `stale` network
+// mount) whose daemon is gone. A healthy, denied, unknown, io-error or hung mount, or one whose
+// daemon is alive, may hold data a remount would lose (io-error: dirty pages; denied: a healthy
+// mount that refuses us), so it needs --force.
 export function stateRefusal(
   state: ProbeState,
   daemon: DaemonInfo | null,
@@ -74,12 +83,22 @@ export function stateRefusal(
           : 'refusing to heal without --force: the mount is hung (the server does not answer); a forced or lazy unmount loses writes in flight. Pass --force',
     };
   }
-  // A daemon that answers (with errors) is still serving: a remount would cut its work short.
-  if (kind === 'fuse' && alive && state !== 'dead') {
+  // A daemon that is alive is still serving (or can be resumed): a remount would cut its work short.
+  if (kind === 'fuse' && alive) {
     return {
       rule: 'daemon-alive',
-      message: `refusing to heal without --force: the daemon (pid ${daemon.pid}) is alive and answering (the probe says ${state}); pass --force to restart it`,
+      message: `refusing to heal without --force: the daemon (pid ${daemon.pid}) is alive (the probe says ${state}); pass --force to restart it`,
     };
   }
-  return null;
+  if (state === 'dead' || (state === 'stale' && kind === 'network')) return null;
+  const why: Record<string, string> = {
+    denied: 'the mount refuses us (EACCES/EPERM) but may be healthy for its users',
+    unknown: 'the probe gave an error heal does not know how to judge',
+    'io-error': 'the backend answers with EIO; an unmount may drop dirty pages',
+    stale: 'the daemon answers ESTALE',
+  };
+  return {
+    rule: 'needs-force',
+    message: `refusing to heal without --force: the mount is ${state} (${why[state] ?? 'not dead'}); pass --force to remount it anyway`,
+  };
 }

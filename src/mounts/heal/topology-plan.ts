@@ -9,7 +9,8 @@
 //   cannot be reached without unmounting the healthy one, so heal leaves both alone and says so.
 import path from 'node:path';
 import type { PlanStep } from '../diagnosis.js';
-import { identityOf, topAt, type MountIdentity } from '../mountinfo/identity.js';
+import { DEFAULT_PROGRAMS, type PlanPrograms } from './plan.js';
+import { identityOf, topAt } from '../mountinfo/identity.js';
 import type { MountInfo } from '../mountinfo/parse.js';
 import {
   bindSourcePath,
@@ -43,14 +44,12 @@ export interface TopologyPlan {
   // Children the lazy unmount may take along because the after-steps mount them again from their own
   // daemons' recipes (when they cannot be set aside): their ids.
   detachWithParent: Set<number>;
-  env: Map<PlanStep, Record<string, string>>; // the environment of a remount step run as a child's owner
 }
 
 // A child mount's own remount (its live daemon's argv, as its owner), for remountChildren.
 export interface ChildRemount {
   child: MountInfo;
   step: PlanStep;
-  env: Record<string, string>;
 }
 
 // The plan with its children mounted again from their daemons' recipes instead of set aside: for
@@ -62,8 +61,6 @@ export function remountChildren(plan: TopologyPlan, remounts: readonly ChildRemo
   if (childPaths.size === 0 || remounts.length !== childPaths.size) return null;
   if (!remounts.every((r) => childPaths.has(r.child.mountpoint))) return null;
   const isStaging = (s: PlanStep): boolean => plan.stageDirs.some((d) => (s.argv ?? []).includes(d));
-  const env = new Map(plan.env);
-  for (const r of remounts) env.set(r.step, r.env);
   return {
     ...plan,
     before: plan.before.filter((s) => !isStaging(s) && !remounts.some((r) => r.child.id === s.mount?.id)),
@@ -82,7 +79,6 @@ export function remountChildren(plan: TopologyPlan, remounts: readonly ChildRemo
     ],
     stageDirs: [],
     detachWithParent: new Set(remounts.map((r) => r.child.id)),
-    env,
     notes: [
       ...plan.notes,
       ...remounts.map(
@@ -130,8 +126,9 @@ export function healTarget(
 export function planTopology(
   mounts: readonly MountInfo[],
   target: MountInfo,
-  opts: { stageRoot: string },
+  opts: { stageRoot: string; programs?: Pick<PlanPrograms, 'mount' | 'umount'> },
 ): TopologyPlan {
+  const { mount, umount } = opts.programs ?? DEFAULT_PROGRAMS;
   const plan: TopologyPlan = {
     target,
     before: [],
@@ -142,7 +139,6 @@ export function planTopology(
     notes: [],
     stageDirs: [],
     detachWithParent: new Set(),
-    env: new Map(),
   };
   const refuse = (message: string): TopologyPlan => ({
     ...plan,
@@ -173,7 +169,7 @@ export function planTopology(
       plan.before.push(
         {
           action: 'remount',
-          argv: ['mount', '--rbind', '--no-canonicalize', c.mountpoint, stage],
+          argv: [mount, '--rbind', '--no-canonicalize', c.mountpoint, stage],
           timeoutMs: TIMEOUT_MS,
           risk: 'safe',
           why: `keep the child mount ${c.mountpoint} (mount ${c.id}, ${c.fstype} ${c.source}) while its parent is remounted: bind it, with its own children, to ${stage}`,
@@ -182,7 +178,7 @@ export function planTopology(
         },
         {
           action: 'unmount-lazy',
-          argv: ['umount', '-l', '--no-canonicalize', c.mountpoint],
+          argv: [umount, '--no-canonicalize', '-l', '--', c.mountpoint],
           timeoutMs: TIMEOUT_MS,
           risk: 'safe',
           why: `detach ${c.mountpoint} from the dead parent; its filesystem stays mounted at ${stage}, and processes using it keep it`,
@@ -193,7 +189,7 @@ export function planTopology(
       plan.after.push(
         {
           action: 'remount',
-          argv: ['mount', '--rbind', '--no-canonicalize', stage, c.mountpoint],
+          argv: [mount, '--rbind', '--no-canonicalize', stage, c.mountpoint],
           timeoutMs: TIMEOUT_MS,
           risk: 'safe',
           why: `re-attach the child mount ${c.mountpoint} (${c.fstype} ${c.source}, root ${c.root}) under the healed mount`,
@@ -201,7 +197,7 @@ export function planTopology(
         },
         {
           action: 'unmount-lazy',
-          argv: ['umount', '-l', '--no-canonicalize', stage],
+          argv: [umount, '--no-canonicalize', '-l', '--', stage],
           timeoutMs: TIMEOUT_MS,
           risk: 'safe',
           why: `drop the staging copy ${stage}; the child stays attached on ${c.mountpoint}`,
@@ -243,7 +239,7 @@ export function planTopology(
     const isChild = b.parentId === target.id;
     const unmount: PlanStep = {
       action: 'unmount-lazy',
-      argv: ['umount', '-l', '--no-canonicalize', b.mountpoint],
+      argv: [umount, '--no-canonicalize', '-l', '--', b.mountpoint],
       timeoutMs: TIMEOUT_MS,
       risk: 'safe',
       why: `detach the dead bind ${b.mountpoint} (mount ${b.id}, root ${b.root}) of the same filesystem`,
@@ -253,7 +249,7 @@ export function planTopology(
     (isChild ? plan.before : plan.after).push(unmount);
     plan.after.push({
       action: 'remount',
-      argv: ['mount', '--bind', '--no-canonicalize', src, b.mountpoint],
+      argv: [mount, '--bind', '--no-canonicalize', src, b.mountpoint],
       timeoutMs: TIMEOUT_MS,
       risk: 'safe',
       why: `re-bind ${b.mountpoint} from ${src}: root ${b.root} of the new mount, as before`,
@@ -273,7 +269,7 @@ export function planTopology(
       const own = ['ro', 'nosuid', 'nodev', 'noexec'].filter((o) => b.options.includes(o));
       plan.after.push({
         action: 'remount',
-        argv: ['mount', '-o', `remount,bind,${own.join(',')}`, '--no-canonicalize', b.mountpoint],
+        argv: [mount, '-o', `remount,bind,${own.join(',')}`, '--no-canonicalize', b.mountpoint],
         timeoutMs: TIMEOUT_MS,
         risk: 'safe',
         why: `give the bind ${b.mountpoint} back its own options (${extra.join(', ')})`,
@@ -318,7 +314,42 @@ export function validateTopology(
   return problems;
 }
 
-// The identity a topology step names, in the form reverifyIdentity takes.
-export function stepIdentity(step: PlanStep): MountIdentity | null {
-  return step.mount ? { ...step.mount } : null;
+// The steps that undo the children staging among `done` (before-unmount steps that succeeded), in
+// reverse: a detached child is attached again from its staging copy, and the copy is dropped.
+export function undoStaging(
+  done: readonly PlanStep[],
+  programs: Pick<PlanPrograms, 'mount' | 'umount'> = DEFAULT_PROGRAMS,
+): PlanStep[] {
+  const undo: PlanStep[] = [];
+  const stageOf = new Map<string, string>();
+  const isRbind = (a: readonly string[]): boolean => path.basename(a[0] ?? '') === 'mount' && a[1] === '--rbind';
+  const isUmount = (a: readonly string[]): boolean => path.basename(a[0] ?? '') === 'umount';
+  for (const s of done) {
+    const a = s.argv ?? [];
+    if (isRbind(a)) stageOf.set(a[3]!, a[4]!);
+  }
+  for (const s of [...done].reverse()) {
+    const a = s.argv ?? [];
+    const mp = a.at(-1)!;
+    if (isUmount(a) && stageOf.has(mp)) {
+      undo.push({
+        action: 'remount',
+        argv: [programs.mount, '--rbind', '--no-canonicalize', stageOf.get(mp)!, mp],
+        timeoutMs: TIMEOUT_MS,
+        risk: 'safe',
+        why: `put the child ${mp} back where it was`,
+        phase: 'before-unmount',
+      });
+    } else if (isRbind(a)) {
+      undo.push({
+        action: 'unmount-lazy',
+        argv: [programs.umount, '--no-canonicalize', '-l', '--', a[4]!],
+        timeoutMs: TIMEOUT_MS,
+        risk: 'safe',
+        why: `drop the staging copy ${a[4]}`,
+        phase: 'before-unmount',
+      });
+    }
+  }
+  return undo;
 }

@@ -6,7 +6,7 @@ import type { Host, ProbeResult, ProbeState } from '../../host/types.js';
 import type { MountInfo } from '../mountinfo/parse.js';
 import { mountKey } from '../scan.js';
 import type { Recipe, RecipeSample } from './recipe.js';
-import { DEFAULT_PATH } from './recipes.js';
+import { program } from '../../host/programs.js';
 import { isFuse, runAsArgv } from './plan.js';
 
 const CHECK_TIMEOUT_MS = 5_000;
@@ -55,8 +55,13 @@ export async function probeMount(
   const [r] = await host.probe([{ key, path: mount.mountpoint }], { timeoutMs, concurrency: 1 });
   const res: ProbeResult = r ?? { state: 'unknown', errno: 'ENOPROBE', syscall: 'statfs', latencyMs: 0 };
   if (res.state !== 'denied' || !isFuse(mount) || owner === null || owner.uid === host.uid()) return plain(res);
-  const argv = runAsArgv(['stat', '-f', '-c', '%t', '--', mount.mountpoint], owner, host.uid());
-  const x = await host.exec(argv, { timeoutMs, env: { PATH: DEFAULT_PATH } });
+  const argv = runAsArgv(
+    [program('stat'), '-f', '-c', '%t', '--', mount.mountpoint],
+    owner,
+    host.uid(),
+    program('setpriv'),
+  );
+  const x = await host.exec(argv, { timeoutMs });
   if (x.timedOut) return { state: 'hung', asOwner: true };
   if (x.code === 0) return { state: 'healthy', latencyMs: x.durationMs, asOwner: true };
   const hit = ERRNO_TEXT.find(([re]) => re.test(x.stderr));
@@ -89,8 +94,9 @@ async function sha256As(
   file: string,
   owner: { uid: number; gid: number; user?: string } | null,
 ): Promise<{ sha256: string | null; error: string }> {
-  const argv = owner ? runAsArgv(['sha256sum', '--', file], owner, host.uid()) : ['sha256sum', '--', file];
-  const r = await host.exec(argv, { timeoutMs: CHECK_TIMEOUT_MS, env: { PATH: DEFAULT_PATH } });
+  const cmd = [program('sha256sum'), '--', file];
+  const argv = owner ? runAsArgv(cmd, owner, host.uid(), program('setpriv')) : cmd;
+  const r = await host.exec(argv, { timeoutMs: CHECK_TIMEOUT_MS });
   const m = /^\\?([0-9a-f]{64})\s/.exec(r.stdout);
   return m
     ? { sha256: m[1]!, error: '' }
@@ -104,7 +110,7 @@ async function firstFile(
   owner: { uid: number; gid: number; user?: string } | null,
 ): Promise<string | null> {
   const base = [
-    'find',
+    program('find'),
     dir,
     '-mindepth',
     '1',
@@ -117,8 +123,8 @@ async function firstFile(
     '-printf',
     '%f\\0',
   ];
-  const argv = owner ? runAsArgv(base, owner, host.uid()) : base;
-  const r = await host.exec(argv, { timeoutMs: CHECK_TIMEOUT_MS, env: { PATH: DEFAULT_PATH } });
+  const argv = owner ? runAsArgv(base, owner, host.uid(), program('setpriv')) : base;
+  const r = await host.exec(argv, { timeoutMs: CHECK_TIMEOUT_MS });
   const names = r.stdout.split('\0').filter((n) => n !== '');
   names.sort();
   return names[0] ?? null;
@@ -143,10 +149,13 @@ export async function validateMount(
   });
   const none: SampleCheck = { how: 'none', path: null, ok: false, detail: 'not checked' };
   if (probe.state !== 'healthy') return done({ probe, listed: false, entries: null, sample: none });
-  const ls = await host.exec(runAsArgv(['ls', '-A1', '--', mount.mountpoint], owner, host.uid()), {
-    timeoutMs: CHECK_TIMEOUT_MS,
-    env: { PATH: DEFAULT_PATH, LC_ALL: 'C' },
-  });
+  const ls = await host.exec(
+    runAsArgv([program('ls'), '-A1', '--', mount.mountpoint], owner, host.uid(), program('setpriv')),
+    {
+      timeoutMs: CHECK_TIMEOUT_MS,
+      env: { LC_ALL: 'C' },
+    },
+  );
   const listed = ls.code === 0;
   const entries = listed ? ls.stdout.split('\n').filter((l) => l !== '').length : null;
   if (!listed) {
@@ -176,12 +185,13 @@ async function checkSample(
       ...(got.sha256 ? { sha256: got.sha256 } : {}),
     };
   }
+  // The source directory is the user's choice (-o fsname=/root): it is read as the owner, never as root.
   const srcDir = localSourceDir(recipe, mount);
   if (srcDir) {
-    const name = await firstFile(host, srcDir, null);
+    const name = await firstFile(host, srcDir, owner);
     if (name) {
       const [src, via] = await Promise.all([
-        sha256As(host, path.join(srcDir, name), null),
+        sha256As(host, path.join(srcDir, name), owner),
         sha256As(host, path.join(mount.mountpoint, name), owner),
       ]);
       const ok = src.sha256 !== null && src.sha256 === via.sha256;

@@ -1,8 +1,7 @@
 // A mount is not a path (DESIGN §6): it is its mount id, its device (major:minor), its root within
 // the filesystem and its parent. Heal takes this identity once, and re-reads the mount table before
 // every step: if the path now names another mount, the step does not run.
-import type { Host } from '../../host/types.js';
-import { parseMountinfo, type MountInfo } from './parse.js';
+import type { MountInfo } from './parse.js';
 
 export interface MountIdentity {
   id: number;
@@ -28,12 +27,6 @@ export function describeIdentity(m: MountIdentity): string {
   return `mount ${m.id} (${m.major}:${m.minor}${m.root !== '/' ? `, root ${m.root}` : ''}) on ${m.mountpoint}`;
 }
 
-// This process's mount table, read fresh. [] when it cannot be read.
-export async function readMountTable(host: Host): Promise<MountInfo[]> {
-  const text = await host.readText(host.proc('self', 'mountinfo'));
-  return text === null ? [] : parseMountinfo(text);
-}
-
 // The topmost mount on exactly this mountpoint in `mounts` (later entries are mounted on top).
 export function topAt(mounts: readonly MountInfo[], mountpoint: string): MountInfo | null {
   return mounts.filter((m) => m.mountpoint === mountpoint).at(-1) ?? null;
@@ -41,19 +34,9 @@ export function topAt(mounts: readonly MountInfo[], mountpoint: string): MountIn
 
 export type IdentityCheck = { ok: true; mount: MountInfo } | { ok: false; reason: string; now: MountInfo | null };
 
-// Re-read the mount table and check that `want` is still the mount on top of its mountpoint (the one
-// a path-based umount or fusermount would act on). With `noChildren`, also that nothing is mounted
-// under it now: a lazy unmount would take such a child along (DESIGN §6: never silently).
-export async function reverifyIdentity(
-  host: Host,
-  want: MountIdentity,
-  opts: { noChildren?: boolean; allowChildren?: ReadonlySet<number> } = {},
-): Promise<IdentityCheck> {
-  const mounts = await readMountTable(host);
-  return checkIdentity(mounts, want, opts);
-}
-
-// checkIdentity on a table already read (pure).
+// Is `want` still the mount on top of its mountpoint (the one a path-based umount would act on)?
+// With `noChildren`, also that nothing is mounted under it now: a lazy unmount would take such a
+// child along (DESIGN §6: never silently). Pure, on a table already read.
 export function checkIdentity(
   mounts: readonly MountInfo[],
   want: MountIdentity,

@@ -75,11 +75,12 @@ test('a killed sshfs daemon is reported dead with cause daemon-gone and its reco
   const mp = path.join(tempDir(t), 'remote');
   const m = await liveSshfs(t, sshd, remote, mp);
   const env = privateDirs(t);
-  // A diagnosis of the healthy mount records the daemon's argv in the recipe store.
+  // diagnose only reads: the recipe is recorded by an explicit scan of the healthy mount.
   const before = await diagnoseCli(mp, env);
   assert.equal(before.d.state, 'healthy');
   assert.equal(before.code, 0);
   assert.equal(before.d.daemon?.pid, m.daemonPid);
+  assert.equal((await runCli(['scan', '--json', path.dirname(mp)], { env })).code, 0);
 
   process.kill(m.daemonPid, 'SIGKILL');
   await waitFor(() => !alive(m.daemonPid), 5000, 'sshfs to die');
@@ -113,6 +114,7 @@ test('an rclone daemon OOM-killed in a memory cgroup is reported as daemon-oom-k
   const env = privateDirs(t);
   const before = await diagnoseCli(mp, env);
   assert.equal(before.d.state, 'healthy');
+  assert.equal((await runCli(['scan', '--json', path.dirname(mp)], { env })).code, 0);
 
   fs.mkdirSync(cg);
   t.after(async () => {

@@ -195,11 +195,12 @@ test('bindfs owned by a non-root user, killed with kill -9, is remounted as that
   assert.equal(code, 0, `${report.reason}\n${JSON.stringify(report.steps, null, 1)}`);
   assert.equal(report.recipe?.uid, user.uid);
   const remount = report.plan?.find((s) => s.action === 'remount');
-  assert.deepEqual(remount?.argv?.slice(0, 5), [
-    'setpriv',
+  assert.deepEqual(remount?.argv?.slice(0, 6), [
+    '/usr/bin/setpriv',
     `--reuid=${user.uid}`,
     `--regid=${user.gid}`,
     '--init-groups',
+    '--reset-env',
     '--',
   ]);
   assert.equal(remount?.runAs, user.uid);
@@ -336,7 +337,8 @@ test('a source and mountpoint with shell metacharacters are healed with no shell
   assert.equal(code, 0, report.reason);
   assert.equal(report.recipe?.origin, 'recorded');
   assert.equal(report.mountpoint, mp);
-  assert.equal(report.plan?.at(-1)?.argv?.at(-1), mp, 'the mountpoint is one argv word');
+  // The mountpoint is one argv word (the security options the old mount had follow it).
+  assert.deepEqual(report.plan?.at(-1)?.argv?.slice(-3), [mp, '-o', 'nosuid,nodev']);
   assert.equal(fs.readFileSync(path.join(mp, 'hello.txt'), 'utf8'), 'hello from before the crash\n');
   for (const c of canaries) assert.equal(fs.existsSync(c), false, `a shell ran part of the path: ${c} exists`);
 });
@@ -351,12 +353,13 @@ test('the audit log gets one JSON line per heal and --dry-run changes nothing', 
   assert.equal(dry.code, 0);
   assert.equal(dry.report.result, 'dry-run');
   assert.deepEqual(
-    dry.report.plan?.map((s) => s.argv),
+    dry.report.plan?.map((s) => s.argv?.filter((a) => !/^[A-Z]+=/.test(a))),
     [
-      ['fusermount3', '-u', mp],
-      ['fusermount3', '-uz', mp],
-      // The mount's nosuid and nodev are asked for again, never left to defaults.
-      ['bindfs', '-o', 'nosuid,nodev', src, mp],
+      ['/usr/bin/umount', '--no-canonicalize', '--', mp],
+      ['/usr/bin/umount', '--no-canonicalize', '-l', '--', mp],
+      // Rebuilt from the mount table: the mount's nosuid and nodev are asked for again, once, never
+      // left to defaults; the program is the root-owned one, in a clean environment.
+      ['/usr/bin/env', '-i', '/usr/bin/bindfs', '-o', 'nosuid,nodev', src, mp],
     ],
   );
   assert.equal(fs.readFileSync('/proc/self/mountinfo', 'utf8'), before);
@@ -364,8 +367,17 @@ test('the audit log gets one JSON line per heal and --dry-run changes nothing', 
   assert.equal(fs.existsSync(auditFile), false, 'a dry run writes no audit line');
   const real = await heal(env, [mp]);
   assert.equal(real.code, 0, real.report.reason);
-  const lines = fs.readFileSync(auditFile, 'utf8').trim().split('\n');
-  assert.equal(lines.length, 1);
+  const all = fs
+    .readFileSync(auditFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; action?: string });
+  // One line per step the executor ran, as it ended, then one summary line for the heal.
+  assert.deepEqual(
+    all.map((l) => l.kind + (l.action ? `:${l.action}` : '')),
+    ['step:unmount', 'step:remount', 'heal'],
+  );
+  const lines = [JSON.stringify(all.at(-1))];
   const entry = JSON.parse(lines[0]!) as {
     mountpoint: string;
     result: string;

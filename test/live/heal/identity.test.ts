@@ -224,7 +224,9 @@ test('binds of a killed bindfs are all restored and heal says HEALED', async (t)
   assert.equal(code, 0, report.reason);
   assert.equal(report.result, 'healed');
   assert.ok(
-    report.steps.some((s) => s.step.argv?.join(' ') === `mount --bind --no-canonicalize ${mp}/sub ${bSub}` && s.ok),
+    report.steps.some(
+      (s) => s.step.argv?.join(' ') === `/usr/bin/mount --bind --no-canonicalize ${mp}/sub ${bSub}` && s.ok,
+    ),
   );
   assert.deepEqual(ls(bSub), ['inside.txt']);
   assert.equal(at(bSub)[0]!.root, '/sub');
@@ -307,7 +309,16 @@ test('a mountpoint moved by renaming its parent, then killed, is healed with its
   assert.equal(report.recipe?.origin, 'recorded');
   assert.equal(report.recipe?.movedFrom, oldMp);
   const remount = report.plan?.find((s) => s.action === 'remount');
-  assert.deepEqual(remount?.argv, ['bindfs', '-u', 'nobody', src, newMp]);
+  // The recorded argv, pointed at the new path, run by the root-owned bindfs in a clean environment,
+  // with the old mount's nosuid,nodev asked for again; `env -C` (if any) is the recorded cwd.
+  const argv = remount?.argv ?? [];
+  const c = argv.indexOf('-C');
+  if (c >= 0) assert.equal(argv[c + 1], report.recipe?.cwd);
+  assert.ok(argv.includes('PATH=/usr/sbin:/usr/bin:/sbin:/bin'), argv.join(' '));
+  assert.deepEqual(
+    argv.filter((x, i) => !/^[A-Z_]+=/.test(x) && x !== '-C' && argv[i - 1] !== '-C'),
+    ['/usr/bin/env', '-i', '/usr/bin/bindfs', '-u', 'nobody', src, newMp, '-o', 'nosuid,nodev'],
+  );
   assert.equal(fs.statSync(path.join(newMp, 'hello.txt')).uid, 65534, '-u nobody is kept');
   assert.ok(!fs.existsSync(oldMp));
 });

@@ -126,7 +126,8 @@ test('webhook down, then up: every alert queued meanwhile is delivered, none los
     await waitFor(
       async () => {
         const v = await w.mount(mp);
-        return v?.state === 'healthy' && v.daemonPid !== before;
+        // A new daemon (a pid, not null, and not the old one) whose mount a fresh probe found healthy.
+        return v?.state === 'healthy' && v.daemonPid !== null && v.daemonPid !== before;
       },
       30_000,
       `restart ${i + 1}`,

@@ -63,43 +63,88 @@ const RECIPE: Recipe = {
   user: 'alice',
 };
 
-test('a dead FUSE mount: fusermount3 -u, then -uz, then the recorded argv detached and run as its owner via setpriv', () => {
-  const plan = buildPlan(input({ recipe: RECIPE }), { force: false, selfUid: 0 });
+test('a dead FUSE mount: umount --no-canonicalize, then -l, then the recorded argv detached, run as its owner by setpriv with a clean environment', () => {
+  const plan = buildPlan(
+    input({ recipe: RECIPE, daemonProgram: '/usr/bin/sshfs', ownerHome: '/home/alice', cwd: '/home/alice' }),
+    {
+      force: false,
+      selfUid: 0,
+    },
+  );
   assert.deepEqual(
     plan.map((s) => [s.action, s.argv, s.timeoutMs]),
     [
-      ['unmount', ['fusermount3', '-u', '/mnt/remote'], STEP_TIMEOUTS.fusermount],
-      ['unmount-lazy', ['fusermount3', '-uz', '/mnt/remote'], STEP_TIMEOUTS.fusermount],
+      ['unmount', ['/usr/bin/umount', '--no-canonicalize', '--', '/mnt/remote'], STEP_TIMEOUTS.fusermount],
+      ['unmount-lazy', ['/usr/bin/umount', '--no-canonicalize', '-l', '--', '/mnt/remote'], STEP_TIMEOUTS.fusermount],
       [
         'remount',
         [
-          'setpriv',
+          '/usr/bin/setpriv',
           '--reuid=1000',
           '--regid=1000',
           '--init-groups',
+          '--reset-env',
           '--',
-          'sshfs',
+          '/usr/bin/env',
+          '-i',
+          '-C',
+          '/home/alice',
+          'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+          'LANG=C',
+          'HOME=/home/alice',
+          'USER=alice',
+          'LOGNAME=alice',
+          'SSH_AUTH_SOCK=/run/user/1000/ssh.sock',
+          '/usr/bin/sshfs',
           'alice@host:/data',
           '/mnt/remote',
           '-p',
           '2222',
           '-o',
           'IdentityFile=/home/alice/.ssh/id',
+          '-o',
+          'nosuid,nodev',
         ],
         STEP_TIMEOUTS.remount,
       ],
     ],
   );
   assert.equal(plan[2]!.runAs, 1000);
+  assert.deepEqual(plan[0]!.target, { mountId: 50, device: '0:60', mountpoint: '/mnt/remote' });
+});
+
+test('a recipe never supplies PATH, LD_* or the program: a home-directory binary means nothing is unmounted', () => {
+  const evil: Recipe = {
+    ...RECIPE,
+    argv: ['/home/alice/bin/sshfs', 'alice@host:/data', '/mnt/remote'],
+    env: { PATH: '/home/alice/bin:/usr/bin', LD_PRELOAD: '/home/alice/x.so', SSH_AUTH_SOCK: '/s' },
+  };
+  const plan = buildPlan(input({ recipe: evil, daemonProgram: null }), { force: true, selfUid: 0 });
+  assert.deepEqual(
+    plan.map((s) => s.action),
+    ['none'],
+  );
+  assert.match(plan[0]!.why, /not a root-owned binary/);
+  const ok = buildPlan(input({ recipe: evil, daemonProgram: '/usr/bin/sshfs' }), { force: true, selfUid: 0 });
+  const argv = ok.at(-1)!.argv!;
+  assert.equal(argv[0], '/usr/bin/setpriv');
+  assert.equal(argv.filter((a) => a.startsWith('PATH=')).length, 1);
+  assert.ok(argv.includes('PATH=/usr/sbin:/usr/bin:/sbin:/bin'));
+  assert.equal(
+    argv.some((a) => a.startsWith('LD_') || a.includes('/home/alice/bin')),
+    false,
+  );
+  assert.ok(argv.includes('/usr/bin/sshfs'));
 });
 
 test('heal running as the owner runs the remount without setpriv', () => {
   assert.deepEqual(runAsArgv(['bindfs', '/a', '/b'], { uid: 1000, gid: 1000 }, 1000), ['bindfs', '/a', '/b']);
   assert.deepEqual(runAsArgv(['x'], { uid: 7, gid: 8 }, 0), [
-    'setpriv',
+    '/usr/bin/setpriv',
     '--reuid=7',
     '--regid=8',
     '--clear-groups',
+    '--reset-env',
     '--',
     'x',
   ]);
@@ -291,15 +336,17 @@ test('(fixture) a stale NFS mount: umount, umount -f, umount -l with their timeo
   assert.equal(code, 0);
   assert.equal(r.result, 'dry-run');
   assert.deepEqual(
-    r.plan?.map((s) => [s.action, s.argv, s.timeoutMs]),
+    r.plan?.map((s) => [s.action, s.argv?.filter((a) => !/^(PATH|LANG|HOME|USER|LOGNAME)=/.test(a)), s.timeoutMs]),
     [
-      ['unmount', ['umount', '/mnt/nfs stale'], 10_000],
-      ['unmount-force', ['umount', '-f', '/mnt/nfs stale'], 10_000],
-      ['unmount-lazy', ['umount', '-l', '/mnt/nfs stale'], 5_000],
+      ['unmount', ['/usr/bin/umount', '--no-canonicalize', '--', '/mnt/nfs stale'], 10_000],
+      ['unmount-force', ['/usr/bin/umount', '--no-canonicalize', '-f', '--', '/mnt/nfs stale'], 10_000],
+      ['unmount-lazy', ['/usr/bin/umount', '--no-canonicalize', '-l', '--', '/mnt/nfs stale'], 5_000],
       [
         'remount',
         [
-          'mount',
+          '/usr/bin/env',
+          '-i',
+          '/usr/bin/mount',
           '-t',
           'nfs',
           '-o',
@@ -320,39 +367,24 @@ test('(fixture) a hung NFS mount is refused without --force; with it the forced 
   const forced = await fixtureDryRun('/mnt/nfs-hung', ['--force']);
   assert.equal(forced.code, 0);
   assert.deepEqual(
-    forced.r.plan?.map((s) => [s.argv?.slice(0, 2), s.timeoutMs, s.requiresForce ?? false]),
+    forced.r.plan?.map((s) => [s.argv?.slice(0, 3), s.timeoutMs, s.requiresForce ?? false]),
     [
-      [['umount', '/mnt/nfs-hung'], 10_000, false],
-      [['umount', '-f'], 10_000, true],
-      [['umount', '-l'], 5_000, true],
-      [['mount', '-t'], 30_000, false],
+      [['/usr/bin/umount', '--no-canonicalize', '--'], 10_000, false],
+      [['/usr/bin/umount', '--no-canonicalize', '-f'], 10_000, true],
+      [['/usr/bin/umount', '--no-canonicalize', '-l'], 5_000, true],
+      [['/usr/bin/env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'], 30_000, false],
     ],
   );
 });
 
-test('(fixture) a dead CIFS share: the rebuilt mount -t cifs has no credentials, so heal refuses before unmounting', async () => {
+test('(fixture) a dead CIFS share whose rebuilt recipe has no credentials is never unmounted', async () => {
   const { code, r } = await fixtureDryRun('/mnt/share');
   assert.equal(code, 1);
-  assert.equal(r.result, 'refused');
-  assert.equal(r.refusal, 'remount-cannot-work');
-  assert.match(r.reason, /no credentials/);
-  // The plan it would have run is still shown.
+  assert.equal(r.refusal, 'cannot-remount');
   assert.deepEqual(
-    r.plan?.map((s) => s.argv),
-    [
-      ['umount', '/mnt/share'],
-      ['umount', '-f', '/mnt/share'],
-      ['umount', '-l', '/mnt/share'],
-      [
-        'mount',
-        '-t',
-        'cifs',
-        '-o',
-        'rw,vers=3.1.1,cache=strict,username=svc,uid=0,gid=0,file_mode=0755,dir_mode=0755',
-        '//winsrv/public',
-        '/mnt/share',
-      ],
-    ],
+    r.plan?.map((s) => [s.action, s.argv]),
+    [['none', undefined]],
   );
+  assert.match(r.reason, /no credentials/);
   assert.ok(r.recipe?.missing.some((m) => m.startsWith('credentials')));
 });

@@ -36,20 +36,20 @@ test('the plan re-binds each bind from its own root, keeps children aside, and l
   assert.deepEqual(
     p.before.map((s) => s.argv),
     [
-      ['mount', '--rbind', '--no-canonicalize', '/mnt/data/inner', '/run/enotconn/stage/1/child-0'],
-      ['umount', '-l', '--no-canonicalize', '/mnt/data/inner'],
-      ['umount', '-l', '--no-canonicalize', '/mnt/data/x-bind'],
+      ['/usr/bin/mount', '--rbind', '--no-canonicalize', '/mnt/data/inner', '/run/enotconn/stage/1/child-0'],
+      ['/usr/bin/umount', '--no-canonicalize', '-l', '--', '/mnt/data/inner'],
+      ['/usr/bin/umount', '--no-canonicalize', '-l', '--', '/mnt/data/x-bind'],
     ],
   );
   assert.deepEqual(
     p.after.map((s) => s.argv),
     [
-      ['mount', '--rbind', '--no-canonicalize', '/run/enotconn/stage/1/child-0', '/mnt/data/inner'],
-      ['umount', '-l', '--no-canonicalize', '/run/enotconn/stage/1/child-0'],
-      ['umount', '-l', '--no-canonicalize', '/b/sub'],
-      ['mount', '--bind', '--no-canonicalize', '/mnt/data/sub', '/b/sub'],
-      ['mount', '-o', 'remount,bind,nosuid,nodev,noexec', '--no-canonicalize', '/b/sub'],
-      ['mount', '--bind', '--no-canonicalize', '/mnt/data/x', '/mnt/data/x-bind'],
+      ['/usr/bin/mount', '--rbind', '--no-canonicalize', '/run/enotconn/stage/1/child-0', '/mnt/data/inner'],
+      ['/usr/bin/umount', '--no-canonicalize', '-l', '--', '/run/enotconn/stage/1/child-0'],
+      ['/usr/bin/umount', '--no-canonicalize', '-l', '--', '/b/sub'],
+      ['/usr/bin/mount', '--bind', '--no-canonicalize', '/mnt/data/sub', '/b/sub'],
+      ['/usr/bin/mount', '-o', 'remount,bind,nosuid,nodev,noexec', '--no-canonicalize', '/b/sub'],
+      ['/usr/bin/mount', '--bind', '--no-canonicalize', '/mnt/data/x', '/mnt/data/x-bind'],
     ],
   );
   assert.deepEqual(

@@ -16,6 +16,7 @@ import { globToRegExp, WatchLoop } from '../../../src/watch/loop.js';
 import { WatchMetrics } from '../../../src/watch/metrics.js';
 import { WatchState } from '../../../src/watch/state.js';
 import { WatchStore } from '../../../src/watch/store.js';
+import type { Supervisor } from '../../../src/watch/supervisor.js';
 
 const MP = '/mnt/x';
 const DEAD: ProbeResult = { state: 'dead', errno: 'ENOTCONN', syscall: 'statfs', latencyMs: 0.1 };
@@ -54,7 +55,12 @@ function healReport(result: HealReport['result'], validated: boolean): HealRepor
   };
 }
 
-function setup(t: TestContext, yaml: string, heal: (opts: HealOptions) => HealReport) {
+function setup(
+  t: TestContext,
+  yaml: string,
+  heal: (opts: HealOptions) => HealReport,
+  supervisors: ReadonlyMap<string, Supervisor> = new Map(),
+) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-wloop-'));
   fs.mkdirSync(path.join(root, 'proc/self'), { recursive: true });
   fs.writeFileSync(
@@ -85,7 +91,7 @@ function setup(t: TestContext, yaml: string, heal: (opts: HealOptions) => HealRe
     alerter,
     incidents,
     log: silentLogger(),
-    supervisors: new Map(),
+    supervisors,
     heal: (_h, _p, opts) => {
       calls.heal.push(opts);
       return Promise.resolve(heal(opts));
@@ -103,7 +109,7 @@ function setup(t: TestContext, yaml: string, heal: (opts: HealOptions) => HealRe
     store.close();
     fs.rmSync(root, { recursive: true, force: true });
   });
-  return { loop, state, store, metrics, events, calls, probes };
+  return { loop, state, store, metrics, events, calls, probes, host };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -207,4 +213,43 @@ test('globs: * stays in one path segment, ** crosses them', () => {
     ),
   );
   assert.ok(!globToRegExp('/mnt/a.b').test('/mnt/axb'));
+});
+
+test('a managed mount: a probe in flight while its daemon exited and a new one came up is dropped', async (t) => {
+  const sup = {
+    epoch: 0,
+    pid: 4242,
+    kills: [] as string[],
+    restartUnhealthy(reason: string): void {
+      this.kills.push(reason);
+    },
+  };
+  const s = setup(
+    t,
+    'observe: { include: ["/none/**"] }\nheal: { policy: on }\n',
+    () => healReport('healed', true),
+    new Map([[MP, sup as unknown as Supervisor]]),
+  );
+  const v = s.state.ensure(MP, { fstype: 'fuse.sshfs', source: 'u@h:/d', managed: 'b', state: 'healthy' }, 0);
+  // Each probe answers DEAD (about the old mount); while it runs, the old daemon exits and the
+  // supervisor validates a new one (two epochs on, healthy again).
+  const probe = s.host.probe.bind(s.host);
+  s.host.probe = async (...args: Parameters<typeof probe>) => {
+    const r = await probe(...args);
+    sup.epoch += 2;
+    v.healing = false;
+    s.state.setState(v, 'healthy', null, 1);
+    return r;
+  };
+  await s.loop.cycle();
+  await s.loop.cycle();
+  assert.equal(v.state, 'healthy');
+  assert.deepEqual(sup.kills, [], 'the new daemon is never killed over the old mount');
+  assert.equal(s.store.listIncidents().length, 0);
+  // The same answers with no exit meanwhile are judged: dead, an incident, the daemon killed.
+  s.host.probe = probe;
+  await s.loop.cycle();
+  await s.loop.cycle();
+  assert.equal(v.state, 'dead');
+  assert.deepEqual(sup.kills, ['dead (ENOTCONN)']);
 });
