@@ -2,7 +2,7 @@
 // binary on real FUSE mounts, and fails if the attack works. A marker file that the fake programs
 // append to proves whether anything of the user's ran.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -399,6 +399,9 @@ test('a daemon whose recorded cwd is on a SIGSTOPped FUSE mount: heal and watch 
       // gone
     }
   });
+  // The precondition: the cwd no longer answers. Until libfuse's attribute and entry timeouts (1 s)
+  // run out, the kernel answers a stat of the stopped mount from its cache.
+  await waitFor(() => statHangs(path.join(hmp, 'sub')), 10_000, 'a stat of the stopped mount to hang');
   await kill9(daemon.pid!);
   const w = await startWatchProc(t, `interval: 300ms\nobserve:\n  include: ["${mp}"]\n`, { dirs: privateDirs(t) });
   let healthz = 0;
@@ -423,3 +426,9 @@ test('a daemon whose recorded cwd is on a SIGSTOPped FUSE mount: heal and watch 
   assert.equal((await w.get('/healthz')).status, 200);
   await w.stop();
 });
+
+// True when a stat of `p` (in a child) does not return within 300 ms.
+function statHangs(p: string): boolean {
+  const r = spawnSync('/usr/bin/stat', ['--', p], { timeout: 300, stdio: 'ignore' });
+  return r.error !== undefined || r.signal !== null;
+}
