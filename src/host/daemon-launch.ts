@@ -320,7 +320,9 @@ export async function launchSupervised(host: Host, req: LaunchRequest, ctx?: Lau
     if (!(pid > 0)) throw new Error(`the unit ${plan.unit} has no main process (it exited at once?)`);
     return { plan, proc: pollingProcess(pid), note: `launched ${describeLaunch(plan)}` };
   }
-  const spawnNow = (): SpawnedProcess => spawnDetached(plan.argv, req);
+  // A recorded or fake host spawns through itself (FakeHost records it); only the real one detaches.
+  const spawnNow = (): SpawnedProcess =>
+    host.selfPid() === process.pid ? spawnDetached(plan.argv, req) : host.spawnProcess(plan.argv, {});
   if (plan.mode === 'cgroup') {
     const r = forkInCgroup(plan, spawnNow);
     // Once our child is gone its cgroup is empty, unless it forked; rmdir refuses a populated one.
