@@ -264,9 +264,12 @@ test('the image, run as the DaemonSet runs it, heals a host bindfs mount after k
     const onHost = fs.statSync('/usr/bin/bindfs');
     assert.notDeepEqual([exe.dev, exe.ino], [onHost.dev, onHost.ino]);
   }
-  assert.deepEqual(fs.readFileSync(`/proc/${daemon}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(-2), [
+  // The recorded argv, with the old mount's nosuid,nodev kept (a remount never weakens them).
+  assert.deepEqual(fs.readFileSync(`/proc/${daemon}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(-4), [
     path.join(dir, 'src'),
     m.mountpoint,
+    '-o',
+    'nosuid,nodev',
   ]);
   assert.match(logs(), /"msg":"heal healed"/);
 });
