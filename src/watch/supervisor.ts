@@ -466,7 +466,15 @@ export class Supervisor {
       previous: null,
     });
     let proc: SpawnedProcess | null = null;
+    // The daemon's output goes to a 0600 file, never to a pipe of watch's (a pipe would SIGPIPE
+    // the daemon once watch is gone).
+    const logDir = path.join(host.stateDir, 'logs');
+    const logReady = await host.mkdirp(logDir, 0o700).then(
+      () => true,
+      () => false,
+    );
     const r = await this.runSteps([step], {
+      ...(logReady ? { outputFile: path.join(logDir, `managed-${this.cfg.name}.log`) } : {}),
       mountAppearMs: this.cfg.readyTimeout,
       spawnOutput: (stream, line) => this.log.info({ stream }, `daemon: ${line}`),
       onSpawn: (p) => {
