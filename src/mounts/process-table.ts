@@ -251,20 +251,23 @@ function connectionIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map
   return idx;
 }
 
+// What daemon attribution needs to know of a mount.
+export interface DaemonMount {
+  mountpoint: string;
+  source: string;
+  subtype: string | null;
+  major: number;
+  minor: number;
+  superOptions?: readonly string[];
+}
+
 // The process that serves a FUSE mount, and how that is known (see DaemonProof). On a kernel that
 // prints fdinfo connections, only a holder of the mount's connection is its daemon: a process whose
 // argv names the path but serves another connection (the other layer of a stacked mount, an
 // impostor) never is. Null when none is found.
 export async function findFuseDaemonProof(
   host: Host,
-  mount: {
-    mountpoint: string;
-    source: string;
-    subtype: string | null;
-    major: number;
-    minor: number;
-    superOptions?: readonly string[];
-  },
+  mount: DaemonMount,
   table: readonly ProcessInfo[],
   knownDaemons: ReadonlySet<string>,
 ): Promise<FoundDaemon | null> {
@@ -318,14 +321,7 @@ export async function findFuseDaemonProof(
 // The process serving a FUSE mount (findFuseDaemonProof without the proof).
 export async function findFuseDaemon(
   host: Host,
-  mount: {
-    mountpoint: string;
-    source: string;
-    subtype: string | null;
-    major: number;
-    minor: number;
-    superOptions?: readonly string[];
-  },
+  mount: DaemonMount,
   table: readonly ProcessInfo[],
   knownDaemons: ReadonlySet<string>,
 ): Promise<ProcessInfo | null> {
