@@ -4,7 +4,7 @@ import { EnotconnError } from '../errors.js';
 import { closeInheritedFds } from '../host/daemon-launch.js';
 import { NodeHost } from '../host/node-host.js';
 import { parseDuration } from '../util/duration.js';
-import { configProblems, defaultConfig, loadConfig, type WatchConfig } from '../watch/config.js';
+import { configProblems, defaultConfig, loadConfig, readConfigText, type WatchConfig } from '../watch/config.js';
 import { installProcessGuard } from '../watch/guard.js';
 import { startWatch } from '../watch/daemon.js';
 import { parseListen } from '../watch/http.js';
@@ -86,16 +86,7 @@ export function registerWatch(program: Command, run: (fn: () => Promise<number>)
 
 // `--check-config FILE`, as `promtool check config` and `nginx -t`: every problem on its own line.
 function checkConfig(file: string): number {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new EnotconnError(
-      'ENC_CONFIG',
-      `${file}: cannot read the config file (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  const problems = configProblems(text, file);
+  const problems = configProblems(readConfigText(file), file);
   if (problems.length === 0) {
     process.stdout.write(`${file}: ok\n`);
     return EXIT_OK;

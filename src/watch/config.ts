@@ -278,21 +278,22 @@ function findAlias(doc: Document): number | null {
   return at;
 }
 
-// Read and parse a config file; a missing file is a config error too.
-export function loadConfig(file: string): WatchConfig {
-  let text: string;
+// The text of a config file; a missing or unreadable file is a config error.
+export function readConfigText(file: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw new EnotconnError(
       'ENC_CONFIG',
       `${file}: cannot read the config file (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-      {
-        cause: e,
-      },
+      { cause: e },
     );
   }
-  return parseConfig(text, file);
+}
+
+// Read and parse a config file; a missing file is a config error too.
+export function loadConfig(file: string): WatchConfig {
+  return parseConfig(readConfigText(file), file);
 }
 
 function valueAt(data: unknown, path: ReadonlyArray<string | number>): unknown {
