@@ -7,9 +7,12 @@
 //   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>   probe: statfs, then lstat of a
 //                                                    random name under the mount (ENOENT = healthy)
 //   R <id> <timeout_ms> <max_bytes> <hex_path>       bounded read of a /proc or /sys file
-//   G <id> <timeout_ms> <pid> <ro 0|1> <hex_src> <hex_dst>   graft: clone the host's mount tree at
-//                                                    src, enter pid's mount namespace, detach the
-//                                                    stale mount at dst and move the clone there
+//   G <id> <timeout_ms> <pid> <mntns_ino> <attrs> <maj:min|-> <stale_mnt_id|-1> <hex_src> <hex_dst>
+//                                                    graft: clone the host's mount tree at src
+//                                                    (on device maj:min), enter pid's mount
+//                                                    namespace (that inode), detach the stale mount
+//                                                    at dst (that mount id), move the clone there
+//                                                    with attrs (MOUNT_ATTR_* bits) set
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
@@ -76,7 +79,10 @@ struct req {
   char path[PATH_MAX_BYTES / 2 + 64];
   char path2[PATH_MAX_BYTES / 2 + 64]; // graft: the destination inside the target namespace
   long pid;                            // graft: a process in the target mount namespace
-  long ro;                             // graft: keep the grafted mount read-only
+  unsigned long ns_ino;                // graft: the inode of that mount namespace, as planned
+  long attrs;                          // graft: MOUNT_ATTR_{RDONLY,NOSUID,NODEV,NOEXEC} to set
+  long src_major, src_minor;           // graft: the fresh mount's device (-1: not checked)
+  long long stale_mnt;                 // graft: the stale copy's mount id there (-1: none)
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
@@ -402,58 +408,80 @@ static char *run_read(struct req *r, size_t *len) {
   return line;
 }
 
-// Graft, in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller, setns(2)): open
-// the fresh tree on the host BEFORE entering the namespace (open_tree(2) OPEN_TREE_CLONE of src,
-// which may be a subdirectory: the subPath root is kept), make it read-only if asked
-// (mount_setattr(2)), enter the target's mount namespace, lazily detach whatever stale mount sits
-// at dst, and move the clone there (move_mount(2)). dst is resolved without following symlinks
-// (openat2 RESOLVE_NO_SYMLINKS), so a container cannot redirect the graft. Nothing is executed.
+// Graft, in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller, setns(2)):
+//  1. on the host, open src without following any symlink (openat2(2) RESOLVE_NO_SYMLINKS: src
+//     may be a subdirectory of a user's filesystem, the subPath, which its owner could swap for a
+//     link to /etc), check it lies on the fresh mount's device, and clone that tree (open_tree(2)
+//     OPEN_TREE_CLONE, BEFORE setns: a clone from another namespace cannot be made after it);
+//  2. set the stale copy's flags on the clone (mount_setattr(2): ro, nosuid, nodev, noexec);
+//  3. open /proc/<pid>/ns/mnt and check its inode is the namespace that was planned (a reused pid
+//     names another process), then enter it;
+//  4. open dst there without following symlinks, check it is the stale mount that was planned
+//     (statx(2) STATX_MNT_ID, AT_STATX_DONT_SYNC so a dead FUSE daemon is not asked), detach it
+//     (umount2 MNT_DETACH | UMOUNT_NOFOLLOW), and move the clone onto the directory below it
+//     (move_mount(2)). Nothing is executed.
 struct graft_outcome {
   int err;
   char step[16];
 };
 
+static int open_nofollow(const char *p) {
+  struct open_how how = {0};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  return (int)syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof how);
+}
+
+static int statx_fd(int fd, unsigned mask, struct statx *st) {
+  return (int)syscall(SYS_statx, fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, mask, st);
+}
+
+#define GRAFT_FAIL(e, s)                                                                                 \
+  do {                                                                                                   \
+    g.err = (e);                                                                                         \
+    strcpy(g.step, (s));                                                                                 \
+    goto out;                                                                                            \
+  } while (0)
+
 static void graft_child(struct req *r, int out) {
   struct graft_outcome g = {0, ""};
-  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, r->path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-  if (tree < 0) {
-    g.err = errno;
-    strcpy(g.step, "open_tree");
+  struct statx st;
+  int src = open_nofollow(r->path);
+  if (src < 0) GRAFT_FAIL(errno, "open-source");
+  if (r->src_major >= 0) {
+    if (statx_fd(src, STATX_TYPE, &st) != 0) GRAFT_FAIL(errno, "stat-source");
+    if ((long)st.stx_dev_major != r->src_major || (long)st.stx_dev_minor != r->src_minor)
+      GRAFT_FAIL(EXDEV, "source-device");
   }
-  if (!g.err && r->ro) {
+  int tree = (int)syscall(SYS_open_tree, src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  if (tree < 0) GRAFT_FAIL(errno, "open_tree");
+  if (r->attrs != 0) {
     struct mount_attr a = {0};
-    a.attr_set = MOUNT_ATTR_RDONLY;
-    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) != 0) {
-      g.err = errno;
-      strcpy(g.step, "mount_setattr");
-    }
+    a.attr_set = (uint64_t)r->attrs;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) != 0)
+      GRAFT_FAIL(errno, "mount_setattr");
   }
-  if (!g.err) {
-    char ns[64];
-    snprintf(ns, sizeof ns, "/proc/%ld/ns/mnt", r->pid);
-    int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
-    if (nsfd < 0 || setns(nsfd, CLONE_NEWNS) != 0) {
-      g.err = errno;
-      strcpy(g.step, "setns");
-    }
+  char ns[64];
+  snprintf(ns, sizeof ns, "/proc/%ld/ns/mnt", r->pid);
+  int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0) GRAFT_FAIL(errno, "namespace");
+  struct stat nst;
+  if (fstat(nsfd, &nst) != 0) GRAFT_FAIL(errno, "namespace");
+  if ((unsigned long)nst.st_ino != r->ns_ino) GRAFT_FAIL(ESRCH, "namespace");
+  if (setns(nsfd, CLONE_NEWNS) != 0) GRAFT_FAIL(errno, "setns");
+  int dst = open_nofollow(r->path2);
+  if (dst < 0) GRAFT_FAIL(errno, "open-target");
+  if (r->stale_mnt >= 0) {
+    if (statx_fd(dst, STATX_MNT_ID, &st) != 0) GRAFT_FAIL(errno, "stat-target");
+    if (!(st.stx_mask & STATX_MNT_ID) || (long long)st.stx_mnt_id != r->stale_mnt) GRAFT_FAIL(ESTALE, "stale-check");
+    if (umount2(r->path2, MNT_DETACH | UMOUNT_NOFOLLOW) != 0) GRAFT_FAIL(errno, "umount2");
+    close(dst);
+    dst = open_nofollow(r->path2);
+    if (dst < 0) GRAFT_FAIL(errno, "open-target");
   }
-  if (!g.err && umount2(r->path2, MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL) {
-    g.err = errno; // EINVAL: nothing is mounted there, which is fine
-    strcpy(g.step, "umount2");
-  }
-  if (!g.err) {
-    struct open_how how = {0};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    int dfd = (int)syscall(SYS_openat2, AT_FDCWD, r->path2, &how, sizeof how);
-    if (dfd < 0) {
-      g.err = errno;
-      strcpy(g.step, "openat2");
-    } else if (syscall(SYS_move_mount, tree, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
-      g.err = errno;
-      strcpy(g.step, "move_mount");
-    }
-  }
+  if (syscall(SYS_move_mount, tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    GRAFT_FAIL(errno, "move_mount");
+out:
   if (write(out, &g, sizeof g) != (ssize_t)sizeof g) _exit(1);
   _exit(0);
 }
@@ -656,10 +684,13 @@ static void enqueue(char *line) {
     strcpy(r->hash, "-");
   } else if (line[0] == 'G') {
     r->kind = GRAFT;
-    char hexdst[PATH_MAX_BYTES + 4];
-    ok = sscanf(line, "G %ld %ld %ld %ld %8195s %8195s", &r->id, &r->timeout_ms, &r->pid, &r->ro, hexpath, hexdst) == 6;
-    ok = ok && r->pid > 0 && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 &&
-         r->path2[0] == '/';
+    char hexdst[PATH_MAX_BYTES + 4], dev[32];
+    ok = sscanf(line, "G %ld %ld %ld %lu %ld %31s %lld %8195s %8195s", &r->id, &r->timeout_ms, &r->pid, &r->ns_ino,
+                &r->attrs, dev, &r->stale_mnt, hexpath, hexdst) == 9;
+    r->src_major = r->src_minor = -1;
+    if (ok && strcmp(dev, "-") != 0) ok = sscanf(dev, "%ld:%ld", &r->src_major, &r->src_minor) == 2;
+    ok = ok && r->pid > 0 && r->ns_ino > 0 && (r->attrs & ~0xFL) == 0 && r->stale_mnt >= -1 &&
+         unhex(hexdst, r->path2, sizeof r->path2) == 0 && r->path2[0] == '/';
     strcpy(r->hash, "-");
   }
   // A registry name is a file name of ours, never a path or a dot file.

@@ -124,9 +124,10 @@ export function renderDiagnosis(d: Diagnosis, colour: boolean): string {
   if (d.namespaces.length > 0) {
     out.push('', `Other mount namespaces that still see the mount (${d.namespaces.length}):`);
     for (const n of d.namespaces) {
-      out.push(
-        `  ${n.mntns}: pid ${n.pids.slice(0, 5).join(', ')} (${printable(n.comm)}) at ${printable(n.mountpoint)}`,
-      );
+      const at = n.copies
+        .map((c) => `${printable(c.mountpoint)}${c.root !== '/' ? ` (shows ${printable(c.root)})` : ''}${c.options.includes('ro') ? ' ro' : ''}`)
+        .join(', ');
+      out.push(`  ${n.mntns}: pid ${n.pids.slice(0, 5).join(', ')} (${printable(n.comm)}) at ${at}`);
     }
   }
   if (d.options.length > 0) {

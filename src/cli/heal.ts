@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { healMount, type HealReport, type HealStepResult } from '../mounts/heal/apply.js';
 import type { PlanStep } from '../mounts/diagnosis.js';
+import { showGraft } from '../mounts/heal/regraft.js';
 import { parseDuration } from '../util/duration.js';
 import { makeContext, requirePathNamesSomething } from './context.js';
 import { EXIT_OK, EXIT_PROBLEM } from './exit.js';
@@ -58,6 +59,7 @@ export function showArgv(step: PlanStep): string {
       ? `${w}; kill -${step.signal.signals.join(',')} ${step.signal.pid} (${step.signal.graceMs}ms grace)`
       : w;
   }
+  if (step.graft) return printable(showGraft(step.graft));
   return (step.argv ?? []).map(quote).join(' ');
 }
 

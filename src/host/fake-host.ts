@@ -6,6 +6,8 @@ import type { MountInfo } from '../mounts/mountinfo/parse.js';
 import type {
   ExecOptions,
   ExecResult,
+  GraftRequest,
+  GraftResult,
   Host,
   ProbeOptions,
   ProbeResult,
@@ -22,7 +24,8 @@ export type FakeAction =
   | { kind: 'write'; path: string; data: string }
   | { kind: 'signal'; pid: number; signal: string | number }
   | { kind: 'unmount'; mountId: number; mountpoint: string }
-  | { kind: 'mount'; mountId: number; mountpoint: string; argv: string[] };
+  | { kind: 'mount'; mountId: number; mountpoint: string; argv: string[] }
+  | { kind: 'graft'; req: GraftRequest };
 
 // A directory entry of the fake tree, for `stat` (no -L) walks: lstat fields only.
 export interface FakeInode {
@@ -45,7 +48,12 @@ export interface FakeProcess {
   exe?: string;
   // /proc/<pid>/fd/N: a readlink target, or a /dev/fuse fd of connection `fuse` (fdinfo says so).
   fds?: Array<string | { fuse: number }>;
+  // Another mount namespace (a container): its inode and its own mount table.
+  mntns?: { inode: number; mounts: MountInfo[] };
 }
+
+// The host's own mount namespace inode in the fake.
+export const FAKE_HOST_MNTNS = 4026531841;
 
 // How the fake answers a command; return null to fall back to the built-in behaviour.
 export type ExecHandler = (argv: readonly string[], fake: FakeHost) => Partial<ExecResult> | null;
@@ -65,6 +73,8 @@ export class FakeHost implements Host {
   // Probe answers by mountpoint; a mountpoint with no answer is healthy when mounted.
   readonly probes = new Map<string, ProbeResult>();
   handlers: ExecHandler[] = [];
+  // How the next grafts answer (first in, first out); ok when empty.
+  readonly graftAnswers: GraftResult[] = [];
   private nextMountId = 1000;
   private clock = Date.parse('2026-12-01T10:00:00.000Z');
   private readonly myUid: number;
@@ -122,10 +132,10 @@ export class FakeHost implements Host {
     this.processes.set(p.pid, p);
   }
 
-  private mountinfoText(): string {
+  private mountinfoText(mounts: readonly MountInfo[] = this.mounts): string {
     const esc = (s: string): string =>
       s.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-    return this.mounts
+    return mounts
       .map(
         (m) =>
           `${m.id} ${m.parentId} ${m.major}:${m.minor} ${esc(m.root)} ${esc(m.mountpoint)} ${m.options.join(',')}${
@@ -146,8 +156,8 @@ export class FakeHost implements Host {
   private procFile(p: string): string | null | undefined {
     const m = /^\/proc\/(self|\d+)\/(.+)$/.exec(p);
     if (!m) return undefined;
-    if (m[2] === 'mountinfo') return this.mountinfoText();
     const proc = this.processes.get(Number(m[1]));
+    if (m[2] === 'mountinfo') return this.mountinfoText(proc?.mntns?.mounts);
     if (!proc) return null;
     switch (m[2]) {
       case 'stat':
@@ -187,9 +197,11 @@ export class FakeHost implements Host {
   }
 
   readLink(path: string): Promise<string | null> {
-    const m = /^\/proc\/(\d+)\/(exe|cwd|root|fd\/(\d+))$/.exec(path);
+    if (path === `${PROC}/self/ns/mnt`) return Promise.resolve(`mnt:[${FAKE_HOST_MNTNS}]`);
+    const m = /^\/proc\/(\d+)\/(exe|cwd|root|ns\/mnt|fd\/(\d+))$/.exec(path);
     const p = m ? this.processes.get(Number(m[1])) : undefined;
     if (!m || !p) return Promise.resolve(null);
+    if (m[2] === 'ns/mnt') return Promise.resolve(`mnt:[${p.mntns?.inode ?? FAKE_HOST_MNTNS}]`);
     if (m[2] === 'exe') return Promise.resolve(p.exe ?? null);
     if (m[2] === 'cwd' || m[2] === 'root') return Promise.resolve('/');
     const fd = p.fds?.[Number(m[3])];
@@ -347,6 +359,32 @@ export class FakeHost implements Host {
 
   prepareProbes(): void {
     // nothing to start
+  }
+
+  // Recorded; when it succeeds, the namespace's table shows the source's mount at the target in
+  // place of the stale copy, as the kernel would after umount2 + move_mount.
+  graft(req: GraftRequest): Promise<GraftResult> {
+    this.actions.push({ kind: 'graft', req: { ...req, attrs: { ...req.attrs } } });
+    const answer = this.graftAnswers.shift() ?? { ok: true };
+    const ns = this.processes.get(req.pid)?.mntns;
+    if (!answer.ok) return Promise.resolve(answer);
+    if (!ns || ns.inode !== req.mntnsInode) return Promise.resolve({ ok: false, errno: 'ESRCH', step: 'namespace' });
+    const from = [...this.mounts]
+      .reverse()
+      .find((m) => req.source === m.mountpoint || req.source.startsWith(`${m.mountpoint.replace(/\/$/, '')}/`));
+    if (!from || `${from.major}:${from.minor}` !== req.sourceDevice) {
+      return Promise.resolve({ ok: false, errno: 'EXDEV', step: 'source-device' });
+    }
+    const i = ns.mounts.findIndex((m) => m.id === req.staleMountId);
+    if (req.staleMountId !== null && i < 0) return Promise.resolve({ ok: false, errno: 'ESTALE', step: 'stale-check' });
+    const parentId = i >= 0 ? ns.mounts[i]!.parentId : (ns.mounts[0]?.id ?? 1);
+    if (i >= 0) ns.mounts.splice(i, 1);
+    const rest = req.source.slice(from.mountpoint.length).replace(/^\/+/, '');
+    const root = rest === '' ? from.root : `${from.root.replace(/\/$/, '')}/${rest}`;
+    const a = req.attrs;
+    const flags = [a.ro ? 'ro' : 'rw', ...(a.nosuid ? ['nosuid'] : []), ...(a.nodev ? ['nodev'] : []), ...(a.noexec ? ['noexec'] : [])];
+    ns.mounts.push({ ...from, id: this.nextMountId++, parentId, root, mountpoint: req.target, options: flags });
+    return Promise.resolve({ ok: true });
   }
 
   tcpConnect(_host: string, _port: number, timeoutMs: number): Promise<TcpResult> {

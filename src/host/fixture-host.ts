@@ -6,6 +6,8 @@ import { NodeHost } from './node-host.js';
 import type {
   ExecOptions,
   ExecResult,
+  GraftRequest,
+  GraftResult,
   ProbeOptions,
   ProbeResult,
   ProbeTarget,
@@ -29,7 +31,8 @@ export type RecordedAction =
   | { kind: 'exec'; argv: string[]; opts: ExecOptions }
   | { kind: 'spawn'; argv: string[] }
   | { kind: 'write'; path: string; data: string }
-  | { kind: 'signal'; pid: number; signal: string | number };
+  | { kind: 'signal'; pid: number; signal: string | number }
+  | { kind: 'graft'; req: GraftRequest };
 
 // A host that reads a recorded tree (test/fixtures/proc/<case>) and records every action instead
 // of taking it. Used for what this kernel cannot do live (NFS, CIFS) and for unit tests.
@@ -63,6 +66,12 @@ export class FixtureHost extends NodeHost {
   override probe(targets: readonly ProbeTarget[], _opts: ProbeOptions): Promise<ProbeResult[]> {
     const missing: ProbeResult = { state: 'unknown', errno: 'ENOFIXTURE', syscall: 'statfs', latencyMs: 0 };
     return Promise.resolve(targets.map((t) => this.recording.probes?.[t.path] ?? missing));
+  }
+
+  // Recorded, never carried out: a fixture's namespaces are not there to enter.
+  override graft(req: GraftRequest): Promise<GraftResult> {
+    this.actions.push({ kind: 'graft', req });
+    return Promise.resolve({ ok: false, errno: 'ENOSYS', step: 'fixture' });
   }
 
   override prepareProbes(_concurrency: number): void {

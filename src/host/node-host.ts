@@ -8,6 +8,8 @@ import { ProbeRunner } from './probe-runner.js';
 import type {
   ExecOptions,
   ExecResult,
+  GraftRequest,
+  GraftResult,
   Host,
   ProbeOptions,
   ProbeResult,
@@ -212,6 +214,11 @@ export class NodeHost implements Host {
     if (targets.length === 0) return Promise.resolve([]);
     this.runner ??= new ProbeRunner(this.runDir);
     return this.runner.probe(targets, opts);
+  }
+
+  graft(req: GraftRequest): Promise<GraftResult> {
+    this.runner ??= new ProbeRunner(this.runDir);
+    return this.runner.graft(req);
   }
 
   prepareProbes(concurrency: number): void {

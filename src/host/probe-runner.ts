@@ -4,7 +4,7 @@ import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.
 import { takeEarlyEngine } from './probe-early.js';
 import { probeLine, toHex } from './probe-protocol.js';
 import { registryName } from './stuck-registry.js';
-import type { ProbeOptions, ProbeResult, ProbeTarget } from './types.js';
+import type { GraftRequest, GraftResult, ProbeOptions, ProbeResult, ProbeTarget } from './types.js';
 import { classifyErrnoNumber, errnoName } from '../mounts/probe/classify.js';
 
 // Extra time the runner allows beyond the probe timeout before it answers `hung` itself, should
@@ -27,8 +27,6 @@ interface Pending {
 
 // The answer of a bounded read (readBounded).
 export type BoundedRead = { ok: true; data: Buffer } | { ok: false; errno: string } | { ok: false; hung: true };
-// The answer of a graft: which step failed, and how.
-export type GraftResult = { ok: true } | { ok: false; errno: string; step: string } | { ok: false; hung: true };
 
 // Runs probes in a dedicated, abandonable engine process (the native helper, or the Node probe
 // child as the fallback), at most one per mount, here and, through the engine's registry, across
@@ -136,23 +134,25 @@ export class ProbeRunner {
   }
 
   // Re-graft a mount into another mount namespace (DESIGN §8), done by the native helper from
-  // the host: clone the tree at `source` (a host path, possibly a subdirectory of the fresh
-  // mount), enter the mount namespace of `pid`, lazily detach the stale mount at `target` (a path
-  // in that namespace, never followed through symlinks) and move the clone there, read-only when
-  // `readOnly`. Nothing runs inside the namespace. Without the helper: ENOSYS.
-  graft(pid: number, source: string, target: string, readOnly: boolean, timeoutMs: number): Promise<GraftResult> {
+  // the host: clone the tree at `source` (a host path on `sourceDevice`, possibly a subdirectory
+  // of the fresh mount), enter the namespace (checked by inode), detach the stale copy at
+  // `target` (checked by mount id; never followed through symlinks) and move the clone there with
+  // the copy's flags. Nothing runs inside the namespace. Without the helper: ENOSYS.
+  graft(req: GraftRequest): Promise<GraftResult> {
     if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS', step: 'helper' });
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const id = this.nextId++;
+    // MOUNT_ATTR_RDONLY 0x1, NOSUID 0x2, NODEV 0x4, NOEXEC 0x8 (linux/mount.h).
+    const attrs = (req.attrs.ro ? 1 : 0) | (req.attrs.nosuid ? 2 : 0) | (req.attrs.nodev ? 4 : 0) | (req.attrs.noexec ? 8 : 0);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.grafts.delete(id);
         resolve({ ok: false, hung: true });
-      }, timeoutMs + ENGINE_SLACK_MS);
+      }, req.timeoutMs + ENGINE_SLACK_MS);
       this.grafts.set(id, { resolve, timer });
       this.send(
         child,
-        `G ${id} ${Math.max(1, Math.round(timeoutMs))} ${pid} ${readOnly ? 1 : 0} ${toHex(source)} ${toHex(target)}`,
+        `G ${id} ${Math.max(1, Math.round(req.timeoutMs))} ${req.pid} ${req.mntnsInode} ${attrs} ${req.sourceDevice} ${req.staleMountId ?? -1} ${toHex(req.source)} ${toHex(req.target)}`,
       );
     });
   }

@@ -80,6 +80,22 @@ export interface SpawnedProcess {
 export type TcpResult =
   { ok: true; latencyMs: number } | { ok: false; errno: string; latencyMs: number; timedOut: boolean };
 
+// A re-graft (DESIGN §8): the fresh host mount's tree at `source` replaces the stale copy at
+// `target` inside another mount namespace, with the copy's flags. Done by the native helper.
+export interface GraftRequest {
+  pid: number; // a process in the target mount namespace
+  mntnsInode: number; // that namespace, as planned: a reused pid names another one
+  source: string; // host path: the healed mount, or the subdirectory the copy showed (subPath)
+  sourceDevice: string; // "major:minor" the source must lie on
+  target: string; // path inside the namespace
+  staleMountId: number | null; // the copy's mount id there; null: nothing mounted there yet
+  attrs: { ro: boolean; nosuid: boolean; nodev: boolean; noexec: boolean };
+  timeoutMs: number;
+}
+
+// The answer of a graft: which step failed, and how.
+export type GraftResult = { ok: true } | { ok: false; errno: string; step: string } | { ok: false; hung: true };
+
 export interface Host {
   // Where /proc, /sys and /dev/kmsg are read from: '' for the real host, a fixture dir otherwise.
   readonly root: string;
@@ -114,6 +130,8 @@ export interface Host {
   probe(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<ProbeResult[]>;
   // Start the probe child now, so its start-up overlaps the caller's own work (optional to call).
   prepareProbes(concurrency: number): void;
+  // Re-graft into another mount namespace; ENOSYS where the native helper is not available.
+  graft(req: GraftRequest): Promise<GraftResult>;
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult>;
   signal(pid: number, signal: NodeJS.Signals | 0): boolean;
 

@@ -60,12 +60,22 @@ export interface Holder {
   paths: string[]; // what it holds, as /proc shows it
 }
 
+// One copy of the mount inside another namespace, as that namespace's mountinfo shows it.
+export interface NamespaceCopy {
+  mountId: number; // in that namespace
+  mountpoint: string; // as that namespace sees it
+  root: string; // field 4: the subtree the copy shows (a subPath bind shows a subdirectory)
+  options: string[]; // per-mount options: ro, nosuid, nodev, noexec are kept by a re-graft
+}
+
 // A mount namespace other than ours that still sees the mount (a container, an unshare -m).
 export interface NamespaceView {
   mntns: string; // "mnt:[4026532xxx]"
   pids: number[];
   comm: string;
-  mountpoint: string; // as that namespace sees it
+  mountpoint: string; // the first copy's mountpoint (copies[0])
+  copies: NamespaceCopy[]; // every mount of that superblock there, in mount order
+  pidStart: number | null; // start ticks of pids[0]: a reused pid is never entered
 }
 
 export type PlanAction =
@@ -76,7 +86,22 @@ export type PlanAction =
   | 'remount'
   | 'restart-unit'
   | 'report-holders'
+  | 'graft'
   | 'none';
+
+// A re-graft of the healed mount into another mount namespace (DESIGN §8), done by the native
+// helper from the host; nothing runs in that namespace.
+export interface GraftStep {
+  pid: number;
+  pidStart: number | null; // the pid must still be this process (start ticks)
+  mntns: string; // "mnt:[N]": the pid must still be in it
+  source: string; // host path: the healed mount, or its subdirectory the copy showed
+  sourceDevice: string; // "major:minor" of the healed mount
+  root: string; // the root the grafted mount must show there (the copy's own)
+  target: string; // path inside the namespace
+  staleMountId: number | null; // the dead copy there, detached first
+  attrs: { ro: boolean; nosuid: boolean; nodev: boolean; noexec: boolean };
+}
 
 // One remediation step, exact enough that --dry-run shows precisely what would run.
 export interface PlanStep {
@@ -88,9 +113,7 @@ export interface PlanStep {
   // The mount the step acts on, by identity: the executor re-reads mountinfo and refuses the step
   // when the path now names another mount (DESIGN section 6).
   target?: { mountId: number; device: string; mountpoint: string };
-  // --propagate: the step acts in another mount namespace, entered through this process; the
-  // executor checks that the process is still in that namespace first.
-  inNamespace?: { pid: number; mntns: string };
+  graft?: GraftStep; // action 'graft'; sourceDevice is filled in once the mount is healed
   timeoutMs?: number;
   risk: 'safe' | 'caution' | 'destructive';
   why: string;

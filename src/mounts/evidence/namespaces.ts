@@ -1,11 +1,60 @@
 // The namespaces collector: mount namespaces other than ours (containers, `unshare -m`) whose
 // mount table still shows the mount, found through /proc/<pid>/ns/mnt and /proc/<pid>/mountinfo.
+// One mountinfo is read per namespace (deduplicated by the namespace's inode).
 import type { Host } from '../../host/types.js';
-import type { NamespaceView } from '../diagnosis.js';
+import type { NamespaceCopy, NamespaceView } from '../diagnosis.js';
 import type { MountInfo } from '../mountinfo/parse.js';
 import { parseMountinfo } from '../mountinfo/parse.js';
 import { readProcStat } from '../../host/proc.js';
 import type { WalkResult } from './holders.js';
+
+// Every mount of superblock `device` ("major:minor") in a namespace's table, in mount order.
+export function copiesOf(mounts: readonly MountInfo[], device: string): NamespaceCopy[] {
+  return mounts
+    .filter((m) => `${m.major}:${m.minor}` === device)
+    .map((m) => ({ mountId: m.id, mountpoint: m.mountpoint, root: m.root, options: [...m.options] }));
+}
+
+// The inode number in "mnt:[4026532xxx]" (null for anything else).
+export function mntnsInode(link: string): number | null {
+  const m = /^mnt:\[(\d+)\]$/.exec(link);
+  return m ? Number(m[1]) : null;
+}
+
+// The view of one foreign namespace, read through the first readable member of `pids` (sorted):
+// null when none is readable or the namespace holds no mount of any of `devices`.
+export async function namespaceView(
+  host: Host,
+  mntns: string,
+  pids: number[],
+  devices: readonly string[],
+): Promise<NamespaceView | null> {
+  for (const pid of pids.slice(0, 3)) {
+    const text = await host.readText(host.proc(pid, 'mountinfo'));
+    if (text === null) continue;
+    let mounts: MountInfo[];
+    try {
+      mounts = parseMountinfo(text);
+    } catch {
+      continue;
+    }
+    const copies = devices.flatMap((d) => copiesOf(mounts, d));
+    if (copies.length === 0) return null;
+    copies.sort((a, b) => a.mountId - b.mountId);
+    const st = await readProcStat(host, pid);
+    // The member that answered leads: a graft enters through it.
+    const ordered = [pid, ...pids.filter((p) => p !== pid)];
+    return {
+      mntns,
+      pids: ordered,
+      comm: st?.comm ?? '?',
+      mountpoint: copies[0]!.mountpoint,
+      copies,
+      pidStart: st?.startTicks ?? null,
+    };
+  }
+  return null;
+}
 
 // Group processes by foreign mount namespace; read one mountinfo per namespace and look for the
 // same superblock (major:minor), whatever path it is mounted on there.
@@ -17,26 +66,16 @@ export async function collectNamespaces(host: Host, walk: WalkResult, mount: Mou
     if (g) g.push(p.pid);
     else groups.set(p.mntns, [p.pid]);
   }
+  const device = `${mount.major}:${mount.minor}`;
   const views = await Promise.all(
-    [...groups].map(async ([mntns, pids]): Promise<NamespaceView | null> => {
-      pids.sort((a, b) => a - b);
-      // Any member will do; the first readable one answers for the namespace.
-      for (const pid of pids.slice(0, 3)) {
-        const text = await host.readText(host.proc(pid, 'mountinfo'));
-        if (text === null) continue;
-        let mounts: MountInfo[];
-        try {
-          mounts = parseMountinfo(text);
-        } catch {
-          continue;
-        }
-        const hit = mounts.find((m) => m.major === mount.major && m.minor === mount.minor);
-        if (!hit) return null;
-        const st = await readProcStat(host, pid);
-        return { mntns, pids, comm: st?.comm ?? '?', mountpoint: hit.mountpoint };
-      }
-      return null;
-    }),
+    [...groups].map(([mntns, pids]) =>
+      namespaceView(
+        host,
+        mntns,
+        pids.sort((a, b) => a - b),
+        [device],
+      ),
+    ),
   );
   return views.filter((v): v is NamespaceView => v !== null).sort((a, b) => a.pids[0]! - b.pids[0]!);
 }

@@ -28,13 +28,7 @@ import { acquireHealLock } from './lock.js';
 import { checkPath, type DirIdentity } from './path-check.js';
 import { buildPlan, isFuse } from './plan.js';
 import { childRemounts, preparePlan } from './prepare.js';
-import {
-  foreignBinary,
-  namespaceSeesHealed,
-  propagationSteps,
-  verifyNamespace,
-  type NamespaceCheck,
-} from './propagate.js';
+import { graftSteps, staleCopiesOf, verifyGraft, type NamespaceCheck } from './regraft.js';
 import type { Recipe } from './recipe.js';
 import { RecipeStore } from './recipe-store.js';
 import { resolveRecipeFor } from './record.js';
@@ -367,6 +361,15 @@ async function healLocked(
       `${a.namespaces.length} other mount namespace(s) still hold the dead mount (${a.namespaces.map((n) => `pid ${n.pids[0]} ${n.comm}`).join(', ')}); rerun with --propagate to re-attach the healed mount there`,
     );
   }
+  if (opts.propagate && a.state === 'healthy') {
+    return regraftOnly(host, mount, a, opts, report, ms);
+  }
+  if (opts.propagate && a.namespaces.length > 0) {
+    report.plan = [
+      ...(report.plan ?? plan),
+      ...graftSteps(a.namespaces, { mountpoint: mount.mountpoint, root: mount.root, device: null }),
+    ];
+  }
   const refusal = stateRefusal(a.state, a.daemon, opts.force, isFuse(mount) ? 'fuse' : 'network');
   if (refusal) return refused(refusal.rule, refusal.message);
   if (topo.refusal) return refused('topology', topo.refusal.message);
@@ -518,29 +521,9 @@ async function healLocked(
   report.validated = v.ok;
   if (v.ok && v.sample.path && v.sample.sha256 && v.sample.how !== 'recorded') await recordSample(host, recipe, v);
 
-  // Namespaces (--propagate): detach the dead copy and attach the healed mount in each.
+  // Namespaces (--propagate): each dead copy is replaced by the healed mount's tree, by the helper.
   if (opts.propagate && a.namespaces.length > 0) {
-    report.namespaces = [];
-    const owner = { uid: recipe.uid, gid: recipe.gid, ...(recipe.user !== undefined ? { user: recipe.user } : {}) };
-    for (const view of a.namespaces) {
-      const foreign = await foreignBinary(host, view.pids[0]!);
-      if (foreign !== null) {
-        report.namespaces.push({
-          mntns: view.mntns,
-          pid: view.pids[0]!,
-          mountpoint: view.mountpoint,
-          ok: false,
-          detail: `not re-attached: ${foreign} inside that namespace is not the host's file, and root never runs a container's binaries`,
-        });
-        continue;
-      }
-      if (!(await namespaceSeesHealed(host, view, healed))) {
-        for (const step of propagationSteps(view, mount.mountpoint)) {
-          report.steps.push(await runStep(stepCtx, step, report.steps.length));
-        }
-      }
-      report.namespaces.push(await verifyNamespace(host, view, healed, owner, v.sample.path, v.sample.sha256 ?? null));
-    }
+    report.namespaces = await runGrafts(stepCtx, a.namespaces, healed, ownerOf(mount, a.daemon), timeoutMs, report);
   }
 
   // Topology: binds re-bound from the new mount with their own roots, children re-attached.
@@ -564,6 +547,86 @@ async function healLocked(
       ? `healed on the host, but not in ${nsFailed.length} namespace(s): ${nsFailed.map((n) => `pid ${n.pid}`).join(', ')}`
       : `healed: ${recipe.origin} recipe, validated (probe, listing, read-back ${v.sample.how})`;
   return { ...report, result, reason, durationMs: ms() };
+}
+
+// Re-graft every dead copy in `views` from `healed`, each step through the executor (audited),
+// then check each namespace's view; one check per copy.
+async function runGrafts(
+  ctx: StepContext,
+  views: readonly NamespaceView[],
+  healed: MountInfo,
+  owner: { uid: number; gid: number } | null,
+  timeoutMs: number,
+  report: HealReport,
+): Promise<NamespaceCheck[]> {
+  const device = `${healed.major}:${healed.minor}`;
+  const checks: NamespaceCheck[] = [];
+  for (const step of graftSteps(views, { mountpoint: healed.mountpoint, root: healed.root, device })) {
+    const r = await runStep(ctx, step, report.steps.length);
+    report.steps.push(r);
+    const g = step.graft;
+    if (!g) {
+      const v = views.find((x) => step.why.includes(`(pid ${x.pids[0]},`));
+      checks.push({ mntns: v?.mntns ?? '?', pid: v?.pids[0] ?? 0, mountpoint: '', ok: false, detail: step.why });
+    } else if (!r.ok) {
+      const detail = `not re-attached: ${r.refused ?? r.output}`;
+      checks.push({ mntns: g.mntns, pid: g.pid, mountpoint: g.target, ok: false, detail });
+    } else {
+      checks.push(await verifyGraft(ctx.host, g, owner, timeoutMs));
+    }
+  }
+  return checks;
+}
+
+// heal --propagate of a mount that is healthy on the host: only the other namespaces' dead copies
+// of an earlier instance of it (healed before, or remounted by a CSI driver) are re-grafted.
+async function regraftOnly(
+  host: Host,
+  mount: MountInfo,
+  a: Assessment,
+  opts: HealOptions,
+  report: HealReport,
+  ms: () => number,
+): Promise<HealReport> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const owner = ownerOf(mount, a.daemon);
+  const views = await staleCopiesOf(host, mount, owner, timeoutMs);
+  const device = `${mount.major}:${mount.minor}`;
+  const plan = graftSteps(views, { mountpoint: mount.mountpoint, root: mount.root, device });
+  const base = { ...report, plan, durationMs: 0 };
+  if (views.length === 0) {
+    return {
+      ...base,
+      result: 'refused',
+      refusal: 'healthy',
+      reason: 'the mount is healthy, and no other mount namespace holds a dead copy of it; nothing was changed',
+      durationMs: ms(),
+    };
+  }
+  if (opts.dryRun) {
+    return { ...base, result: 'dry-run', reason: `would re-attach ${plan.filter((s) => s.graft).length} dead copy(ies) in other mount namespaces`, durationMs: ms() };
+  }
+  const ctx: StepContext = {
+    host,
+    force: opts.force,
+    healId: report.healId ?? `${host.hostname()}-${process.pid}-${host.now()}`,
+    origin: opts.origin ?? 'heal',
+    parents: null,
+  };
+  const r: HealReport = { ...base, steps: [] };
+  r.namespaces = await runGrafts(ctx, views, mount, owner, timeoutMs, r);
+  const failed = r.namespaces.filter((n) => !n.ok);
+  const okCount = r.namespaces.length - failed.length;
+  return {
+    ...r,
+    result: failed.length === 0 ? 'healed' : 'failed',
+    validated: failed.length === 0,
+    reason:
+      failed.length === 0
+        ? `the host mount was healthy; re-attached it in ${okCount} place(s) in other mount namespaces`
+        : `re-attached ${okCount} of ${r.namespaces.length} dead copies in other mount namespaces; ${failed.map((n) => `pid ${n.pid}: ${n.detail}`).join('; ')}`,
+    durationMs: ms(),
+  };
 }
 
 // Run the after-remount topology steps through the executor (each re-verifies the healed mount and

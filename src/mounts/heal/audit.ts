@@ -3,6 +3,7 @@
 // shows what ran; heal adds one `kind: "heal"` summary line (mount, cause, steps, result, duration).
 import path from 'node:path';
 import type { Host } from '../../host/types.js';
+import type { GraftStep } from '../diagnosis.js';
 
 export const AUDIT_FILE = 'heal-audit.jsonl';
 
@@ -48,6 +49,7 @@ export interface StepAuditEntry {
   action: string;
   argv?: string[];
   write?: { path: string; data: string };
+  graft?: GraftStep; // a re-graft into another mount namespace, done by the native helper
   ok: boolean;
   skipped: boolean;
   refused?: string; // the executor would not run it (requiresForce, identity changed, symlink...)

@@ -4,7 +4,8 @@
 import type { Host } from '../../host/types.js';
 import { readProcStat } from '../../host/proc.js';
 import type { Holder, NamespaceView } from '../diagnosis.js';
-import { parseMountinfo, type MountInfo } from '../mountinfo/parse.js';
+import type { MountInfo } from '../mountinfo/parse.js';
+import { namespaceView } from '../evidence/namespaces.js';
 import { bytesToUtf8 } from '../mountinfo/unescape.js';
 import { isUnder, mappedPaths, readPasswd } from '../evidence/holders.js';
 
@@ -24,7 +25,7 @@ export async function findMountUsers(host: Host, mount: MountInfo, exclude: Read
   const pids = await host.listPids();
   const names = await readPasswd(host);
   const holders: HolderRecord[] = [];
-  const nsSeen = new Map<string, NamespaceView | null>();
+  const foreign = new Map<string, number[]>();
   const mp = mount.mountpoint;
   const dev = `${mount.major}:${mount.minor}`;
   const mapsP = readMapsBounded(host, pids, mp, MAPS_DEADLINE_MS);
@@ -33,19 +34,9 @@ export async function findMountUsers(host: Host, mount: MountInfo, exclude: Read
       if (exclude.has(pid) || pid === process.pid) return;
       const ns = await host.readLink(host.proc(pid, 'ns', 'mnt'));
       if (ns !== null && selfNs !== null && ns !== selfNs) {
-        if (!nsSeen.has(ns)) {
-          nsSeen.set(ns, null);
-          const text = await host.readText(host.proc(pid, 'mountinfo'));
-          let mine: MountInfo | undefined;
-          try {
-            mine = text ? parseMountinfo(text).find((m) => `${m.major}:${m.minor}` === dev) : undefined;
-          } catch {
-            mine = undefined;
-          }
-          const st = await readProcStat(host, pid);
-          if (mine) nsSeen.set(ns, { mntns: ns, pids: [], comm: st?.comm ?? '?', mountpoint: mine.mountpoint });
-        }
-        nsSeen.get(ns)?.pids.push(pid);
+        const g = foreign.get(ns);
+        if (g) g.push(pid);
+        else foreign.set(ns, [pid]);
         return;
       }
       const how = new Set<Holder['how'][number]>();
@@ -88,8 +79,17 @@ export async function findMountUsers(host: Host, mount: MountInfo, exclude: Read
     }),
   );
   holders.sort((a, b) => a.pid - b.pid);
-  const namespaces = [...nsSeen.values()].filter((v): v is NamespaceView => v !== null);
-  for (const n of namespaces) n.pids.sort((a, b) => a - b);
+  const views = await Promise.all(
+    [...foreign].map(([ns, members]) =>
+      namespaceView(
+        host,
+        ns,
+        members.sort((a, b) => a - b),
+        [dev],
+      ),
+    ),
+  );
+  const namespaces = views.filter((v): v is NamespaceView => v !== null).sort((a, b) => a.pids[0]! - b.pids[0]!);
   return { holders, namespaces };
 }
 

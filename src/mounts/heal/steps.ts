@@ -8,7 +8,8 @@ import { FIXED_ENV } from '../../host/programs.js';
 import type { Host, SpawnedProcess } from '../../host/types.js';
 import type { PlanAction, PlanStep } from '../diagnosis.js';
 import { checkIdentity, findReplacement, type MountIdentity } from '../mountinfo/identity.js';
-import type { MountInfo } from '../mountinfo/parse.js';
+import { parseMountinfo, type MountInfo } from '../mountinfo/parse.js';
+import { mntnsInode } from '../evidence/namespaces.js';
 import { fuseConnectionOf } from '../process-table.js';
 import { readMounts } from '../scan.js';
 import { appendAudit } from './audit.js';
@@ -288,6 +289,7 @@ export const STEP_FUNCTIONS: Record<PlanAction, StepFn> = {
   remount,
   'restart-unit': restartUnit,
   'report-holders': reportHolders,
+  graft: graftStep,
   none,
 };
 
@@ -381,14 +383,53 @@ export async function runTopologySteps(
   return { ok: true, results, problem: null };
 }
 
-// A step inside another mount namespace (--propagate): only while its process is still there.
-async function namespaceStep(ctx: StepContext, step: PlanStep): Promise<Outcome> {
-  const ns = step.inNamespace!;
-  if (!step.argv) return refuse('the step names no command');
-  const now = await ctx.host.readLink(ctx.host.proc(ns.pid, 'ns', 'mnt'));
-  if (now !== ns.mntns) return refuse(`pid ${ns.pid} is no longer in mount namespace ${ns.mntns}`);
-  const r = await ctx.host.exec(step.argv, { timeoutMs: step.timeoutMs ?? 5000 });
-  return { ok: r.code === 0, skipped: false, code: r.code, output: tail(r) };
+// Re-graft the healed mount into another mount namespace, through the native helper (DESIGN §8):
+// only while the planned process is still that process (start ticks) in that namespace (its
+// ns/mnt link); the helper checks the namespace's inode and the stale copy's mount id again as it
+// acts, so a pid reused in between names nothing. Then the namespace's own table must show the
+// healed superblock there with the copy's root and flags.
+async function graftStep(ctx: StepContext, step: PlanStep): Promise<Outcome> {
+  const g = step.graft;
+  if (!g) return refuse('the step names no graft');
+  if (!/^\d+:\d+$/.test(g.sourceDevice)) return refuse('the healed mount is not known yet');
+  const ino = mntnsInode(g.mntns);
+  if (ino === null) return refuse(`${g.mntns} is not a mount namespace`);
+  const now = await ctx.host.readLink(ctx.host.proc(g.pid, 'ns', 'mnt'));
+  if (now !== g.mntns) return refuse(`pid ${g.pid} is no longer in mount namespace ${g.mntns}`);
+  if (g.pidStart !== null && (await readProcStat(ctx.host, g.pid))?.startTicks !== g.pidStart) {
+    return refuse(`pid ${g.pid} is another process now (its start time changed)`);
+  }
+  const shown = async (): Promise<MountInfo | undefined> => {
+    const text = await ctx.host.readText(ctx.host.proc(g.pid, 'mountinfo'));
+    try {
+      return text ? parseMountinfo(text).filter((m) => m.mountpoint === g.target).at(-1) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const before = await shown();
+  if (before && `${before.major}:${before.minor}` === g.sourceDevice && before.root === g.root) {
+    return skip(`the namespace already shows the healed mount at ${g.target} (propagated)`);
+  }
+  const r = await ctx.host.graft({
+    pid: g.pid,
+    mntnsInode: ino,
+    source: g.source,
+    sourceDevice: g.sourceDevice,
+    target: g.target,
+    staleMountId: g.staleMountId,
+    attrs: g.attrs,
+    timeoutMs: step.timeoutMs ?? 5000,
+  });
+  if (!r.ok) {
+    const why = 'hung' in r ? 'the helper did not answer in time' : `${r.step}: ${r.errno}`;
+    return { ok: false, skipped: false, code: null, output: `graft failed (${why})` };
+  }
+  const top = await shown();
+  if (!top || `${top.major}:${top.minor}` !== g.sourceDevice || top.root !== g.root) {
+    return { ok: false, skipped: false, code: null, output: `the namespace does not show ${g.root} of the healed mount at ${g.target}` };
+  }
+  return ok(`mount ${top.id} (${top.major}:${top.minor} ${top.root}, ${top.options.join(',')}) at ${g.target} in ${g.mntns}`);
 }
 
 // Run one step: enforce requiresForce, dispatch, audit.
@@ -397,9 +438,7 @@ export async function runStep(ctx: StepContext, step: PlanStep, index: number): 
   const out =
     step.requiresForce && !ctx.force
       ? refuse(`${step.action} requires --force (${step.risk}: ${step.why})`)
-      : step.inNamespace
-        ? await namespaceStep(ctx, step)
-        : step.phase !== undefined
+      : step.phase !== undefined
           ? await topologyStep(ctx, step)
           : await STEP_FUNCTIONS[step.action](ctx, step);
   const result: StepResult = { step, ...out, durationMs: Math.round(performance.now() - t0) };
@@ -415,6 +454,7 @@ export async function runStep(ctx: StepContext, step: PlanStep, index: number): 
       action: step.action,
       ...(step.argv ? { argv: step.argv } : {}),
       ...(step.write ? { write: step.write } : {}),
+      ...(step.graft ? { graft: step.graft } : {}),
       ok: result.ok,
       skipped: result.skipped,
       ...(result.refused !== undefined ? { refused: result.refused } : {}),

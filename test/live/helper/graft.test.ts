@@ -8,6 +8,8 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { helperPath } from '../../../src/host/probe-engine.js';
 import { ProbeRunner } from '../../../src/host/probe-runner.js';
+import type { GraftRequest } from '../../../src/host/types.js';
+import { parseMountinfo } from '../../../src/mounts/mountinfo/parse.js';
 import { REPO, killHard, requireBinary, tempDir, waitFor } from '../../helpers/live.js';
 
 // A process in its own private mount namespace, where `stale` is bind-mounted on `target`.
@@ -36,6 +38,23 @@ function seenFrom(pid: number, dir: string): { files: string[]; writable: boolea
   const ls = spawnSync('nsenter', ['-t', String(pid), '-m', '--', 'ls', '-A1', dir], { encoding: 'utf8' });
   const w = spawnSync('nsenter', ['-t', String(pid), '-m', '--', 'touch', path.join(dir, '.w')], { encoding: 'utf8' });
   return { files: ls.stdout.split('\n').filter((n) => n !== '' && n !== '.w'), writable: w.status === 0 };
+}
+
+// The graft request for the namespace of `pid`: the stale mount at `target` there, by its id.
+function request(pid: number, source: string, target: string, ro: boolean): GraftRequest {
+  const dev = spawnSync('stat', ['-c', '%Hd:%Ld', source], { encoding: 'utf8' }).stdout.trim();
+  const mounts = parseMountinfo(fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
+  const stale = mounts.filter((m) => m.mountpoint === target).at(-1);
+  return {
+    pid,
+    mntnsInode: fs.statSync(`/proc/${pid}/ns/mnt`).ino,
+    source,
+    sourceDevice: dev,
+    target,
+    staleMountId: stale?.id ?? null,
+    attrs: { ro, nosuid: false, nodev: false, noexec: false },
+    timeoutMs: 5000,
+  };
 }
 
 function setup(
@@ -70,7 +89,7 @@ test('graft replaces the stale mount in another mount namespace with a subdirect
   if (!s) return;
   const pid = await namespaceWithStaleMount(t, s.stale, s.target);
   assert.deepEqual(seenFrom(pid, s.target).files, ['STALE']);
-  const r = await s.runner.graft(pid, path.join(s.fresh, 'sub'), s.target, true, 5000);
+  const r = await s.runner.graft(request(pid, path.join(s.fresh, 'sub'), s.target, true));
   assert.deepEqual(r, { ok: true });
   assert.deepEqual(seenFrom(pid, s.target), { files: ['inner.txt'], writable: false });
   // The host's own view did not change: nothing was mounted at the target here.
@@ -84,7 +103,41 @@ test('graft into a namespace where the target is a symlink does not follow it', 
   // Inside the namespace, the user swaps a path for a symlink to somewhere else.
   const link = path.join(s.dir, 'link');
   fs.symlinkSync(path.join(s.dir, 'stale'), link);
-  const r = await s.runner.graft(pid, s.fresh, link, false, 5000);
-  assert.deepEqual(r, { ok: false, errno: 'ELOOP', step: 'openat2' });
+  const r = await s.runner.graft({ ...request(pid, s.fresh, s.target, false), target: link });
+  assert.deepEqual(r, { ok: false, errno: 'ELOOP', step: 'open-target' });
   assert.deepEqual(seenFrom(pid, s.stale).files, ['STALE'], 'the symlink target was left alone');
+});
+
+test('graft checks the namespace inode, the stale mount id and the source device, and never follows a symlink in the source', async (t) => {
+  const s = setup(t);
+  if (!s) return;
+  const pid = await namespaceWithStaleMount(t, s.stale, s.target);
+  const good = request(pid, s.fresh, s.target, false);
+  // A pid reused by a process in another namespace: the planned inode no longer matches.
+  assert.deepEqual(await s.runner.graft({ ...good, mntnsInode: good.mntnsInode + 1 }), {
+    ok: false,
+    errno: 'ESRCH',
+    step: 'namespace',
+  });
+  // Another mount sits at the target now: nothing is detached.
+  assert.deepEqual(await s.runner.graft({ ...good, staleMountId: (good.staleMountId ?? 0) + 100000 }), {
+    ok: false,
+    errno: 'ESTALE',
+    step: 'stale-check',
+  });
+  // The source is not on the device planned (the healed mount was replaced meanwhile).
+  assert.deepEqual(await s.runner.graft({ ...good, sourceDevice: '0:1' }), {
+    ok: false,
+    errno: 'EXDEV',
+    step: 'source-device',
+  });
+  // The owner swapped the subPath directory for a symlink to a host directory.
+  const swapped = path.join(s.fresh, 'etc-link');
+  fs.symlinkSync('/etc', swapped);
+  assert.deepEqual(await s.runner.graft({ ...good, source: swapped }), {
+    ok: false,
+    errno: 'ELOOP',
+    step: 'open-source',
+  });
+  assert.deepEqual(seenFrom(pid, s.target).files, ['STALE'], 'no refused graft changed the namespace');
 });
