@@ -408,18 +408,20 @@ static char *run_read(struct req *r, size_t *len) {
   return line;
 }
 
-// Graft, in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller, setns(2)):
+// Graft (DESIGN §8). The host-side half runs in the pool thread; only setns(2), which needs a
+// single-threaded caller, and what follows it run in a forked child, which makes raw syscalls
+// only (no libc lock another thread may have held at fork time).
 //  1. on the host, open src without following any symlink (openat2(2) RESOLVE_NO_SYMLINKS: src
 //     may be a subdirectory of a user's filesystem, the subPath, which its owner could swap for a
 //     link to /etc), check it lies on the fresh mount's device, and clone that tree (open_tree(2)
 //     OPEN_TREE_CLONE, BEFORE setns: a clone from another namespace cannot be made after it);
 //  2. set the stale copy's flags on the clone (mount_setattr(2): ro, nosuid, nodev, noexec);
 //  3. open /proc/<pid>/ns/mnt and check its inode is the namespace that was planned (a reused pid
-//     names another process), then enter it;
-//  4. open dst there without following symlinks, check it is the stale mount that was planned
-//     (statx(2) STATX_MNT_ID, AT_STATX_DONT_SYNC so a dead FUSE daemon is not asked), detach it
-//     (umount2 MNT_DETACH | UMOUNT_NOFOLLOW), and move the clone onto the directory below it
-//     (move_mount(2)). Nothing is executed.
+//     names another process);
+//  4. in the child: enter it, open dst there without following symlinks, check it is the stale
+//     mount that was planned (statx(2) STATX_MNT_ID, AT_STATX_DONT_SYNC so a dead FUSE daemon is
+//     not asked), detach it (umount2 MNT_DETACH | UMOUNT_NOFOLLOW), and move the clone onto the
+//     directory below it (move_mount(2)). Nothing is executed.
 struct graft_outcome {
   int err;
   char step[16];
@@ -436,77 +438,82 @@ static int statx_fd(int fd, unsigned mask, struct statx *st) {
   return (int)syscall(SYS_statx, fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, mask, st);
 }
 
-#define GRAFT_FAIL(e, s)                                                                                 \
-  do {                                                                                                   \
-    g.err = (e);                                                                                         \
-    strcpy(g.step, (s));                                                                                 \
-    goto out;                                                                                            \
-  } while (0)
+static void set_step(struct graft_outcome *g, int err, const char *step) {
+  g->err = err;
+  size_t i = 0;
+  for (; step[i] && i + 1 < sizeof g->step; i++) g->step[i] = step[i];
+  g->step[i] = '\0';
+}
 
-static void graft_child(struct req *r, int out) {
+static int set_attrs(int tree, long attrs) {
+  struct mount_attr a = {0};
+  a.attr_set = (uint64_t)attrs;
+  return (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a);
+}
+
+// The namespace half, in the forked child: raw syscalls only, then _exit.
+static void graft_child(struct req *r, int tree, int nsfd, int out) {
   struct graft_outcome g = {0, ""};
   struct statx st;
-  int src = open_nofollow(r->path);
-  if (src < 0) GRAFT_FAIL(errno, "open-source");
-  if (r->src_major >= 0) {
-    if (statx_fd(src, STATX_TYPE, &st) != 0) GRAFT_FAIL(errno, "stat-source");
-    if ((long)st.stx_dev_major != r->src_major || (long)st.stx_dev_minor != r->src_minor)
-      GRAFT_FAIL(EXDEV, "source-device");
+  int dst = -1;
+  if (syscall(SYS_setns, nsfd, CLONE_NEWNS) != 0) {
+    set_step(&g, errno, "setns");
+  } else if ((dst = open_nofollow(r->path2)) < 0) {
+    set_step(&g, errno, "open-target");
+  } else if (r->stale_mnt >= 0) {
+    if (statx_fd(dst, STATX_MNT_ID, &st) != 0) set_step(&g, errno, "stat-target");
+    else if (!(st.stx_mask & STATX_MNT_ID) || (long long)st.stx_mnt_id != r->stale_mnt) set_step(&g, ESTALE, "stale-check");
+    else if (syscall(SYS_umount2, r->path2, MNT_DETACH | UMOUNT_NOFOLLOW) != 0) set_step(&g, errno, "umount2");
+    else if ((dst = open_nofollow(r->path2)) < 0) set_step(&g, errno, "open-target");
   }
-  int tree = (int)syscall(SYS_open_tree, src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
-  if (tree < 0) GRAFT_FAIL(errno, "open_tree");
-  if (r->attrs != 0) {
-    struct mount_attr a = {0};
-    a.attr_set = (uint64_t)r->attrs;
-    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) != 0)
-      GRAFT_FAIL(errno, "mount_setattr");
-  }
-  char ns[64];
-  snprintf(ns, sizeof ns, "/proc/%ld/ns/mnt", r->pid);
-  int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
-  if (nsfd < 0) GRAFT_FAIL(errno, "namespace");
-  struct stat nst;
-  if (fstat(nsfd, &nst) != 0) GRAFT_FAIL(errno, "namespace");
-  if ((unsigned long)nst.st_ino != r->ns_ino) GRAFT_FAIL(ESRCH, "namespace");
-  if (setns(nsfd, CLONE_NEWNS) != 0) GRAFT_FAIL(errno, "setns");
-  int dst = open_nofollow(r->path2);
-  if (dst < 0) GRAFT_FAIL(errno, "open-target");
-  if (r->stale_mnt >= 0) {
-    if (statx_fd(dst, STATX_MNT_ID, &st) != 0) GRAFT_FAIL(errno, "stat-target");
-    if (!(st.stx_mask & STATX_MNT_ID) || (long long)st.stx_mnt_id != r->stale_mnt) GRAFT_FAIL(ESTALE, "stale-check");
-    if (umount2(r->path2, MNT_DETACH | UMOUNT_NOFOLLOW) != 0) GRAFT_FAIL(errno, "umount2");
-    close(dst);
-    dst = open_nofollow(r->path2);
-    if (dst < 0) GRAFT_FAIL(errno, "open-target");
-  }
-  if (syscall(SYS_move_mount, tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
-    GRAFT_FAIL(errno, "move_mount");
-out:
-  if (write(out, &g, sizeof g) != (ssize_t)sizeof g) _exit(1);
-  _exit(0);
+  if (!g.err && syscall(SYS_move_mount, tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    set_step(&g, errno, "move_mount");
+  if (syscall(SYS_write, out, &g, sizeof g) != (long)sizeof g) syscall(SYS_exit_group, 1);
+  syscall(SYS_exit_group, 0);
 }
 
 static size_t run_graft(struct req *r, char *line, size_t cap) {
-  int p[2];
-  struct graft_outcome g = {EIO, "fork"};
-  if (pipe2(p, O_CLOEXEC) == 0) {
+  struct graft_outcome g = {0, ""};
+  struct statx st;
+  int src = -1, tree = -1, nsfd = -1, p[2] = {-1, -1};
+  char ns[64];
+  snprintf(ns, sizeof ns, "/proc/%ld/ns/mnt", r->pid);
+  struct stat nst;
+  if ((src = open_nofollow(r->path)) < 0) {
+    set_step(&g, errno, "open-source");
+  } else if (r->src_major >= 0 && statx_fd(src, STATX_TYPE, &st) != 0) {
+    set_step(&g, errno, "stat-source");
+  } else if (r->src_major >= 0 && ((long)st.stx_dev_major != r->src_major || (long)st.stx_dev_minor != r->src_minor)) {
+    set_step(&g, EXDEV, "source-device");
+  } else if ((tree = (int)syscall(SYS_open_tree, src, "",
+                                  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)) < 0) {
+    set_step(&g, errno, "open_tree");
+  } else if (r->attrs != 0 && set_attrs(tree, r->attrs) != 0) {
+    set_step(&g, errno, "mount_setattr");
+  } else if ((nsfd = open(ns, O_RDONLY | O_CLOEXEC)) < 0 || fstat(nsfd, &nst) != 0) {
+    set_step(&g, errno, "namespace");
+  } else if ((unsigned long)nst.st_ino != r->ns_ino) {
+    set_step(&g, ESRCH, "namespace");
+  } else if (pipe2(p, O_CLOEXEC) != 0) {
+    set_step(&g, errno, "pipe");
+  } else {
     pid_t pid = fork();
-    if (pid == 0) graft_child(r, p[1]);
+    if (pid == 0) graft_child(r, tree, nsfd, p[1]);
     close(p[1]);
-    if (pid > 0) {
+    p[1] = -1;
+    if (pid < 0) {
+      set_step(&g, errno, "fork");
+    } else {
       ssize_t n;
       do n = read(p[0], &g, sizeof g);
       while (n < 0 && errno == EINTR);
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-      if (n != (ssize_t)sizeof g) {
-        g.err = ECHILD;
-        strcpy(g.step, "child");
-      }
-    } else {
-      g.err = errno;
+      if (n != (ssize_t)sizeof g) set_step(&g, ECHILD, "child");
     }
-    close(p[0]);
   }
+  int fds[] = {src, tree, nsfd, p[0], p[1]};
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+    if (fds[i] >= 0) close(fds[i]);
   g.step[sizeof g.step - 1] = '\0';
   int n = g.err == 0 ? snprintf(line, cap, "G %ld ok\n", r->id) : snprintf(line, cap, "G %ld err %d %s\n", r->id, g.err, g.step);
   return (size_t)n;

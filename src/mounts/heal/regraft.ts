@@ -52,7 +52,8 @@ export function graftSteps(
     const where = `in mount namespace ${v.mntns} (pid ${pid}, ${v.comm})`;
     const top = new Map<string, NamespaceCopy>();
     for (const c of v.copies) top.set(c.mountpoint, c); // later mounts cover earlier ones
-    const copies = [...top.values()].sort((a, b) => a.mountpoint.length - b.mountpoint.length);
+    const depth = (c: NamespaceCopy): number => c.mountpoint.split('/').filter(Boolean).length;
+    const copies = [...top.values()].sort((a, b) => depth(a) - depth(b) || a.mountId - b.mountId);
     for (const c of copies) {
       const source = graftSource(healed.mountpoint, healed.root, c.root);
       if (source === null) {

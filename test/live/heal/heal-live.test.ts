@@ -295,7 +295,7 @@ test('a busy dead mount (a process with its cwd there) is healed and that proces
 });
 
 test('--propagate: a process in an unshare -m namespace reads the file again after the heal', async (t) => {
-  if (!requireBinary(t, 'bindfs', 'fusermount3', 'unshare', 'nsenter', 'perl')) return;
+  if (!requireBinary(t, 'bindfs', 'fusermount3', 'unshare', 'nsenter')) return;
   const { src, mp, env } = setup(t);
   const m = await liveBindfs(t, src, mp);
   const ns = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '300'], { stdio: 'ignore' });
