@@ -130,6 +130,8 @@ const baseSchema = z
         failuresBeforeIncident: z.number().int().min(1).default(2),
         timeout: duration(10 * MIN, 10).default(2000),
         force: z.boolean().default(false),
+        // Re-graft the healed mount into other mount namespaces (containers) that hold a dead copy.
+        propagate: z.boolean().default(false),
         backoff: backoff.default({ initial: 1000, max: 300_000, factor: 2 }),
         breaker: breaker.default({ maxHeals: 5, window: 600_000, cooldown: 1_800_000 }),
       })
@@ -139,6 +141,7 @@ const baseSchema = z
         failuresBeforeIncident: 2,
         timeout: 2000,
         force: false,
+        propagate: false,
         backoff: { initial: 1000, max: 300_000, factor: 2 },
         breaker: { maxHeals: 5, window: 600_000, cooldown: 1_800_000 },
       }),
@@ -342,7 +345,7 @@ function allowedKeys(path: ReadonlyArray<string | number>): string[] {
   const table: Record<string, readonly string[]> = {
     '': Object.keys(baseSchema.shape),
     observe: ['all', 'types', 'include', 'exclude'],
-    heal: ['policy', 'failuresBeforeIncident', 'timeout', 'force', 'backoff', 'breaker'],
+    heal: ['policy', 'failuresBeforeIncident', 'timeout', 'force', 'propagate', 'backoff', 'breaker'],
     'heal.backoff': ['initial', 'max', 'factor'],
     'heal.breaker': ['maxHeals', 'window', 'cooldown'],
     managed: Object.keys(managedMount.shape),

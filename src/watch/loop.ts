@@ -382,7 +382,7 @@ export class WatchLoop {
       report = await this.d.heal(host, v.mountpoint, {
         dryRun,
         force: config.heal.force,
-        propagate: false,
+        propagate: config.heal.propagate,
         timeoutMs: config.heal.timeout,
         origin: 'watch',
         ...(dryRun ? {} : { journal }),
