@@ -23,6 +23,9 @@ const LABEL = 'io.enotconn.inputs-sha256';
 const PODMAN = ['/usr/bin/podman', '--runtime', 'runc'];
 const containerfile = path.join(root, 'deploy/container/Containerfile');
 const exe = path.join(root, 'dist/enotconn');
+// The native helper (scripts/build-native.sh): the image's namespace work (the graft) needs it; the
+// single executable finds it at ../lib/enotconn/enotconn-helper beside itself.
+const helper = path.join(root, 'native/build/enotconn-helper');
 
 function podman(args, opts = {}) {
   return execFileSync(PODMAN[0], [...PODMAN.slice(1), ...args], { encoding: 'utf8', ...opts });
@@ -54,6 +57,7 @@ if (process.argv.includes('--print-name')) {
   process.exit(0);
 }
 if (!fs.existsSync(exe)) throw new Error('build-image: dist/enotconn is missing: run npm run sea first');
+if (!fs.existsSync(helper)) throw new Error('build-image: native/build/enotconn-helper is missing: run sh scripts/build-native.sh');
 const base = execFileSync('/bin/bash', [path.join(root, 'scripts/debian-base-image.sh')], {
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -64,18 +68,22 @@ h.update('\0');
 fileHash(h, containerfile);
 h.update('\0');
 fileHash(h, exe);
+h.update('\0');
+fileHash(h, helper);
 const inputs = h.digest('hex');
 if (currentLabel() === inputs) {
   process.stdout.write(`${IMAGE}\n`);
   process.exit(0);
 }
-// The build context is a directory of its own: the Containerfile and the executable, nothing else
-// of the working tree.
+// The build context is a directory of its own: the Containerfile, the executable and the helper,
+// nothing else of the working tree.
 const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'enotconn-image-'));
 try {
   fs.copyFileSync(containerfile, path.join(ctx, 'Containerfile'));
   fs.copyFileSync(exe, path.join(ctx, 'enotconn'));
   fs.chmodSync(path.join(ctx, 'enotconn'), 0o755);
+  fs.copyFileSync(helper, path.join(ctx, 'enotconn-helper'));
+  fs.chmodSync(path.join(ctx, 'enotconn-helper'), 0o755);
   podman(
     [
       'build',

@@ -34,11 +34,22 @@ export function helperPath(from = path.dirname(fileURLToPath(import.meta.url))):
 
 // Root runs the helper only when it is owned by root or by whoever owns this package's own code,
 // and no one else may write it (DESIGN §7: programs root runs are files others cannot change).
-function trusted(st: fs.Stats): boolean {
+function trusted(st: fs.Stats, ownFile = fileURLToPath(import.meta.url)): boolean {
   if (process.getuid?.() !== 0) return true;
   if ((st.mode & 0o022) !== 0) return false;
-  const own = fs.statSync(fileURLToPath(import.meta.url));
-  return st.uid === 0 || st.uid === own.uid;
+  return st.uid === 0 || st.uid === fs.statSync(ownFile).uid;
+}
+
+// The helper installed beside the single executable (<prefix>/bin/enotconn and
+// <prefix>/lib/enotconn/enotconn-helper, as the image and the .deb lay them out), or null.
+export function seaHelperPath(execPath = process.execPath): string | null {
+  const p = path.join(path.dirname(execPath), '..', 'lib', 'enotconn', 'enotconn-helper');
+  try {
+    const st = fs.statSync(p);
+    return st.isFile() && (st.mode & 0o111) !== 0 && trusted(st, execPath) ? p : null;
+  } catch {
+    return null;
+  }
 }
 
 // The engine to use and, for the native one, the helper's path.
@@ -48,8 +59,9 @@ export function chooseEngine(env: NodeJS.ProcessEnv = process.env): { name: Prob
     throw new EnotconnError('ENC_USAGE', `ENOTCONN_PROBE_ENGINE must be native or node, not ${JSON.stringify(want)}`);
   }
   if (want === 'node') return { name: 'node', helper: null };
-  // The single executable carries no helper: its probe engine is itself, in the probe-child role.
-  const helper = bundleInfo()?.sea === true ? null : helperPath();
+  // The single executable carries no helper: it uses one installed beside it, or itself, in the
+  // probe-child role.
+  const helper = bundleInfo()?.sea === true ? seaHelperPath() : helperPath();
   if (helper) return { name: 'native', helper };
   if (want === 'native') {
     throw new EnotconnError(

@@ -12,15 +12,20 @@ import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { REPO, freePort, killHard, liveBindfs, requireBinary, tempDir, waitFor } from '../../helpers/live.js';
 import { ensureImage } from '../../helpers/image-build.js';
+import { ensureTestImage } from '../../helpers/container-images.js';
 import { SEA } from '../../helpers/run-argv.js';
 import { httpGet, mountCount } from '../watch/watch-harness.js';
 
 const PODMAN = ['/usr/bin/podman', '--runtime', 'runc'];
 let image = '';
+let sibling = '';
 
 before(() => {
   // Without podman and runc the tests skip (requireBinary); there is nothing to build with.
-  if (fs.existsSync(PODMAN[0]!) && fs.existsSync('/usr/sbin/runc')) image = ensureImage();
+  if (fs.existsSync(PODMAN[0]!) && fs.existsSync('/usr/sbin/runc')) {
+    image = ensureImage();
+    if (fs.existsSync('/bin/busybox')) sibling = ensureTestImage('plain');
+  }
 });
 
 function podman(...args: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -132,7 +137,7 @@ test("the image carries heal's tools and the executable, and a second build is a
   assert.equal(sum.stdout.split(' ')[0], crypto.createHash('sha256').update(fs.readFileSync(SEA)).digest('hex'));
 });
 
-test('the image, run as the DaemonSet runs it, heals a host bindfs mount after kill -9', async (t) => {
+test('the image, run as the DaemonSet runs it, heals a host bindfs mount after kill -9 and re-grafts a sibling container in place', async (t) => {
   if (!requireBinary(t, 'podman', 'runc', 'bindfs')) return;
   const dir = tempDir(t, 'enc-image-');
   // The host side of a Bidirectional hostPath must be a shared mount (kubelet makes
@@ -158,6 +163,7 @@ test('the image, run as the DaemonSet runs it, heals a host bindfs mount after k
       'heal:',
       '  policy: "on"',
       '  failuresBeforeIncident: 1',
+      '  propagate: true',
       '',
     ].join('\n'),
   );
@@ -227,7 +233,46 @@ test('the image, run as the DaemonSet runs it, heals a host bindfs mount after k
   // watch records the daemon's recipe (its argv, read from the host's /proc) while it is healthy.
   await waitFor(() => recipeFor(path.join(dir, 'state'), m.mountpoint), 30_000, 'the recipe to be recorded');
 
+  // A sibling container with the mount as a private volume (podman's default, rprivate): the
+  // heal's propagation does not reach it; watch in the image re-grafts it in place.
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  const sib = `${name}-sibling`;
+  t.after(() => podman('rm', '-f', '-t', '0', sib));
+  const bb = '/bin/busybox';
+  const sr = podman(
+    'run',
+    '-d',
+    '--name',
+    sib,
+    '--network=none',
+    '--ulimit',
+    'nofile=4096:4096',
+    '--ulimit',
+    'nproc=4096:4096',
+    '-v',
+    `${m.mountpoint}:/data`,
+    '-v',
+    `${out}:/out`,
+    sibling,
+    bb,
+    'sh',
+    '-c',
+    `while true; do if c=$(${bb} cat /data/f 2>&1); then echo "OK:$c" > /out/t; else echo "ERR:$c" > /out/t; fi; ${bb} mv /out/t /out/last; ${bb} sleep 0.1; done`,
+  );
+  assert.equal(sr.code, 0, sr.stderr);
+  const sibPid = Number(podman('inspect', '--format', '{{.State.Pid}}', sib).stdout.trim());
+  const sibReads = (): string => {
+    try {
+      return fs.readFileSync(path.join(out, 'last'), 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  await waitFor(() => sibReads() === 'OK:from the host', 10_000, 'the sibling container to read');
+
   killHard(m.daemonPid);
+  await waitFor(() => /Transport endpoint is not connected/.test(sibReads()), 10_000, 'the sibling to read ENOTCONN');
   await waitFor(
     async () => {
       const x = (await api()).find((y) => y.mountpoint === m.mountpoint);
@@ -239,6 +284,13 @@ test('the image, run as the DaemonSet runs it, heals a host bindfs mount after k
     throw new Error(`${e.message}; logs: ${logs().slice(-3000)}`);
   });
 
+  // The sibling container's own loop reads again, in the same container process.
+  await waitFor(() => sibReads() === 'OK:from the host', 20_000, 'the sibling container to read again').catch(
+    (e: Error) => {
+      throw new Error(`${e.message}; logs: ${logs().slice(-3000)}`);
+    },
+  );
+  assert.equal(Number(podman('inspect', '--format', '{{.State.Pid}}', sib).stdout.trim()), sibPid);
   // The host, in its own mount namespace, reads the file through the healed mount, and exactly
   // one mount is at the mountpoint (the stale one was detached, the fresh one propagated back).
   assert.equal(readsBack(file), 'from the host\n');
