@@ -57,7 +57,8 @@ if (process.argv.includes('--print-name')) {
   process.exit(0);
 }
 if (!fs.existsSync(exe)) throw new Error('build-image: dist/enotconn is missing: run npm run sea first');
-if (!fs.existsSync(helper)) throw new Error('build-image: native/build/enotconn-helper is missing: run sh scripts/build-native.sh');
+if (!fs.existsSync(helper))
+  throw new Error('build-image: native/build/enotconn-helper is missing: run sh scripts/build-native.sh');
 const base = execFileSync('/bin/bash', [path.join(root, 'scripts/debian-base-image.sh')], {
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -125,7 +125,10 @@ export function renderDiagnosis(d: Diagnosis, colour: boolean): string {
     out.push('', `Other mount namespaces that still see the mount (${d.namespaces.length}):`);
     for (const n of d.namespaces) {
       const at = n.copies
-        .map((c) => `${printable(c.mountpoint)}${c.root !== '/' ? ` (shows ${printable(c.root)})` : ''}${c.options.includes('ro') ? ' ro' : ''}`)
+        .map(
+          (c) =>
+            `${printable(c.mountpoint)}${c.root !== '/' ? ` (shows ${printable(c.root)})` : ''}${c.options.includes('ro') ? ' ro' : ''}`,
+        )
         .join(', ');
       out.push(`  ${n.mntns}: pid ${n.pids.slice(0, 5).join(', ')} (${printable(n.comm)}) at ${at}`);
     }

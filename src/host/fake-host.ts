@@ -382,7 +382,12 @@ export class FakeHost implements Host {
     const rest = req.source.slice(from.mountpoint.length).replace(/^\/+/, '');
     const root = rest === '' ? from.root : `${from.root.replace(/\/$/, '')}/${rest}`;
     const a = req.attrs;
-    const flags = [a.ro ? 'ro' : 'rw', ...(a.nosuid ? ['nosuid'] : []), ...(a.nodev ? ['nodev'] : []), ...(a.noexec ? ['noexec'] : [])];
+    const flags = [
+      a.ro ? 'ro' : 'rw',
+      ...(a.nosuid ? ['nosuid'] : []),
+      ...(a.nodev ? ['nodev'] : []),
+      ...(a.noexec ? ['noexec'] : []),
+    ];
     ns.mounts.push({ ...from, id: this.nextMountId++, parentId, root, mountpoint: req.target, options: flags });
     return Promise.resolve({ ok: true });
   }

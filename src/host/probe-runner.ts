@@ -143,7 +143,8 @@ export class ProbeRunner {
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const id = this.nextId++;
     // MOUNT_ATTR_RDONLY 0x1, NOSUID 0x2, NODEV 0x4, NOEXEC 0x8 (linux/mount.h).
-    const attrs = (req.attrs.ro ? 1 : 0) | (req.attrs.nosuid ? 2 : 0) | (req.attrs.nodev ? 4 : 0) | (req.attrs.noexec ? 8 : 0);
+    const attrs =
+      (req.attrs.ro ? 1 : 0) | (req.attrs.nosuid ? 2 : 0) | (req.attrs.nodev ? 4 : 0) | (req.attrs.noexec ? 8 : 0);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.grafts.delete(id);

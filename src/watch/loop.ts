@@ -82,6 +82,7 @@ export function observedMounts(all: readonly MountInfo[], observe: WatchConfig['
 export class WatchLoop {
   private timer: NodeJS.Timeout | null = null;
   private readonly confirmTimers = new Map<string, NodeJS.Timeout>();
+  private readonly healingDevices = new Set<string>(); // "major:minor" of the filesystems being healed
   private readonly policies = new Map<string, Policy>();
   private stopped = true;
   private recording = false;
@@ -350,7 +351,21 @@ export class WatchLoop {
     }
   }
 
+  // One heal per filesystem at a time: the binds of one superblock (kubelet's staging mount and its
+  // publish binds) are healed together by one heal of their whole-filesystem mount (DESIGN §6);
+  // the others are judged again next cycle, healthy by then.
   private async runHeal(v: MountView, m: MountInfo, p: Policy, dryRun: boolean): Promise<void> {
+    const dev = `${m.major}:${m.minor}`;
+    if (this.healingDevices.has(dev)) return;
+    this.healingDevices.add(dev);
+    try {
+      await this.healOnce(v, m, p, dryRun);
+    } finally {
+      this.healingDevices.delete(dev);
+    }
+  }
+
+  private async healOnce(v: MountView, m: MountInfo, p: Policy, dryRun: boolean): Promise<void> {
     const { host, store, metrics, config } = this.d;
     const started = host.now();
     v.healing = true;

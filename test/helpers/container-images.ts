@@ -13,7 +13,22 @@ import path from 'node:path';
 
 export const PODMAN = ['/usr/bin/podman', '--runtime', 'runc'];
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'cat', 'sleep', 'echo', 'ls', 'touch', 'mkdir', 'mv', 'test', 'true', 'grep', 'stat', 'umount', 'mount'];
+const APPLETS = [
+  'sh',
+  'cat',
+  'sleep',
+  'echo',
+  'ls',
+  'touch',
+  'mkdir',
+  'mv',
+  'test',
+  'true',
+  'grep',
+  'stat',
+  'umount',
+  'mount',
+];
 export const FAKES = ['umount', 'mount', 'perl', 'nsenter', 'setpriv', 'stat', 'sha256sum', 'sh'];
 const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
@@ -68,7 +83,9 @@ function buildRootfs(kind: TestImage, dir: string): void {
     for (const name of FAKES) {
       const f = path.join(dir, d, name);
       fs.rmSync(f, { force: true });
-      fs.writeFileSync(f, `#!/bin/busybox sh\n/bin/busybox echo "ran $0 $*" >> /markers/${name}\nexit 0\n`, { mode: 0o755 });
+      fs.writeFileSync(f, `#!/bin/busybox sh\n/bin/busybox echo "ran $0 $*" >> /markers/${name}\nexit 0\n`, {
+        mode: 0o755,
+      });
     }
   }
 }

@@ -604,7 +604,12 @@ async function regraftOnly(
     };
   }
   if (opts.dryRun) {
-    return { ...base, result: 'dry-run', reason: `would re-attach ${plan.filter((s) => s.graft).length} dead copy(ies) in other mount namespaces`, durationMs: ms() };
+    return {
+      ...base,
+      result: 'dry-run',
+      reason: `would re-attach ${plan.filter((s) => s.graft).length} dead copy(ies) in other mount namespaces`,
+      durationMs: ms(),
+    };
   }
   const ctx: StepContext = {
     host,

@@ -402,7 +402,11 @@ async function graftStep(ctx: StepContext, step: PlanStep): Promise<Outcome> {
   const shown = async (): Promise<MountInfo | undefined> => {
     const text = await ctx.host.readText(ctx.host.proc(g.pid, 'mountinfo'));
     try {
-      return text ? parseMountinfo(text).filter((m) => m.mountpoint === g.target).at(-1) : undefined;
+      return text
+        ? parseMountinfo(text)
+            .filter((m) => m.mountpoint === g.target)
+            .at(-1)
+        : undefined;
     } catch {
       return undefined;
     }
@@ -427,9 +431,16 @@ async function graftStep(ctx: StepContext, step: PlanStep): Promise<Outcome> {
   }
   const top = await shown();
   if (!top || `${top.major}:${top.minor}` !== g.sourceDevice || top.root !== g.root) {
-    return { ok: false, skipped: false, code: null, output: `the namespace does not show ${g.root} of the healed mount at ${g.target}` };
+    return {
+      ok: false,
+      skipped: false,
+      code: null,
+      output: `the namespace does not show ${g.root} of the healed mount at ${g.target}`,
+    };
   }
-  return ok(`mount ${top.id} (${top.major}:${top.minor} ${top.root}, ${top.options.join(',')}) at ${g.target} in ${g.mntns}`);
+  return ok(
+    `mount ${top.id} (${top.major}:${top.minor} ${top.root}, ${top.options.join(',')}) at ${g.target} in ${g.mntns}`,
+  );
 }
 
 // Run one step: enforce requiresForce, dispatch, audit.
@@ -439,8 +450,8 @@ export async function runStep(ctx: StepContext, step: PlanStep, index: number): 
     step.requiresForce && !ctx.force
       ? refuse(`${step.action} requires --force (${step.risk}: ${step.why})`)
       : step.phase !== undefined
-          ? await topologyStep(ctx, step)
-          : await STEP_FUNCTIONS[step.action](ctx, step);
+        ? await topologyStep(ctx, step)
+        : await STEP_FUNCTIONS[step.action](ctx, step);
   const result: StepResult = { step, ...out, durationMs: Math.round(performance.now() - t0) };
   if (step.action !== 'none') {
     await appendAudit(ctx.host, {

@@ -103,8 +103,17 @@ export function healTarget(
   mounts: readonly MountInfo[],
   m: MountInfo,
 ): { target: MountInfo; note: string | null } | { refusal: string } {
-  if (m.root === '/' && !m.deleted) return { target: m, note: null };
   const primary = primaryBind(mounts, m);
+  if (m.root === '/' && !m.deleted) {
+    // Every bind of one filesystem names the same target (the first mount that shows its root), so
+    // heals asked for by any of them remount it once and re-bind the others.
+    if (!primary || primary.id === m.id || topAt(mounts, primary.mountpoint) !== primary)
+      return { target: m, note: null };
+    return {
+      target: primary,
+      note: `${m.mountpoint} is a bind of the same filesystem as ${primary.mountpoint}: heal remounts it there and re-binds ${m.mountpoint} from it`,
+    };
+  }
   if (!primary) {
     return {
       refusal: `refusing to heal ${m.mountpoint}: it is a bind of ${m.root}${m.deleted ? ' (deleted)' : ''} within ${m.source}, and no mount of that filesystem shows its root; a remount would put the whole source where a subtree was. Remount the filesystem elsewhere and bind ${m.root} from it`,

@@ -163,7 +163,11 @@ test('heal --propagate: a running container reads its whole, subPath and read-on
     [`${s.mp}:/data`, `${s.mp}/sub:/sub`, `${s.mp}:/ro:ro`, `${s.out}:/out`],
     loop(['data', 'sub', 'ro']),
   );
-  await waitFor(() => last(s.out, 'data') === 'OK:whole volume' && last(s.out, 'sub') === 'OK:sub path', 10_000, 'the loop to read');
+  await waitFor(
+    () => last(s.out, 'data') === 'OK:whole volume' && last(s.out, 'sub') === 'OK:sub path',
+    10_000,
+    'the loop to read',
+  );
   const loopPid = fs.readFileSync(`/proc/${box.pid}/stat`, 'utf8');
   await killDaemon(s, s.out, 'data');
   const report = await healPropagate(s);
@@ -188,7 +192,9 @@ test('heal --propagate: a running container reads its whole, subPath and read-on
   // The container's own loop reads each volume again.
   await waitFor(
     () =>
-      last(s.out, 'data') === 'OK:whole volume' && last(s.out, 'sub') === 'OK:sub path' && last(s.out, 'ro') === 'OK:whole volume',
+      last(s.out, 'data') === 'OK:whole volume' &&
+      last(s.out, 'sub') === 'OK:sub path' &&
+      last(s.out, 'ro') === 'OK:whole volume',
     10_000,
     'the container loop to read again',
   );
@@ -231,7 +237,11 @@ test('a hostile image: none of its fake umount, mount, perl, nsenter, setpriv, s
   assert.equal(report.result, 'healed');
   await waitFor(() => last(s.out, 'data') === 'OK:whole volume', 10_000, 'the container loop to read again');
   const markers = fs.readdirSync(`/proc/${box.pid}/root/markers`);
-  assert.deepEqual(markers, [], `the container's binaries ran as host root: ${markers.join(', ')} (fakes: ${FAKES.join(' ')})`);
+  assert.deepEqual(
+    markers,
+    [],
+    `the container's binaries ran as host root: ${markers.join(', ')} (fakes: ${FAKES.join(' ')})`,
+  );
 });
 
 test('a container with one static binary and no shell or tools is healed in place', async (t) => {
@@ -260,7 +270,11 @@ test('watch with heal on and propagate: true heals the host mount and the contai
   );
   await waitFor(async () => (await w.mount(s.mp))?.state === 'healthy', 10_000, 'watch to see the mount');
   await killDaemon(s, s.out, 'sub');
-  await waitFor(() => last(s.out, 'sub') === 'OK:sub path', 30_000, `the container loop to read again; watch: ${w.logs().slice(-1500)}`);
+  await waitFor(
+    () => last(s.out, 'sub') === 'OK:sub path',
+    30_000,
+    `the container loop to read again; watch: ${w.logs().slice(-1500)}`,
+  );
   assert.equal(inspect(box.name).pid, box.pid);
   const sub = seenIn(box.pid, '/sub')!;
   assert.deepEqual([`${sub.major}:${sub.minor}`, sub.root], [hostDevice(s.mp), '/sub']);
@@ -269,4 +283,66 @@ test('watch with heal on and propagate: true heals the host mount and the contai
     .split('\n')
     .filter((l) => l.includes('"kind":"step"') && l.includes('"action":"graft"') && l.includes('"origin":"watch"'));
   assert.equal(grafts.length, 1, 'one graft step, audited, by watch');
+});
+
+test('the kubelet layout: staging FUSE mount, two publish binds and a subPath bind, each in its own container; watch heals all', async (t) => {
+  const s = await setup(t, 'plain');
+  if (!s) return;
+  // What kubelet and a CSI node plugin leave on a node: the driver's staging mount, a bind of it
+  // per pod that uses the volume (publish), and a bind of a subdirectory for a subPath.
+  const k = path.join(s.dir, 'kubelet');
+  const staging = path.join(k, 'plugins/kubernetes.io/csi/fuse.example.com/0f3c9a/globalmount');
+  const pubA = path.join(k, 'pods/1111-aaaa/volumes/kubernetes.io~csi/pv-1/mount');
+  const pubB = path.join(k, 'pods/2222-bbbb/volumes/kubernetes.io~csi/pv-1/mount');
+  const subC = path.join(k, 'pods/3333-cccc/volume-subpaths/pv-1/app/0');
+  const staged = await liveBindfs(t, s.src, staging);
+  const binds: Array<[string, string]> = [
+    [staging, pubA],
+    [staging, pubB],
+    [path.join(staging, 'sub'), subC],
+  ];
+  for (const [from, to] of binds) {
+    fs.mkdirSync(to, { recursive: true });
+    assert.equal(spawnSync('/usr/bin/mount', ['--bind', from, to]).status, 0);
+    t.after(() => spawnSync('/usr/bin/umount', ['-l', '--no-canonicalize', to], { timeout: 5000 }));
+  }
+  const outs = ['a', 'b', 'c'].map((x) => {
+    const d = path.join(s.dir, `out-${x}`);
+    fs.mkdirSync(d);
+    return d;
+  });
+  const boxes = [pubA, pubB, subC].map((p, i) =>
+    runContainer(t, images.get('plain')!, [`${p}:/data`, `${outs[i]}:/out`], loop(['data'])),
+  );
+  const reads = (): string[] => outs.map((o) => last(o, 'data'));
+  const want = ['OK:whole volume', 'OK:whole volume', 'OK:sub path'];
+  await waitFor(() => JSON.stringify(reads()) === JSON.stringify(want), 10_000, 'the three pods to read');
+  const w = await startWatchProc(
+    t,
+    `interval: 300ms\nobserve:\n  include: ["${k}/**"]\nheal:\n  policy: on\n  propagate: true\n`,
+    { dirs: s.env as { ENOTCONN_RUN_DIR: string; ENOTCONN_STATE_DIR: string } },
+  );
+  await waitFor(async () => (await w.mount(staging))?.state === 'healthy', 10_000, 'watch to see the staging mount');
+  killHard(staged.daemonPid);
+  killHard(s.mount.daemonPid); // the suite's own mount of the same source, unused here
+  await waitFor(
+    () => reads().every((r) => /Transport endpoint is not connected/.test(r)),
+    10_000,
+    'the pods to read ENOTCONN',
+  );
+  await waitFor(
+    () => JSON.stringify(reads()) === JSON.stringify(want),
+    30_000,
+    `every pod to read again (${JSON.stringify(reads())}); watch: ${w.logs().slice(-2000)}`,
+  );
+  // The host's publish paths were re-bound from the healed staging mount, each with its own root.
+  assert.equal(fs.readFileSync(path.join(pubA, 'f'), 'utf8'), 'whole volume');
+  assert.equal(fs.readFileSync(path.join(pubB, 'f'), 'utf8'), 'whole volume');
+  assert.equal(fs.readFileSync(path.join(subC, 'f'), 'utf8'), 'sub path');
+  const dev = hostDevice(staging);
+  for (const [i, b] of boxes.entries()) {
+    const m = seenIn(b.pid, '/data')!;
+    assert.deepEqual([`${m.major}:${m.minor}`, m.root], [dev, i === 2 ? '/sub' : '/']);
+    assert.equal(inspect(b.name).pid, b.pid, 'not restarted');
+  }
 });

@@ -105,15 +105,34 @@ test('graftSteps: of two copies stacked on one path only the top one is replaced
 function fakeWithNamespace(): { host: FakeHost; healed: MountInfo; ctx: StepContext } {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-graft-fake-'));
   const host = new FakeHost({ stateDir, runDir: path.join(stateDir, 'run') });
-  const healed = host.addMount({ id: 90, mountpoint: '/mnt/fuse', fstype: 'fuse', source: '/src', major: 0, minor: 77 });
-  const stale: MountInfo = { ...healed, id: 10, parentId: 2, major: 0, minor: 55, mountpoint: '/data', root: '/sub', options: ['ro', 'nosuid'] };
+  const healed = host.addMount({
+    id: 90,
+    mountpoint: '/mnt/fuse',
+    fstype: 'fuse',
+    source: '/src',
+    major: 0,
+    minor: 77,
+  });
+  const stale: MountInfo = {
+    ...healed,
+    id: 10,
+    parentId: 2,
+    major: 0,
+    minor: 55,
+    mountpoint: '/data',
+    root: '/sub',
+    options: ['ro', 'nosuid'],
+  };
   host.addProcess({
     pid: 4242,
     argv: ['sh'],
     uid: 0,
     gid: 0,
     startTicks: 500,
-    mntns: { inode: 4026532999, mounts: [{ ...healed, id: 2, parentId: 1, mountpoint: '/', fstype: 'overlay' }, stale] },
+    mntns: {
+      inode: 4026532999,
+      mounts: [{ ...healed, id: 2, parentId: 1, mountpoint: '/', fstype: 'overlay' }, stale],
+    },
   });
   return { host, healed, ctx: { host, force: false, healId: 't', origin: 'heal', parents: null } };
 }
@@ -129,24 +148,30 @@ test('the graft step asks the helper for exactly the planned graft, then checks 
   const { host, ctx } = fakeWithNamespace();
   const r = await runStep(ctx, planned(), 0);
   assert.equal(r.ok, true, r.output);
-  assert.deepEqual(host.actions.filter((a) => a.kind === 'graft'), [
-    {
-      kind: 'graft',
-      req: {
-        pid: 4242,
-        mntnsInode: 4026532999,
-        source: '/mnt/fuse/sub',
-        sourceDevice: '0:77',
-        target: '/data',
-        staleMountId: 10,
-        attrs: { ro: true, nosuid: true, nodev: false, noexec: false },
-        timeoutMs: 5000,
+  assert.deepEqual(
+    host.actions.filter((a) => a.kind === 'graft'),
+    [
+      {
+        kind: 'graft',
+        req: {
+          pid: 4242,
+          mntnsInode: 4026532999,
+          source: '/mnt/fuse/sub',
+          sourceDevice: '0:77',
+          target: '/data',
+          staleMountId: 10,
+          attrs: { ro: true, nosuid: true, nodev: false, noexec: false },
+          timeoutMs: 5000,
+        },
       },
-    },
-  ]);
+    ],
+  );
   assert.match(r.output, /^mount \d+ \(0:77 \/sub, ro,nosuid\) at \/data in mnt:\[4026532999\]$/);
   // Nothing was executed: no exec, no spawn.
-  assert.deepEqual(host.actions.filter((a) => a.kind === 'exec' || a.kind === 'spawn'), []);
+  assert.deepEqual(
+    host.actions.filter((a) => a.kind === 'exec' || a.kind === 'spawn'),
+    [],
+  );
   // Run again: the namespace already shows the healed mount, nothing is asked of the helper.
   const again = await runStep(ctx, planned(), 1);
   assert.equal(again.skipped, true);
@@ -165,7 +190,10 @@ test('the graft step refuses a reused pid and a pid that left the namespace, and
   assert.match(moved.refused ?? '', /no longer in mount namespace mnt:\[4026532999\]/);
   const unbound = await runStep(ctx, { ...planned(), graft: { ...planned().graft!, sourceDevice: '' } }, 2);
   assert.match(unbound.refused ?? '', /healed mount is not known yet/);
-  assert.deepEqual(host.actions.filter((a) => a.kind === 'graft'), []);
+  assert.deepEqual(
+    host.actions.filter((a) => a.kind === 'graft'),
+    [],
+  );
 });
 
 test('a failed graft is a failed step with the helper step and errno', async () => {
