@@ -14,6 +14,8 @@ export const SYSTEMD_IMAGE = 'localhost/enotconn-test-systemd:bookworm';
 const PODMAN = ['/usr/bin/podman', '--runtime', 'runc'];
 const CONTAINERFILE = path.join(REPO, 'test/fixtures/containers/debian-systemd.Containerfile');
 const LABEL = 'io.enotconn.inputs-sha256';
+// runc cannot raise RLIMIT_NOFILE/NPROC beyond this machine's hard limits (MACHINE-NOTES).
+const ULIMITS = ['--ulimit', 'nofile=4096:4096', '--ulimit', 'nproc=4096:4096'];
 
 export interface ShResult {
   status: number | null;
@@ -50,10 +52,7 @@ export function ensureSystemdImage(): string {
     const r = podman(
       [
         'build',
-        '--ulimit',
-        'nofile=4096:4096',
-        '--ulimit',
-        'nproc=4096:4096',
+        ...ULIMITS,
         '--label',
         `${LABEL}=${inputs}`,
         '-t',
@@ -89,11 +88,7 @@ export async function bootSystemd(name: string, image: string, volumes: string[]
     '--name',
     name,
     '--systemd=always',
-    // runc cannot raise RLIMIT_NOFILE/NPROC beyond this machine's hard limits (MACHINE-NOTES).
-    '--ulimit',
-    'nofile=4096:4096',
-    '--ulimit',
-    'nproc=4096:4096',
+    ...ULIMITS,
     // /dev/fuse and the capabilities systemd needs to apply a unit's sandboxing; a unit's own limits still apply.
     '--privileged',
     '--network',
