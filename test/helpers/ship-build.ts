@@ -21,11 +21,23 @@ export function ensureSea(): string {
   return SEA;
 }
 
-// dist/enotconn_<version>_amd64.deb, built from the current single executable when missing or older.
+// What the .deb is made of besides the executable (scripts/build-deb.mjs reads each).
+const DEB_INPUTS = [
+  'scripts/build-deb.mjs',
+  'deploy/systemd/enotconn-watch.service',
+  'deploy/debian',
+  'examples/watch.yaml',
+  'package.json',
+];
+
+// dist/enotconn_<version>_amd64.deb, built when missing or older than the executable or another input.
 export function ensureDeb(): string {
   ensureSea();
   const { version } = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
   const deb = path.join(REPO, 'dist', `enotconn_${version}_amd64.deb`);
-  if (!newer(deb, SEA)) node('scripts/build-deb.mjs');
+  const inputs = DEB_INPUTS.map((p) => path.join(REPO, p)).flatMap((p) =>
+    fs.statSync(p).isDirectory() ? fs.readdirSync(p).map((f) => path.join(p, f)) : [p],
+  );
+  if (![SEA, ...inputs].every((input) => newer(deb, input))) node('scripts/build-deb.mjs');
   return deb;
 }
