@@ -41,6 +41,15 @@ function run(args) {
 }
 
 put('usr/bin/enotconn', fs.readFileSync(exe), 0o755);
+// The native helper (probes, and the namespace work of --propagate), where the executable finds it.
+const helper = path.join(root, 'native/build/enotconn-helper');
+if (fs.existsSync(helper)) {
+  // Stripped, as Debian policy 10.1 asks of shipped binaries (binutils' strip, to a copy).
+  const stripped = path.join(root, 'dist/deb/enotconn-helper.stripped');
+  fs.mkdirSync(path.dirname(stripped), { recursive: true });
+  execFileSync('/usr/bin/strip', ['--strip-unneeded', '-o', stripped, helper]);
+  put('usr/lib/enotconn/enotconn-helper', fs.readFileSync(stripped), 0o755);
+}
 put(
   'lib/systemd/system/enotconn-watch.service',
   fs.readFileSync(path.join(root, 'deploy/systemd/enotconn-watch.service')),

@@ -12,7 +12,7 @@ if ! command -v "$CC" >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p native/build
-if "$CC" -O2 -Wall -Wextra -std=c11 -pthread -o "$out.tmp" native/enotconn-helper.c; then
+if "$CC" -O2 -Wall -Wextra -std=c11 -pthread -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Wl,-z,relro,-z,now -o "$out.tmp" native/enotconn-helper.c; then
   chmod 0755 "$out.tmp" && mv -f "$out.tmp" "$out"
 else
   rm -f "$out.tmp"

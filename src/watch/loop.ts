@@ -177,6 +177,11 @@ export class WatchLoop {
     const { state, host } = this.d;
     const isNew = !state.mounts.has(m.mountpoint);
     const v = state.ensure(m.mountpoint, { fstype: m.fstype, source: m.source }, host.now());
+    const dev = `${m.major}:${m.minor}`;
+    if (v.device !== dev) {
+      if (v.device !== null && !v.healing && v.managed === null) v.regraftDue = true;
+      v.device = dev;
+    }
     if (v.mountId !== m.id) {
       v.mountId = m.id;
       v.recipeRecorded = false;
@@ -250,6 +255,12 @@ export class WatchLoop {
     state.setState(v, r.state, r.state === 'healthy' || r.state === 'hung' ? null : r.errno, now);
     if (ok) {
       this.clearConfirm(v.mountpoint);
+      if (v.regraftDue) {
+        v.regraftDue = false;
+        if (r.state === 'healthy' && this.d.config.heal.propagate && this.d.config.heal.policy === 'on') {
+          await this.regraft(v, m);
+        }
+      }
       if (v.incidentId !== null) {
         const healed =
           v.lastHealResult === 'healed' && v.lastHealAt !== null && v.lastHealAt >= (p.hysteresis.failingSince ?? 0);
@@ -351,6 +362,35 @@ export class WatchLoop {
     }
   }
 
+  // A mount someone else replaced (a CSI driver's own remount): re-graft the other namespaces'
+  // dead copies of the old one (heal --propagate of a healthy mount does only that).
+  private async regraft(v: MountView, m: MountInfo): Promise<void> {
+    const { host, config } = this.d;
+    const dev = `${m.major}:${m.minor}`;
+    if (this.healingDevices.has(dev)) return;
+    this.healingDevices.add(dev);
+    v.healing = true;
+    try {
+      const r = await this.d.heal(host, v.mountpoint, {
+        dryRun: false,
+        force: false,
+        propagate: true,
+        timeoutMs: config.heal.timeout,
+        origin: 'watch',
+        ...(this.d.configFile !== undefined ? { configFile: this.d.configFile } : {}),
+      });
+      if (r.refusal !== 'healthy') {
+        this.log.info({ mountpoint: v.mountpoint, result: r.result, reason: r.reason }, `re-graft ${r.result}`);
+        this.d.incidents.action(v, `re-graft ${r.result}: ${r.reason}`, false);
+      }
+    } catch (e) {
+      this.log.warn({ mountpoint: v.mountpoint, err: (e as Error).message }, 're-graft failed');
+    } finally {
+      v.healing = false;
+      this.healingDevices.delete(dev);
+    }
+  }
+
   // One heal per filesystem at a time: the binds of one superblock (kubelet's staging mount and its
   // publish binds) are healed together by one heal of their whole-filesystem mount (DESIGN §6);
   // the others are judged again next cycle, healthy by then.
@@ -407,6 +447,8 @@ export class WatchLoop {
       error = (e as Error).message;
     } finally {
       if (!dryRun) store.journalEnd(v.mountpoint);
+      // Our own remount is not "replaced by someone else": no re-graft is due for it.
+      if (!dryRun) v.device = null;
       v.healing = false;
     }
     const finished = host.now();

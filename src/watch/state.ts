@@ -28,6 +28,10 @@ export interface MountView {
   mountId: number | null; // the mount-table id last probed (changes on every remount)
   recipeRecorded: boolean;
   probing: boolean;
+  // The mount was replaced by someone else (a CSI driver remounted it): with heal.propagate, other
+  // namespaces' dead copies of the old one are re-grafted once it answers.
+  regraftDue: boolean;
+  device: string | null; // "major:minor" last seen at the mountpoint (kept while it is gone)
 }
 
 // The shared table of mount views, keyed by mountpoint.
@@ -54,6 +58,8 @@ export class WatchState {
         incidentId: null,
         cause: null,
         healing: false,
+        regraftDue: false,
+        device: null,
         breakerOpen: false,
         heals: 0,
         lastHealAt: null,

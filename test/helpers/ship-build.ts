@@ -28,6 +28,7 @@ const DEB_INPUTS = [
   'deploy/debian',
   'examples/watch.yaml',
   'package.json',
+  'native/build/enotconn-helper',
 ];
 
 // dist/enotconn_<version>_amd64.deb, built when missing or older than the executable or another input.
@@ -35,9 +36,9 @@ export function ensureDeb(): string {
   ensureSea();
   const { version } = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
   const deb = path.join(REPO, 'dist', `enotconn_${version}_amd64.deb`);
-  const inputs = DEB_INPUTS.map((p) => path.join(REPO, p)).flatMap((p) =>
-    fs.statSync(p).isDirectory() ? fs.readdirSync(p).map((f) => path.join(p, f)) : [p],
-  );
+  const inputs = DEB_INPUTS.map((p) => path.join(REPO, p))
+    .filter((p) => fs.existsSync(p))
+    .flatMap((p) => (fs.statSync(p).isDirectory() ? fs.readdirSync(p).map((f) => path.join(p, f)) : [p]));
   if (![SEA, ...inputs].every((input) => newer(deb, input))) node('scripts/build-deb.mjs');
   return deb;
 }

@@ -521,13 +521,14 @@ async function healLocked(
   report.validated = v.ok;
   if (v.ok && v.sample.path && v.sample.sha256 && v.sample.how !== 'recorded') await recordSample(host, recipe, v);
 
-  // Namespaces (--propagate): each dead copy is replaced by the healed mount's tree, by the helper.
+  // Topology: binds re-bound from the new mount with their own roots, children re-attached.
+  const topoProblems = v.ok ? await restoreTopology(stepCtx, topo, healed, report) : [];
+
+  // Namespaces (--propagate), once the host is whole again: each dead copy is replaced by the
+  // healed mount's tree, by the helper.
   if (opts.propagate && a.namespaces.length > 0) {
     report.namespaces = await runGrafts(stepCtx, a.namespaces, healed, ownerOf(mount, a.daemon), timeoutMs, report);
   }
-
-  // Topology: binds re-bound from the new mount with their own roots, children re-attached.
-  const topoProblems = v.ok ? await restoreTopology(stepCtx, topo, healed, report) : [];
 
   report.stillOnOldMount = await stillOnOldMount(host, mount, a.holders);
   const nsFailed = (report.namespaces ?? []).filter((n) => !n.ok);

@@ -335,7 +335,9 @@ test('the kubelet layout: staging FUSE mount, two publish binds and a subPath bi
     30_000,
     `every pod to read again (${JSON.stringify(reads())}); watch: ${w.logs().slice(-2000)}`,
   );
-  // The host's publish paths were re-bound from the healed staging mount, each with its own root.
+  // The host's publish paths were re-bound from the healed staging mount, each with its own root
+  // (before the containers were re-grafted).
+  await waitFor(async () => (await w.mount(staging))?.healing === false, 10_000, 'the heal to end');
   assert.equal(fs.readFileSync(path.join(pubA, 'f'), 'utf8'), 'whole volume');
   assert.equal(fs.readFileSync(path.join(pubB, 'f'), 'utf8'), 'whole volume');
   assert.equal(fs.readFileSync(path.join(subC, 'f'), 'utf8'), 'sub path');
@@ -345,4 +347,37 @@ test('the kubelet layout: staging FUSE mount, two publish binds and a subPath bi
     assert.deepEqual([`${m.major}:${m.minor}`, m.root], [dev, i === 2 ? '/sub' : '/']);
     assert.equal(inspect(b.name).pid, b.pid, 'not restarted');
   }
+});
+
+test('a CSI driver remounts its staging mount itself: watch re-grafts the dead copy in the container once the new mount answers', async (t) => {
+  const s = await setup(t, 'plain');
+  if (!s) return;
+  const box = runContainer(t, images.get('plain')!, [`${s.mp}:/data`, `${s.out}:/out`], loop(['data']));
+  await waitFor(() => last(s.out, 'data') === 'OK:whole volume', 10_000, 'the loop to read');
+  // The driver owns the mount: watch never gets to heal it itself (no incident before it is back).
+  const w = await startWatchProc(
+    t,
+    `interval: 300ms\nobserve:\n  include: ["${s.mp}"]\nheal:\n  policy: on\n  propagate: true\n  failuresBeforeIncident: 1000\n`,
+    { dirs: s.env as { ENOTCONN_RUN_DIR: string; ENOTCONN_STATE_DIR: string } },
+  );
+  await waitFor(async () => (await w.mount(s.mp))?.state === 'healthy', 10_000, 'watch to see the mount');
+  await killDaemon(s, s.out, 'data');
+  // The driver's own recovery: detach the dead mount and mount a fresh one on the same path.
+  assert.equal(spawnSync('/usr/bin/umount', ['-l', '--no-canonicalize', s.mp]).status, 0);
+  await liveBindfs(t, s.src, s.mp);
+  await waitFor(
+    () => last(s.out, 'data') === 'OK:whole volume',
+    30_000,
+    `the container loop to read again; watch: ${w.logs().slice(-1500)}`,
+  );
+  assert.equal(inspect(box.name).pid, box.pid);
+  const data = seenIn(box.pid, '/data')!;
+  assert.equal(`${data.major}:${data.minor}`, hostDevice(s.mp));
+  const audit = fs.readFileSync(path.join(s.env.ENOTCONN_STATE_DIR!, 'heal-audit.jsonl'), 'utf8').split('\n');
+  assert.equal(audit.filter((l) => l.includes('"kind":"step"') && l.includes('"action":"graft"')).length, 1);
+  assert.equal(
+    audit.filter((l) => l.includes('"kind":"step"') && l.includes('"action":"remount"')).length,
+    0,
+    'watch did not remount',
+  );
 });

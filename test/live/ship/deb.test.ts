@@ -28,6 +28,7 @@ test('the .deb has the executable, the unit, config, man page and completions; l
   assert.deepEqual(files.sort(), [
     '/lib/systemd/system/enotconn-watch.service',
     '/usr/bin/enotconn',
+    '/usr/lib/enotconn/enotconn-helper',
     '/usr/share/bash-completion/completions/enotconn',
     '/usr/share/doc/enotconn/changelog.gz',
     '/usr/share/doc/enotconn/copyright',

@@ -33,6 +33,8 @@ function view(mountpoint: string, state: MountView['state'], extra: Partial<Moun
     mountId: null,
     recipeRecorded: false,
     probing: false,
+    regraftDue: false,
+    device: null,
     ...extra,
   };
 }
