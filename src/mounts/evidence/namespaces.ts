@@ -66,14 +66,23 @@ export async function collectNamespaces(host: Host, walk: WalkResult, mount: Mou
     if (g) g.push(p.pid);
     else groups.set(p.mntns, [p.pid]);
   }
-  const device = `${mount.major}:${mount.minor}`;
+  return namespaceViews(host, groups, [`${mount.major}:${mount.minor}`]);
+}
+
+// The views of every namespace in `groups` (mntns → member pids) that holds one of `devices`,
+// ordered by their first pid.
+export async function namespaceViews(
+  host: Host,
+  groups: ReadonlyMap<string, number[]>,
+  devices: readonly string[],
+): Promise<NamespaceView[]> {
   const views = await Promise.all(
     [...groups].map(([mntns, pids]) =>
       namespaceView(
         host,
         mntns,
-        pids.sort((a, b) => a - b),
-        [device],
+        [...pids].sort((a, b) => a - b),
+        devices,
       ),
     ),
   );

@@ -5,7 +5,7 @@ import type { Host } from '../../host/types.js';
 import { readProcStat } from '../../host/proc.js';
 import type { Holder, NamespaceView } from '../diagnosis.js';
 import type { MountInfo } from '../mountinfo/parse.js';
-import { namespaceView } from '../evidence/namespaces.js';
+import { namespaceViews } from '../evidence/namespaces.js';
 import { bytesToUtf8 } from '../mountinfo/unescape.js';
 import { isUnder, mappedPaths, readPasswd } from '../evidence/holders.js';
 
@@ -79,17 +79,7 @@ export async function findMountUsers(host: Host, mount: MountInfo, exclude: Read
     }),
   );
   holders.sort((a, b) => a.pid - b.pid);
-  const views = await Promise.all(
-    [...foreign].map(([ns, members]) =>
-      namespaceView(
-        host,
-        ns,
-        members.sort((a, b) => a - b),
-        [dev],
-      ),
-    ),
-  );
-  const namespaces = views.filter((v): v is NamespaceView => v !== null).sort((a, b) => a.pids[0]! - b.pids[0]!);
+  const namespaces = await namespaceViews(host, foreign, [dev]);
   return { holders, namespaces };
 }
 
