@@ -1,5 +1,6 @@
 // Where a remount recipe comes from, best first (heal issue, "Recipes"): enotconn's config, the
 // recorded store, /etc/fstab, a systemd unit, and last a recipe reconstructed from the mount table.
+import { systemdEscapePath } from '../../host/daemon-launch.js';
 import path from 'node:path';
 import { FIXED_PATH, program } from '../../host/programs.js';
 import type { Host } from '../../host/types.js';
@@ -143,19 +144,8 @@ export async function fstabRecipe(host: Host, mount: MountInfo): Promise<Recipe 
   return null;
 }
 
-// systemd's unit name for a path (systemd-escape --path): "/mnt/my data" → "mnt-my\x20data".
-export function systemdEscapePath(p: string): string {
-  const trimmed = p.replace(/^\/+|\/+$/g, '').replace(/\/+/g, '/');
-  if (trimmed === '') return '-';
-  return [...Buffer.from(trimmed, 'utf8')]
-    .map((b, i) => {
-      const c = String.fromCharCode(b);
-      if (c === '/') return '-';
-      if (/[A-Za-z0-9:_]/.test(c) || (c === '.' && i > 0)) return c;
-      return `\\x${b.toString(16).padStart(2, '0')}`;
-    })
-    .join('');
-}
+// systemd's unit name for a path (systemd-escape --path), one implementation for heal and watch.
+export { systemdEscapePath };
 
 const UNIT_DIRS = ['etc/systemd/system', 'run/systemd/system', 'usr/lib/systemd/system', 'lib/systemd/system'];
 
