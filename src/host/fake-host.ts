@@ -233,6 +233,17 @@ export class FakeHost implements Host {
     return Promise.resolve();
   }
 
+  // rmdir: refused (EBUSY) for a mountpoint, (ENOTEMPTY) for a directory with entries, as the kernel does.
+  removeDir(path: string): Promise<void> {
+    if (this.mounts.some((m) => m.mountpoint === path)) return Promise.reject(new Error(`EBUSY: ${path}`));
+    const prefix = `${path}/`;
+    if ([...this.inodes.keys(), ...this.files.keys()].some((k) => k.startsWith(prefix))) {
+      return Promise.reject(new Error(`ENOTEMPTY: ${path}`));
+    }
+    this.inodes.delete(path);
+    return Promise.resolve();
+  }
+
   listPids(): Promise<number[]> {
     return Promise.resolve([...this.processes.keys()]);
   }

@@ -163,6 +163,10 @@ export class NodeHost implements Host {
     await fsp.rm(p, { force: true });
   }
 
+  async removeDir(p: string): Promise<void> {
+    await fsp.rmdir(p);
+  }
+
   async listPids(): Promise<number[]> {
     const names = (await this.readDir(this.proc())) ?? [];
     return names.filter((n) => /^\d+$/.test(n)).map(Number);

@@ -104,6 +104,9 @@ export interface Host {
   // Only for enotconn's own state and run directories and their files.
   chmod(path: string, mode: number): Promise<void>;
   removeFile(path: string): Promise<void>;
+  // rmdir: an empty directory of enotconn's own (a heal's staging directories). Never recursive, so
+  // a directory that is still a mountpoint or holds anything stays.
+  removeDir(path: string): Promise<void>;
 
   listPids(): Promise<number[]>;
   // Kernel log records as /dev/kmsg prints them ("pri,seq,usec,flags;message"), read without blocking.

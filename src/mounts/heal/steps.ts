@@ -3,6 +3,7 @@
 // action, audited as it ends. Before acting, each function re-reads the mount's identity from
 // mountinfo and re-checks the path; it refuses a step marked requiresForce without --force.
 import { launchRemount, launchSupervised } from '../../host/daemon-launch.js';
+import { failpointAfterStep } from '../../host/failpoint.js';
 import { readProcStat } from '../../host/proc.js';
 import { FIXED_ENV } from '../../host/programs.js';
 import type { Host, SpawnedProcess } from '../../host/types.js';
@@ -426,6 +427,8 @@ export async function runStep(ctx: StepContext, step: PlanStep, index: number): 
     });
   }
   await ctx.onStep?.(index, result);
+  // Tests only (ENOTCONN_FAILPOINT): stop here, audited and journaled, for a kill -9 in this state.
+  if (step.action !== 'none') failpointAfterStep(ctx.host, step.action, ctx.origin);
   return result;
 }
 

@@ -3,29 +3,11 @@
 // executor: the mount is back, the audit log shows each step once, and a bystander whose argv
 // names the mountpoint is left alone (nothing is ever killed for what its argv says).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { killHard, liveBindfs, liveSshd, requireBinary, sshfsOptions, tempDir, waitFor } from '../../helpers/live.js';
-import { mountCount, startWatchProc } from './watch-harness.js';
-
-function alive(pid: number): boolean {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !st.slice(st.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
-
-// A process that only names the mountpoint in its argv, like `rsync -a /mnt/data /bak` would.
-function bystander(t: TestContext, mp: string): ChildProcess {
-  const p = spawn('sh', ['-c', 'sleep 600; :', 'sh', mp], { stdio: 'ignore', detached: true });
-  p.unref();
-  t.after(() => killHard(p.pid!));
-  return p;
-}
+import { test } from 'node:test';
+import { liveBindfs, liveSshd, requireBinary, sshfsOptions, tempDir, waitFor } from '../../helpers/live.js';
+import { alive, auditSteps, bystander, mountCount, startWatchProc } from './watch-harness.js';
 
 // Pids of bindfs processes whose argv names `mp` (read only).
 function bindfsFor(mp: string): number[] {
@@ -40,18 +22,6 @@ function bindfsFor(mp: string): number[] {
     }
   }
   return out;
-}
-
-function auditSteps(stateDir: string, mp: string): string[] {
-  const file = path.join(stateDir, 'heal-audit.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { kind: string; action: string; mountpoint: string; ok: boolean; origin: string })
-    .filter((l) => l.kind === 'step' && l.mountpoint === mp)
-    .map((l) => `${l.origin}:${l.action}:${l.ok ? 'ok' : 'failed'}`);
 }
 
 test('observed mount: kill -9 of watch after the unmount, before the remount: the next watch remounts from the journaled plan', async (t) => {
