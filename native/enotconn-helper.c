@@ -7,6 +7,7 @@
 //   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>   probe: statfs, then lstat of a
 //                                                    random name under the mount (ENOENT = healthy)
 //   R <id> <timeout_ms> <max_bytes> <hex_path>       bounded read of a /proc or /sys file
+//   L <id> <timeout_ms> <hex_path>                   bounded readlink of a /proc link (cwd, fd/N...)
 //   G <id> <timeout_ms> <pid> <ro 0|1> <hex_src> <hex_dst>   graft: clone the host's mount tree at
 //                                                    src, enter pid's mount namespace, detach the
 //                                                    stale mount at dst and move the clone there
@@ -14,7 +15,7 @@
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
 //   U <key_hash> <latency_us>   an abandoned probe finally returned
-//   D <id> ok <hex> | D <id> err <errno> | D <id> hung
+//   D <id> ok <hex> | D <id> err <errno> | D <id> hung   (R and L)
 //   G <id> ok | G <id> err <errno> <step> | G <id> hung
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
 //
@@ -61,7 +62,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ, GRAFT };
+enum kind { PROBE, READ, LINK, GRAFT };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -402,6 +403,31 @@ static char *run_read(struct req *r, size_t *len) {
   return line;
 }
 
+// A bounded readlink: the link's target, hex-encoded, as a malloc'd `D` line. Why bounded: a
+// readlink of /proc/<pid>/cwd (or exe, fd/N) waits while that process is inside execve, for as
+// long as execve waits (closing a file on a stopped FUSE mount, for one).
+static char *run_readlink(struct req *r, size_t *len) {
+  char target[PATH_MAX_BYTES];
+  ssize_t got = readlink(r->path, target, sizeof target);
+  int e = got < 0 ? errno : 0;
+  char *line = malloc(got > 0 ? (size_t)got * 2 + 64 : 64);
+  if (!line) return NULL;
+  int n;
+  if (got < 0) {
+    n = snprintf(line, 64, "D %ld err %d\n", r->id, e);
+  } else {
+    static const char hx[] = "0123456789abcdef";
+    n = snprintf(line, 64, "D %ld ok ", r->id);
+    for (ssize_t i = 0; i < got; i++) {
+      line[n++] = hx[(unsigned char)target[i] >> 4];
+      line[n++] = hx[(unsigned char)target[i] & 15];
+    }
+    line[n++] = '\n';
+  }
+  *len = (size_t)n;
+  return line;
+}
+
 // Graft, in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller, setns(2)): open
 // the fresh tree on the host BEFORE entering the namespace (open_tree(2) OPEN_TREE_CLONE of src,
 // which may be a subdirectory: the subPath root is kept), make it read-only if asked
@@ -542,7 +568,7 @@ static void *pool_thread(void *arg) {
     } else if (r->kind == GRAFT) {
       len = run_graft(r, small, sizeof small);
     } else {
-      line = run_read(r, &len);
+      line = r->kind == LINK ? run_readlink(r, &len) : run_read(r, &len);
       if (!line) {
         line = small;
         len = (size_t)snprintf(small, sizeof small, "D %ld err %d\n", r->id, ENOMEM);
@@ -653,6 +679,10 @@ static void enqueue(char *line) {
     r->kind = READ;
     ok = sscanf(line, "R %ld %ld %ld %8195s", &r->id, &r->timeout_ms, &r->max_bytes, hexpath) == 4;
     ok = ok && r->max_bytes > 0 && r->max_bytes <= 4 * 1024 * 1024;
+    strcpy(r->hash, "-");
+  } else if (line[0] == 'L') {
+    r->kind = LINK;
+    ok = sscanf(line, "L %ld %ld %8195s", &r->id, &r->timeout_ms, hexpath) == 3;
     strcpy(r->hash, "-");
   } else if (line[0] == 'G') {
     r->kind = GRAFT;

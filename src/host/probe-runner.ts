@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
 import { takeEarlyEngine } from './probe-early.js';
-import { probeLine, toHex } from './probe-protocol.js';
+import { probeLine, readLine, toHex, type ReadRequest } from './probe-protocol.js';
 import { registryName } from './stuck-registry.js';
 import type { ProbeOptions, ProbeResult, ProbeTarget } from './types.js';
 import { classifyErrnoNumber, errnoName } from '../mounts/probe/classify.js';
@@ -119,19 +119,29 @@ export class ProbeRunner {
   }
 
   // Read at most `maxBytes` of a /proc or /sys file through the engine, abandoned after
-  // `timeoutMs` (a process's cmdline read can block on its mm lock, or a FUSE-backed exe).
-  // Only the native helper serves it; the Node child answers ENOSYS.
+  // `timeoutMs`: a process's stat, environ or maps read waits on its exec lock or mm lock, which
+  // a task stuck in execve (closing a file on a stopped FUSE mount) or faulting on a hung mount
+  // holds for as long as the mount hangs. Both engines serve it, on a thread that can be abandoned.
   readBounded(file: string, maxBytes: number, timeoutMs: number): Promise<BoundedRead> {
-    if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS' });
+    return this.readRequest({ timeoutMs, maxBytes, path: file });
+  }
+
+  // readlink of a /proc link (cwd, exe, root, fd/N, ns/*) through the engine, abandoned after
+  // `timeoutMs`: such a readlink waits as long as a stat read does on a process stuck in execve.
+  readLinkBounded(link: string, timeoutMs: number): Promise<BoundedRead> {
+    return this.readRequest({ timeoutMs, maxBytes: 4096, path: link, link: true });
+  }
+
+  private readRequest(r: Omit<ReadRequest, 'id'>): Promise<BoundedRead> {
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.reads.delete(id);
         resolve({ ok: false, hung: true });
-      }, timeoutMs + ENGINE_SLACK_MS);
+      }, r.timeoutMs + ENGINE_SLACK_MS);
       this.reads.set(id, { resolve, timer });
-      this.send(child, `R ${id} ${Math.max(1, Math.round(timeoutMs))} ${maxBytes} ${toHex(file)}`);
+      this.send(child, readLine({ id, ...r }));
     });
   }
 
