@@ -11,12 +11,17 @@
 //   G <id> <timeout_ms> <pid> <ro 0|1> <hex_src> <hex_dst>   graft: clone the host's mount tree at
 //                                                    src, enter pid's mount namespace, detach the
 //                                                    stale mount at dst and move the clone there
+//   M <id> <timeout_ms> <recursive 0|1> <attr_set> <src_dev|-> <src_ino|-> <dst_dev|-> <dst_ino|->
+//     <hex_src> <hex_dst>                            bind by file descriptors, in this namespace:
+//                                                    `mount --bind` (--rbind) without the window
+//                                                    between checking the paths and mounting
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
 //   U <key_hash> <latency_us>   an abandoned probe finally returned
 //   D <id> ok <hex> | D <id> err <errno> | D <id> hung   (R and L)
 //   G <id> ok | G <id> err <errno> <step> | G <id> hung
+//   M <id> ok | M <id> err <errno> <step> | M <id> hung
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
 //
 // Threads: a small pool takes requests from a queue. A request whose deadline passes is answered
@@ -62,7 +67,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ, LINK, GRAFT };
+enum kind { PROBE, READ, LINK, GRAFT, BIND };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -77,7 +82,9 @@ struct req {
   char path[PATH_MAX_BYTES / 2 + 64];
   char path2[PATH_MAX_BYTES / 2 + 64]; // graft: the destination inside the target namespace
   long pid;                            // graft: a process in the target mount namespace
-  long ro;                             // graft: keep the grafted mount read-only
+  long ro;                             // graft: keep the grafted mount read-only; bind: recursive
+  unsigned long long attrs;            // bind: MOUNT_ATTR_* to set on the new mount
+  long long want[4];                   // bind: st_dev, st_ino of src, then of dst (-1: not checked)
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
@@ -510,6 +517,62 @@ static size_t run_graft(struct req *r, char *line, size_t cap) {
   return (size_t)n;
 }
 
+// Bind by file descriptors (mount_setattr(2), open_tree(2), move_mount(2)): resolve src without
+// following any symlink (openat2 RESOLVE_NO_SYMLINKS), clone the mount tree there (OPEN_TREE_CLONE,
+// with AT_RECURSIVE for an rbind), check that the clone's root is the inode that was checked before
+// (st_dev and st_ino), set the per-mount flags asked for (ro, nosuid, nodev, noexec) while the clone
+// is still detached, resolve dst the same way and check it, then attach the clone there. A path that
+// a user swaps for a symlink, or for another directory, between the check and the mount, fails here
+// (ELOOP, or ESTALE for another inode): nothing is mounted. No fork: these calls need no setns.
+static size_t run_bind(struct req *r, char *line, size_t cap) {
+  const char *step = "openat2";
+  int err = 0, sfd = -1, tree = -1, dfd = -1;
+  struct open_how how = {0};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  unsigned int rec = r->ro ? AT_RECURSIVE : 0;
+  struct stat st;
+  sfd = (int)syscall(SYS_openat2, AT_FDCWD, r->path, &how, sizeof how);
+  if (sfd < 0) err = errno;
+  if (!err) {
+    step = "open_tree";
+    tree = (int)syscall(SYS_open_tree, sfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+    if (tree < 0) err = errno;
+  }
+  if (!err) {
+    step = "source";
+    if (fstat(tree, &st) != 0) err = errno;
+    else if ((r->want[0] >= 0 && (long long)st.st_dev != r->want[0]) || (r->want[1] >= 0 && (long long)st.st_ino != r->want[1]))
+      err = ESTALE;
+  }
+  if (!err && r->attrs) {
+    step = "mount_setattr";
+    struct mount_attr a = {0};
+    a.attr_set = r->attrs;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &a, sizeof a) != 0) err = errno;
+  }
+  if (!err) {
+    step = "openat2-target";
+    dfd = (int)syscall(SYS_openat2, AT_FDCWD, r->path2, &how, sizeof how);
+    if (dfd < 0) err = errno;
+  }
+  if (!err) {
+    step = "target";
+    if (fstat(dfd, &st) != 0) err = errno;
+    else if ((r->want[2] >= 0 && (long long)st.st_dev != r->want[2]) || (r->want[3] >= 0 && (long long)st.st_ino != r->want[3]))
+      err = ESTALE;
+  }
+  if (!err) {
+    step = "move_mount";
+    if (syscall(SYS_move_mount, tree, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) err = errno;
+  }
+  if (dfd >= 0) close(dfd);
+  if (tree >= 0) close(tree); // a clone never attached is dissolved when its last fd closes
+  if (sfd >= 0) close(sfd);
+  int n = err == 0 ? snprintf(line, cap, "M %ld ok\n", r->id) : snprintf(line, cap, "M %ld err %d %s\n", r->id, err, step);
+  return (size_t)n;
+}
+
 static void wake_main(void) {
   char b = 1;
   if (write(wake_fd[1], &b, 1) < 0) { /* the pipe is full: the loop is awake anyway */ }
@@ -567,6 +630,8 @@ static void *pool_thread(void *arg) {
       len = run_probe(r, small, sizeof small, &lat);
     } else if (r->kind == GRAFT) {
       len = run_graft(r, small, sizeof small);
+    } else if (r->kind == BIND) {
+      len = run_bind(r, small, sizeof small);
     } else {
       line = r->kind == LINK ? run_readlink(r, &len) : run_read(r, &len);
       if (!line) {
@@ -654,6 +719,8 @@ static int check_deadlines(void) {
         replyf("H %ld\n", r->id);
       } else if (r->kind == GRAFT) {
         replyf("G %ld hung\n", r->id);
+      } else if (r->kind == BIND) {
+        replyf("M %ld hung\n", r->id);
       } else {
         replyf("D %ld hung\n", r->id);
       }
@@ -690,6 +757,18 @@ static void enqueue(char *line) {
     ok = sscanf(line, "G %ld %ld %ld %ld %8195s %8195s", &r->id, &r->timeout_ms, &r->pid, &r->ro, hexpath, hexdst) == 6;
     ok = ok && r->pid > 0 && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 &&
          r->path2[0] == '/';
+    strcpy(r->hash, "-");
+  } else if (line[0] == 'M') {
+    r->kind = BIND;
+    char hexdst[PATH_MAX_BYTES + 4], w[4][24];
+    ok = sscanf(line, "M %ld %ld %ld %llu %23s %23s %23s %23s %8195s %8195s", &r->id, &r->timeout_ms, &r->ro,
+                &r->attrs, w[0], w[1], w[2], w[3], hexpath, hexdst) == 10;
+    for (int i = 0; ok && i < 4; i++) {
+      char *end;
+      r->want[i] = strcmp(w[i], "-") == 0 ? -1 : strtoll(w[i], &end, 10);
+      if (strcmp(w[i], "-") != 0 && (*end != '\0' || r->want[i] < 0)) ok = 0;
+    }
+    ok = ok && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 && r->path2[0] == '/';
     strcpy(r->hash, "-");
   }
   // A registry name is a file name of ours, never a path or a dot file.

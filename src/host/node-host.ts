@@ -7,6 +7,8 @@ import { execArgv, spawnArgv } from './exec.js';
 import { READ_MAX_BYTES } from './probe-protocol.js';
 import { ProbeRunner } from './probe-runner.js';
 import type {
+  BindTreeRequest,
+  BindTreeResult,
   ExecOptions,
   ExecResult,
   Host,
@@ -236,6 +238,15 @@ export class NodeHost implements Host {
   // The probe runner, for the watch daemon's metrics (orphans, in flight).
   get probeRunner(): ProbeRunner | null {
     return this.runner;
+  }
+
+  async bindTree(req: BindTreeRequest): Promise<BindTreeResult | null> {
+    if (this.root !== '') return null;
+    this.runner ??= new ProbeRunner(this.runDir);
+    if (this.runner.engine !== 'native') return null;
+    const r = await this.runner.bindTree(req);
+    // A kernel without openat2/open_tree/move_mount (before 5.6; mount_setattr 5.12): mount(8) instead.
+    return !r.ok && 'errno' in r && r.errno === 'ENOSYS' ? null : r;
   }
 
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult> {

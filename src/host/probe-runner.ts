@@ -4,7 +4,7 @@ import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.
 import { takeEarlyEngine } from './probe-early.js';
 import { probeLine, readLine, toHex, type ReadRequest } from './probe-protocol.js';
 import { registryName } from './stuck-registry.js';
-import type { ProbeOptions, ProbeResult, ProbeTarget } from './types.js';
+import type { BindTreeRequest, BindTreeResult, ProbeOptions, ProbeResult, ProbeTarget } from './types.js';
 import { classifyErrnoNumber, errnoName } from '../mounts/probe/classify.js';
 
 // Extra time the runner allows beyond the probe timeout before it answers `hung` itself, should
@@ -39,6 +39,7 @@ export class ProbeRunner {
   private readonly pending = new Map<number, Pending>();
   private readonly reads = new Map<number, { resolve: (r: BoundedRead) => void; timer: NodeJS.Timeout }>();
   private readonly grafts = new Map<number, { resolve: (r: GraftResult) => void; timer: NodeJS.Timeout }>();
+  private readonly binds = new Map<number, { resolve: (r: BindTreeResult) => void; timer: NodeJS.Timeout }>();
   // Mounts whose probe from this process has not returned yet: key → since (ms).
   private readonly inFlight = new Map<string, number>();
   private readonly keyByHash = new Map<string, string>();
@@ -167,6 +168,32 @@ export class ProbeRunner {
     });
   }
 
+  // Bind `req.source` onto `req.target` by file descriptors in this mount namespace (the native
+  // helper's M request: openat2 RESOLVE_NO_SYMLINKS, open_tree, an st_dev/st_ino check, mount_setattr,
+  // move_mount). Without the helper: ENOSYS.
+  bindTree(req: BindTreeRequest): Promise<BindTreeResult> {
+    if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS', step: 'helper' });
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
+    const id = this.nextId++;
+    // MOUNT_ATTR_RDONLY, _NOSUID, _NODEV, _NOEXEC (include/uapi/linux/mount.h).
+    const bits = { ro: 0x1, nosuid: 0x2, nodev: 0x4, noexec: 0x8 } as const;
+    const attrs = req.attrs.reduce((a, o) => a | bits[o], 0);
+    const want = [req.sourceId?.dev, req.sourceId?.ino, req.targetId?.dev, req.targetId?.ino].map((n) =>
+      n === undefined || n === null ? '-' : String(n),
+    );
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.binds.delete(id);
+        resolve({ ok: false, hung: true });
+      }, req.timeoutMs + ENGINE_SLACK_MS);
+      this.binds.set(id, { resolve, timer });
+      this.send(
+        child,
+        `M ${id} ${Math.max(1, Math.round(req.timeoutMs))} ${req.recursive ? 1 : 0} ${attrs} ${want.join(' ')} ${toHex(req.source)} ${toHex(req.target)}`,
+      );
+    });
+  }
+
   private send(child: ChildProcess, line: string): void {
     if (this.outChild !== child) this.flush();
     this.outChild = child;
@@ -240,6 +267,11 @@ export class ProbeRunner {
         this.grafts.delete(id);
         g.resolve({ ok: false, errno: 'EPROBECHILD', step: 'helper' });
       }
+      for (const [id, b] of this.binds) {
+        clearTimeout(b.timer);
+        this.binds.delete(id);
+        b.resolve({ ok: false, errno: 'EPROBECHILD', step: 'helper' });
+      }
       this.inFlight.clear();
       this.keyByHash.clear();
     });
@@ -268,6 +300,16 @@ export class ProbeRunner {
     }
     const id = Number(f[1]);
     if (kind === 'D') return this.onRead(id, f);
+    if (kind === 'M') {
+      const b = this.binds.get(id);
+      if (!b) return;
+      clearTimeout(b.timer);
+      this.binds.delete(id);
+      if (f[2] === 'ok') b.resolve({ ok: true });
+      else if (f[2] === 'hung') b.resolve({ ok: false, hung: true });
+      else b.resolve({ ok: false, errno: errnoName(Number(f[3])), step: f[4] ?? '?' });
+      return;
+    }
     if (kind === 'G') {
       const g = this.grafts.get(id);
       if (!g) return;
@@ -347,6 +389,7 @@ export class ProbeRunner {
     for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
     for (const r of this.reads.values()) clearTimeout(r.timer);
     for (const g of this.grafts.values()) clearTimeout(g.timer);
+    for (const b of this.binds.values()) clearTimeout(b.timer);
     this.release();
   }
 }

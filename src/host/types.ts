@@ -77,6 +77,21 @@ export interface SpawnedProcess {
   kill(signal?: NodeJS.Signals): boolean;
 }
 
+// A bind by file descriptors (the native helper's M request): the source and target are resolved
+// without following symlinks, and each must still be the inode (st_dev, st_ino as `stat %d %i`
+// prints them) that was checked before, or nothing is mounted.
+export interface BindTreeRequest {
+  source: string;
+  target: string;
+  recursive: boolean; // --rbind: the source's child mounts come along
+  attrs: Array<'ro' | 'nosuid' | 'nodev' | 'noexec'>; // set on the new mount before it is attached
+  sourceId: { dev: number; ino: number | null } | null;
+  targetId: { dev: number; ino: number } | null;
+  timeoutMs: number;
+}
+
+export type BindTreeResult = { ok: true } | { ok: false; errno: string; step: string } | { ok: false; hung: true };
+
 export type TcpResult =
   { ok: true; latencyMs: number } | { ok: false; errno: string; latencyMs: number; timedOut: boolean };
 
@@ -118,6 +133,9 @@ export interface Host {
   // Start the probe child now, so its start-up overlaps the caller's own work (optional to call).
   prepareProbes(concurrency: number): void;
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult>;
+  // Bind by file descriptors through the native helper; null when there is none (no C compiler,
+  // the Node probe engine): the caller then runs mount --bind after its own lstat checks.
+  bindTree?(req: BindTreeRequest): Promise<BindTreeResult | null>;
   signal(pid: number, signal: NodeJS.Signals | 0): boolean;
 
   uid(): number;
