@@ -1,7 +1,9 @@
-// Live: kill -9 of watch between the unmount and the remount, for an observed mount and for a
-// managed one. The next watch settles the heal from the journaled plan through the one step
-// executor: the mount is back, the audit log shows each step once, and a bystander whose argv
-// names the mountpoint is left alone (nothing is ever killed for what its argv says).
+// Live: kill -9 of watch around the unmount and the remount, racing the heal (an observed mount
+// whose remount is in flight, a managed mount killed with its daemon); crash-failpoint.test.ts
+// stops watch exactly between two steps instead. The next watch settles the heal from the
+// journaled plan through the one step executor: the mount is back, the audit log shows each step
+// once, and a bystander whose argv names the mountpoint is left alone (nothing is ever killed for
+// what its argv says).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +26,7 @@ function bindfsFor(mp: string): number[] {
   return out;
 }
 
-test('observed mount: kill -9 of watch after the unmount, before the remount: the next watch remounts from the journaled plan', async (t) => {
+test('observed mount: kill -9 of watch with its remount in flight (the old mount gone, the remount killed with it): the next watch remounts from the journaled plan', async (t) => {
   if (!requireBinary(t, 'bindfs')) return;
   const dir = tempDir(t, 'enc-trust-crash-');
   // The mount's source lies on another FUSE mount. With that one's daemon stopped, the heal's
@@ -67,7 +69,7 @@ test('observed mount: kill -9 of watch after the unmount, before the remount: th
   );
   const journal = a.db<{ recipe: string }>('SELECT recipe FROM watch_heal_journal WHERE mountpoint = ?', mp)[0]!;
   const plan = JSON.parse(journal.recipe) as { version: number; plan: Array<{ action: string }> };
-  assert.equal(plan.version, 2, 'the journal holds the whole plan');
+  assert.equal(plan.version, 3, 'the journal holds the whole plan');
   assert.ok(plan.plan.some((s) => s.action === 'remount'));
   a.proc.kill('SIGKILL');
   await a.exited;
