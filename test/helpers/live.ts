@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { helperPath } from '../../src/host/probe-engine.js';
+import { parseMountinfo, type MountInfo } from '../../src/mounts/mountinfo/parse.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = path.join(REPO, 'dist/src/cli/main.js');
@@ -111,6 +112,21 @@ export function isMounted(mountpoint: string): boolean {
       mp !== undefined && mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === want
     );
   });
+}
+
+// The mounts on exactly `mountpoint` in this process's table, bottom first.
+export function mountsOn(mountpoint: string): MountInfo[] {
+  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'latin1')).filter((m) => m.mountpoint === mountpoint);
+}
+
+// True once `pid` has exited (gone, or a zombie not reaped yet).
+export function exited(pid: number): boolean {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }
 
 // Unmount whatever is at `mountpoint` (lazily and without resolving the path, so it cannot hang).

@@ -342,9 +342,15 @@ async function topologyStep(ctx: StepContext, step: PlanStep): Promise<Outcome> 
     const end = c.dirs.at(-1);
     if (end?.path === p) seen.set(p, end);
   }
-  // A bind by file descriptors where the native helper can: what was just checked is what is bound.
-  if (isBind && ctx.host.bindTree) {
-    const done = await bindByFd(ctx, step, mounts, seen);
+  if (isBind) {
+    // The source must be on the mount it is bound from: the mount the step names, or the healed one.
+    const from = bindSourceDevice(ctx, step, mounts);
+    const src = seen.get(argv.at(-2)!);
+    if (src && from !== null && src.dev !== from) {
+      return refuse(`not run: ${src.path} is on device ${src.dev}, not on the mount it is bound from (${from})`);
+    }
+    // By file descriptors where the native helper can: what was just checked is what is bound.
+    const done = ctx.host.bindTree ? await bindByFd(ctx, step, from, seen) : null;
     if (done !== null) return done;
   }
   const r = await ctx.host.exec(argv, {
@@ -365,26 +371,28 @@ function devNumber(major: number, minor: number): number {
   );
 }
 
+// The st_dev the source of a bind step must have: the mount the step names (a child set aside), or
+// the healed mount when the source lies under it; null when neither says.
+function bindSourceDevice(ctx: StepContext, step: PlanStep, mounts: readonly MountInfo[]): number | null {
+  const source = step.argv!.at(-2)!;
+  const healed = ctx.healed ? mounts.find((m) => m.id === ctx.healed!.id) : undefined;
+  const owner = step.mount ?? (healed && isUnder(source, healed.mountpoint) ? healed : undefined);
+  return owner ? devNumber(owner.major, owner.minor) : null;
+}
+
 // `mount --bind|--rbind SRC DST` done by the native helper (Host.bindTree): SRC and DST resolved
-// without following symlinks, each the inode the stat child saw just before (SRC also on the
-// device it must be on: the mount the step names, or the healed mount), the step's flags set
-// before the new mount is attached. Closes the window between the lstat checks and mount(8).
-// Null when there is no helper: the caller runs mount(8), checked as above.
+// without following symlinks, each the inode the stat child saw just before (SRC also on device
+// `want`), the step's flags set before the new mount is attached. Closes the window between the
+// lstat checks and mount(8). Null when there is no helper: the caller runs mount(8), checked as above.
 async function bindByFd(
   ctx: StepContext,
   step: PlanStep,
-  mounts: readonly MountInfo[],
+  want: number | null,
   seen: ReadonlyMap<string, DirIdentity>,
 ): Promise<Outcome | null> {
   const argv = step.argv!;
   const [source, target] = [argv.at(-2)!, argv.at(-1)!];
-  const healed = ctx.healed ? mounts.find((m) => m.id === ctx.healed!.id) : undefined;
-  const owner = step.mount ?? (healed && isUnder(source, healed.mountpoint) ? healed : undefined);
-  const want = owner ? devNumber(owner.major, owner.minor) : null;
   const src = seen.get(source);
-  if (src && want !== null && src.dev !== want) {
-    return refuse(`not run: ${source} is on device ${src.dev}, not on the mount it is bound from (${want})`);
-  }
   const dst = seen.get(target);
   const r = await ctx.host.bindTree!({
     source,
@@ -439,7 +447,13 @@ export interface TopologyRun {
 export async function runTopologySteps(
   ctx: StepContext,
   steps: readonly PlanStep[],
-  opts: { stageDirs?: readonly string[]; healed?: MountIdentity; from?: number } = {},
+  opts: {
+    stageDirs?: readonly string[];
+    healed?: MountIdentity;
+    from?: number;
+    // Crash recovery: a step the mount table shows done already is passed over, not run again.
+    done?: (step: PlanStep) => Promise<boolean>;
+  } = {},
 ): Promise<TopologyRun> {
   for (const d of opts.stageDirs ?? []) await ctx.host.mkdirp(d, 0o700);
   // onStep journals progress through the main plan by its index: topology steps are not in it.
@@ -449,6 +463,7 @@ export async function runTopologySteps(
   const results: StepResult[] = [];
   let i = opts.from ?? 0;
   for (const step of steps) {
+    if (opts.done && (await opts.done(step))) continue;
     const r = await runStep(c, { ...step, phase: step.phase ?? 'after-remount' }, i++);
     results.push(r);
     if (!r.ok) {

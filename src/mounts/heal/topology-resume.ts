@@ -12,7 +12,7 @@ import type { PlanStep } from '../diagnosis.js';
 import { identityOf, sameIdentity, topAt } from '../mountinfo/identity.js';
 import type { MountInfo } from '../mountinfo/parse.js';
 import { readMounts } from '../scan.js';
-import { runStep, type StepContext, type StepResult, type TopologyRun } from './steps.js';
+import { runTopologySteps, type StepContext, type TopologyRun } from './steps.js';
 import type { TopologyExpectation, TopologyPlan } from './topology-plan.js';
 import { undoStaging } from './topology-plan.js';
 import type { PlanPrograms } from './plan.js';
@@ -127,19 +127,10 @@ export async function resumeSteps(
   t: JournalTopology,
   healed: MountInfo | null,
 ): Promise<TopologyRun> {
-  const c: StepContext = healed ? { ...ctx, healed: identityOf(healed) } : ctx;
-  const results: StepResult[] = [];
-  let i = 0;
-  for (const step of steps) {
-    if (stepDone(await readMounts(ctx.host), step, t, healed)) continue;
-    const r = await runStep(c, { ...step, phase: step.phase ?? 'after-remount' }, i++);
-    results.push(r);
-    if (!r.ok) {
-      const why = r.refused ?? (r.output || `exit ${r.code}`);
-      return { ok: false, results, problem: `${(step.argv ?? []).join(' ')} failed: ${why}` };
-    }
-  }
-  return { ok: true, results, problem: null };
+  return runTopologySteps(ctx, steps, {
+    ...(healed ? { healed: identityOf(healed) } : {}),
+    done: async (step) => stepDone(await readMounts(ctx.host), step, t, healed),
+  });
 }
 
 // The steps that put the children set aside back where they were, from what the table shows done.

@@ -15,10 +15,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { HealReport } from '../../../src/mounts/heal/apply.js';
 import { helperPath } from '../../../src/host/probe-engine.js';
-import { parseMountinfo, type MountInfo } from '../../../src/mounts/mountinfo/parse.js';
 import {
   REPO,
+  exited,
   killHard,
+  mountsOn as at,
   privateDirs,
   requireBinary,
   runCli,
@@ -26,19 +27,6 @@ import {
   tempDir,
   waitFor,
 } from '../../helpers/live.js';
-
-function at(mp: string): MountInfo[] {
-  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'latin1')).filter((m) => m.mountpoint === mp);
-}
-
-function gone(pid: number): boolean {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return st.slice(st.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 test('a symlink swapped in under the bind source while heal re-binds: root never binds anything outside the mount', async (t) => {
   if (!requireBinary(t, 'bindfs', 'cc')) return;
@@ -82,7 +70,7 @@ test('a symlink swapped in under the bind source while heal re-binds: root never
     assert.equal(bind, 0, 'the bind of /sub/data is made');
     assert.equal(fs.readFileSync(path.join(b, 'mine.txt'), 'utf8'), 'mine\n');
     process.kill(m.daemonPid, 'SIGKILL');
-    await waitFor(() => gone(m.daemonPid), 5000, 'the daemon to die');
+    await waitFor(() => exited(m.daemonPid), 5000, 'the daemon to die');
     fs.writeFileSync(flag, '');
     const loop = spawn(swapper, [path.join(src, 'sub'), path.join(src, 'lnk'), flag], {
       stdio: 'ignore',
@@ -94,7 +82,7 @@ test('a symlink swapped in under the bind source while heal re-binds: root never
       timeoutMs: 90_000,
     });
     fs.rmSync(flag);
-    await waitFor(() => gone(loop.pid!), 10_000, 'the swap loop to stop');
+    await waitFor(() => exited(loop.pid!), 10_000, 'the swap loop to stop');
     assert.equal(fs.lstatSync(path.join(src, 'sub')).isDirectory(), true);
     const report = JSON.parse(r.stdout) as HealReport;
     const rebind = report.steps.find((s) => s.step.argv?.includes('--bind'));

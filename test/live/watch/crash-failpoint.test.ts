@@ -9,20 +9,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { parseMountinfo, type MountInfo } from '../../../src/mounts/mountinfo/parse.js';
-import { liveBindfs, requireBinary, startFuseDaemon, tempDir, waitFor } from '../../helpers/live.js';
+import { liveBindfs, mountsOn as at, requireBinary, startFuseDaemon, tempDir, waitFor } from '../../helpers/live.js';
 import {
   alive,
   auditSteps,
   bystander,
   mountCount,
   procState,
+  managedBack,
   startWatchProc,
   type WatchProc,
 } from './watch-harness.js';
-
-function at(mp: string): MountInfo[] {
-  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'latin1')).filter((m) => m.mountpoint === mp);
-}
 
 // Wait until watch has stopped itself at the failpoint, then kill it as a crash would.
 async function crashAtFailpoint(w: WatchProc, what: string): Promise<void> {
@@ -69,14 +66,7 @@ test('supervised mount: watch killed between the supervisor’s clear and its st
   assert.equal(mountCount(mp), 0);
 
   const b = await startWatchProc(t, config, { dirs: a.dirs });
-  await waitFor(
-    async () => {
-      const v = await b.mount(mp);
-      return v?.state === 'healthy' && v.daemonPid !== null && v.daemonPid !== first;
-    },
-    60_000,
-    'the managed mount to be back',
-  );
+  await managedBack(b, mp, first);
   assert.equal(mountCount(mp), 1);
   assert.equal(fs.readFileSync(path.join(mp, 'data.txt'), 'utf8'), 'supervised\n');
   assert.deepEqual(auditSteps(a.dirs.ENOTCONN_STATE_DIR, mp), [

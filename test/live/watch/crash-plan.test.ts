@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { liveBindfs, liveSshd, requireBinary, sshfsOptions, tempDir, waitFor } from '../../helpers/live.js';
-import { alive, auditSteps, bystander, mountCount, startWatchProc } from './watch-harness.js';
+import { alive, auditSteps, bystander, managedBack, mountCount, startWatchProc } from './watch-harness.js';
 
 // Pids of bindfs processes whose argv names `mp` (read only).
 function bindfsFor(mp: string): number[] {
@@ -121,14 +121,7 @@ test('managed mount: kill -9 of watch and of its daemon: the next watch clears t
   await waitFor(() => !alive(first), 5000, 'the daemon to die');
   assert.equal(mountCount(mp), 1, 'the dead mount is still there');
   const b = await startWatchProc(t, config, { dirs: a.dirs });
-  await waitFor(
-    async () => {
-      const v = await b.mount(mp);
-      return v?.state === 'healthy' && v.daemonPid !== null && v.daemonPid !== first;
-    },
-    60_000,
-    'the managed mount to be back',
-  );
+  await managedBack(b, mp, first);
   assert.equal(mountCount(mp), 1);
   assert.equal(fs.readFileSync(path.join(mp, 'data.txt'), 'utf8'), 'managed\n');
   const steps = auditSteps(a.dirs.ENOTCONN_STATE_DIR, mp);

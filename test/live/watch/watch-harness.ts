@@ -166,6 +166,18 @@ export function mountCount(mp: string): number {
     .filter((l) => l.split(' ')[4] === mp).length;
 }
 
+// Wait until the managed mount at `mp` is healthy again, served by another daemon than `first`.
+export async function managedBack(w: WatchProc, mp: string, first: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const v = await w.mount(mp);
+      return v?.state === 'healthy' && v.daemonPid !== null && v.daemonPid !== first;
+    },
+    60_000,
+    'the managed mount to be back',
+  );
+}
+
 // A live process (not a zombie).
 export function alive(pid: number): boolean {
   return procState(pid) !== null && procState(pid) !== 'Z';
