@@ -7,18 +7,24 @@
 //   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>   probe: statfs, then lstat of a
 //                                                    random name under the mount (ENOENT = healthy)
 //   R <id> <timeout_ms> <max_bytes> <hex_path>       bounded read of a /proc or /sys file
+//   L <id> <timeout_ms> <hex_path>                   bounded readlink of a /proc link (cwd, fd/N...)
 //   G <id> <timeout_ms> <pid> <mntns_ino> <attrs> <maj:min|-> <stale_mnt_id|-1> <hex_src> <hex_dst>
 //                                                    graft: clone the host's mount tree at src
 //                                                    (on device maj:min), enter pid's mount
 //                                                    namespace (that inode), detach the stale mount
 //                                                    at dst (that mount id), move the clone there
 //                                                    with attrs (MOUNT_ATTR_* bits) set
+//   M <id> <timeout_ms> <recursive 0|1> <attr_set> <src_dev|-> <src_ino|-> <dst_dev|-> <dst_ino|->
+//     <hex_src> <hex_dst>                            bind by file descriptors, in this namespace:
+//                                                    `mount --bind` (--rbind) without the window
+//                                                    between checking the paths and mounting
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
 //   U <key_hash> <latency_us>   an abandoned probe finally returned
-//   D <id> ok <hex> | D <id> err <errno> | D <id> hung
+//   D <id> ok <hex> | D <id> err <errno> | D <id> hung   (R and L)
 //   G <id> ok | G <id> err <errno> <step> | G <id> hung
+//   M <id> ok | M <id> err <errno> <step> | M <id> hung
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
 //
 // Threads: a small pool takes requests from a queue. A request whose deadline passes is answered
@@ -64,7 +70,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ, GRAFT };
+enum kind { PROBE, READ, LINK, GRAFT, BIND };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -80,9 +86,11 @@ struct req {
   char path2[PATH_MAX_BYTES / 2 + 64]; // graft: the destination inside the target namespace
   long pid;                            // graft: a process in the target mount namespace
   unsigned long ns_ino;                // graft: the inode of that mount namespace, as planned
-  long attrs;                          // graft: MOUNT_ATTR_{RDONLY,NOSUID,NODEV,NOEXEC} to set
   long src_major, src_minor;           // graft: the fresh mount's device (-1: not checked)
   long long stale_mnt;                 // graft: the stale copy's mount id there (-1: none)
+  long ro;                             // bind: recursive
+  unsigned long long attrs;            // graft, bind: MOUNT_ATTR_* to set on the new mount
+  long long want[4];                   // bind: st_dev, st_ino of src, then of dst (-1: not checked)
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
@@ -408,6 +416,31 @@ static char *run_read(struct req *r, size_t *len) {
   return line;
 }
 
+// A bounded readlink: the link's target, hex-encoded, as a malloc'd `D` line. Why bounded: a
+// readlink of /proc/<pid>/cwd (or exe, fd/N) waits while that process is inside execve, for as
+// long as execve waits (closing a file on a stopped FUSE mount, for one).
+static char *run_readlink(struct req *r, size_t *len) {
+  char target[PATH_MAX_BYTES];
+  ssize_t got = readlink(r->path, target, sizeof target);
+  int e = got < 0 ? errno : 0;
+  char *line = malloc(got > 0 ? (size_t)got * 2 + 64 : 64);
+  if (!line) return NULL;
+  int n;
+  if (got < 0) {
+    n = snprintf(line, 64, "D %ld err %d\n", r->id, e);
+  } else {
+    static const char hx[] = "0123456789abcdef";
+    n = snprintf(line, 64, "D %ld ok ", r->id);
+    for (ssize_t i = 0; i < got; i++) {
+      line[n++] = hx[(unsigned char)target[i] >> 4];
+      line[n++] = hx[(unsigned char)target[i] & 15];
+    }
+    line[n++] = '\n';
+  }
+  *len = (size_t)n;
+  return line;
+}
+
 // Graft (DESIGN §8). The host-side half runs in the pool thread; only setns(2), which needs a
 // single-threaded caller, and what follows it run in a forked child, which makes raw syscalls
 // only (no libc lock another thread may have held at fork time).
@@ -445,7 +478,7 @@ static void set_step(struct graft_outcome *g, int err, const char *step) {
   g->step[i] = '\0';
 }
 
-static int set_attrs(int tree, long attrs) {
+static int set_attrs(int tree, unsigned long long attrs) {
   struct mount_attr a = {0};
   a.attr_set = (uint64_t)attrs;
   return (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a);
@@ -519,6 +552,62 @@ static size_t run_graft(struct req *r, char *line, size_t cap) {
   return (size_t)n;
 }
 
+// Bind by file descriptors (mount_setattr(2), open_tree(2), move_mount(2)): resolve src without
+// following any symlink (openat2 RESOLVE_NO_SYMLINKS), clone the mount tree there (OPEN_TREE_CLONE,
+// with AT_RECURSIVE for an rbind), check that the clone's root is the inode that was checked before
+// (st_dev and st_ino), set the per-mount flags asked for (ro, nosuid, nodev, noexec) while the clone
+// is still detached, resolve dst the same way and check it, then attach the clone there. A path that
+// a user swaps for a symlink, or for another directory, between the check and the mount, fails here
+// (ELOOP, or ESTALE for another inode): nothing is mounted. No fork: these calls need no setns.
+static size_t run_bind(struct req *r, char *line, size_t cap) {
+  const char *step = "openat2";
+  int err = 0, sfd = -1, tree = -1, dfd = -1;
+  struct open_how how = {0};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  unsigned int rec = r->ro ? AT_RECURSIVE : 0;
+  struct stat st;
+  sfd = (int)syscall(SYS_openat2, AT_FDCWD, r->path, &how, sizeof how);
+  if (sfd < 0) err = errno;
+  if (!err) {
+    step = "open_tree";
+    tree = (int)syscall(SYS_open_tree, sfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+    if (tree < 0) err = errno;
+  }
+  if (!err) {
+    step = "source";
+    if (fstat(tree, &st) != 0) err = errno;
+    else if ((r->want[0] >= 0 && (long long)st.st_dev != r->want[0]) || (r->want[1] >= 0 && (long long)st.st_ino != r->want[1]))
+      err = ESTALE;
+  }
+  if (!err && r->attrs) {
+    step = "mount_setattr";
+    struct mount_attr a = {0};
+    a.attr_set = r->attrs;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &a, sizeof a) != 0) err = errno;
+  }
+  if (!err) {
+    step = "openat2-target";
+    dfd = (int)syscall(SYS_openat2, AT_FDCWD, r->path2, &how, sizeof how);
+    if (dfd < 0) err = errno;
+  }
+  if (!err) {
+    step = "target";
+    if (fstat(dfd, &st) != 0) err = errno;
+    else if ((r->want[2] >= 0 && (long long)st.st_dev != r->want[2]) || (r->want[3] >= 0 && (long long)st.st_ino != r->want[3]))
+      err = ESTALE;
+  }
+  if (!err) {
+    step = "move_mount";
+    if (syscall(SYS_move_mount, tree, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) err = errno;
+  }
+  if (dfd >= 0) close(dfd);
+  if (tree >= 0) close(tree); // a clone never attached is dissolved when its last fd closes
+  if (sfd >= 0) close(sfd);
+  int n = err == 0 ? snprintf(line, cap, "M %ld ok\n", r->id) : snprintf(line, cap, "M %ld err %d %s\n", r->id, err, step);
+  return (size_t)n;
+}
+
 static void wake_main(void) {
   char b = 1;
   if (write(wake_fd[1], &b, 1) < 0) { /* the pipe is full: the loop is awake anyway */ }
@@ -576,8 +665,10 @@ static void *pool_thread(void *arg) {
       len = run_probe(r, small, sizeof small, &lat);
     } else if (r->kind == GRAFT) {
       len = run_graft(r, small, sizeof small);
+    } else if (r->kind == BIND) {
+      len = run_bind(r, small, sizeof small);
     } else {
-      line = run_read(r, &len);
+      line = r->kind == LINK ? run_readlink(r, &len) : run_read(r, &len);
       if (!line) {
         line = small;
         len = (size_t)snprintf(small, sizeof small, "D %ld err %d\n", r->id, ENOMEM);
@@ -663,6 +754,8 @@ static int check_deadlines(void) {
         replyf("H %ld\n", r->id);
       } else if (r->kind == GRAFT) {
         replyf("G %ld hung\n", r->id);
+      } else if (r->kind == BIND) {
+        replyf("M %ld hung\n", r->id);
       } else {
         replyf("D %ld hung\n", r->id);
       }
@@ -689,15 +782,31 @@ static void enqueue(char *line) {
     ok = sscanf(line, "R %ld %ld %ld %8195s", &r->id, &r->timeout_ms, &r->max_bytes, hexpath) == 4;
     ok = ok && r->max_bytes > 0 && r->max_bytes <= 4 * 1024 * 1024;
     strcpy(r->hash, "-");
+  } else if (line[0] == 'L') {
+    r->kind = LINK;
+    ok = sscanf(line, "L %ld %ld %8195s", &r->id, &r->timeout_ms, hexpath) == 3;
+    strcpy(r->hash, "-");
   } else if (line[0] == 'G') {
     r->kind = GRAFT;
     char hexdst[PATH_MAX_BYTES + 4], dev[32];
-    ok = sscanf(line, "G %ld %ld %ld %lu %ld %31s %lld %8195s %8195s", &r->id, &r->timeout_ms, &r->pid, &r->ns_ino,
+    ok = sscanf(line, "G %ld %ld %ld %lu %llu %31s %lld %8195s %8195s", &r->id, &r->timeout_ms, &r->pid, &r->ns_ino,
                 &r->attrs, dev, &r->stale_mnt, hexpath, hexdst) == 9;
     r->src_major = r->src_minor = -1;
     if (ok && strcmp(dev, "-") != 0) ok = sscanf(dev, "%ld:%ld", &r->src_major, &r->src_minor) == 2;
-    ok = ok && r->pid > 0 && r->ns_ino > 0 && (r->attrs & ~0xFL) == 0 && r->stale_mnt >= -1 &&
+    ok = ok && r->pid > 0 && r->ns_ino > 0 && (r->attrs & ~0xFULL) == 0 && r->stale_mnt >= -1 &&
          unhex(hexdst, r->path2, sizeof r->path2) == 0 && r->path2[0] == '/';
+    strcpy(r->hash, "-");
+  } else if (line[0] == 'M') {
+    r->kind = BIND;
+    char hexdst[PATH_MAX_BYTES + 4], w[4][24];
+    ok = sscanf(line, "M %ld %ld %ld %llu %23s %23s %23s %23s %8195s %8195s", &r->id, &r->timeout_ms, &r->ro,
+                &r->attrs, w[0], w[1], w[2], w[3], hexpath, hexdst) == 10;
+    for (int i = 0; ok && i < 4; i++) {
+      char *end;
+      r->want[i] = strcmp(w[i], "-") == 0 ? -1 : strtoll(w[i], &end, 10);
+      if (strcmp(w[i], "-") != 0 && (*end != '\0' || r->want[i] < 0)) ok = 0;
+    }
+    ok = ok && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 && r->path2[0] == '/';
     strcpy(r->hash, "-");
   }
   // A registry name is a file name of ours, never a path or a dot file.

@@ -4,6 +4,8 @@
 // table the way the kernel would. It implements Host directly and shares no code with NodeHost.
 import type { MountInfo } from '../mounts/mountinfo/parse.js';
 import type {
+  BindTreeRequest,
+  BindTreeResult,
   ExecOptions,
   ExecResult,
   GraftRequest,
@@ -25,7 +27,8 @@ export type FakeAction =
   | { kind: 'signal'; pid: number; signal: string | number }
   | { kind: 'unmount'; mountId: number; mountpoint: string }
   | { kind: 'mount'; mountId: number; mountpoint: string; argv: string[] }
-  | { kind: 'graft'; req: GraftRequest };
+  | { kind: 'graft'; req: GraftRequest }
+  | { kind: 'bind-tree'; source: string; target: string; attrs: string[] };
 
 // A directory entry of the fake tree, for `stat` (no -L) walks: lstat fields only.
 export interface FakeInode {
@@ -75,6 +78,8 @@ export class FakeHost implements Host {
   handlers: ExecHandler[] = [];
   // How the next grafts answer (first in, first out); ok when empty.
   readonly graftAnswers: GraftResult[] = [];
+  // Whether bindTree acts like the native helper (true) or says there is none (null, the default).
+  bindHelper = false;
   private nextMountId = 1000;
   private clock = Date.parse('2026-12-01T10:00:00.000Z');
   private readonly myUid: number;
@@ -245,6 +250,17 @@ export class FakeHost implements Host {
     return Promise.resolve();
   }
 
+  // rmdir: refused (EBUSY) for a mountpoint, (ENOTEMPTY) for a directory with entries, as the kernel does.
+  removeDir(path: string): Promise<void> {
+    if (this.mounts.some((m) => m.mountpoint === path)) return Promise.reject(new Error(`EBUSY: ${path}`));
+    const prefix = `${path}/`;
+    if ([...this.inodes.keys(), ...this.files.keys()].some((k) => k.startsWith(prefix))) {
+      return Promise.reject(new Error(`ENOTEMPTY: ${path}`));
+    }
+    this.inodes.delete(path);
+    return Promise.resolve();
+  }
+
   listPids(): Promise<number[]> {
     return Promise.resolve([...this.processes.keys()]);
   }
@@ -389,6 +405,52 @@ export class FakeHost implements Host {
       ...(a.noexec ? ['noexec'] : []),
     ];
     ns.mounts.push({ ...from, id: this.nextMountId++, parentId, root, mountpoint: req.target, options: flags });
+    return Promise.resolve({ ok: true });
+  }
+
+  // The native helper's bind, as the kernel would do it: each path resolved component by component
+  // without following a symlink (ELOOP), the inodes compared with the ones asked for (ESTALE), then
+  // a bind of the mount under the source, with its root, on top of the target.
+  bindTree(req: BindTreeRequest): Promise<BindTreeResult | null> {
+    this.actions.push({ kind: 'bind-tree', source: req.source, target: req.target, attrs: [...req.attrs] });
+    if (!this.bindHelper) return Promise.resolve(null);
+    const resolve = (p: string): FakeInode | { errno: string } => {
+      const parts = p.split('/').filter(Boolean);
+      let ino: FakeInode | undefined = this.inodes.get('/');
+      for (let i = 1; i <= parts.length; i++) {
+        ino = this.inodes.get(`/${parts.slice(0, i).join('/')}`);
+        if (!ino) return { errno: 'ENOENT' };
+        if (ino.type === 'symlink') return { errno: 'ELOOP' };
+      }
+      return ino!;
+    };
+    const same = (i: FakeInode, want: { dev: number; ino: number | null } | null): boolean =>
+      want === null || (i.dev === want.dev && (want.ino === null || i.ino === want.ino));
+    const src = resolve(req.source);
+    if ('errno' in src) return Promise.resolve({ ok: false, errno: src.errno, step: 'openat2' });
+    if (!same(src, req.sourceId)) return Promise.resolve({ ok: false, errno: 'ESTALE', step: 'source' });
+    const dst = resolve(req.target);
+    if ('errno' in dst) return Promise.resolve({ ok: false, errno: dst.errno, step: 'openat2-target' });
+    if (!same(dst, req.targetId)) return Promise.resolve({ ok: false, errno: 'ESTALE', step: 'target' });
+    const under = this.mounts
+      .filter(
+        (m) => req.source === m.mountpoint || req.source.startsWith(`${m.mountpoint === '/' ? '' : m.mountpoint}/`),
+      )
+      .sort((a, b) => a.mountpoint.length - b.mountpoint.length)
+      .at(-1);
+    if (!under) return Promise.resolve({ ok: false, errno: 'EINVAL', step: 'open_tree' });
+    const rel = req.source.slice(under.mountpoint === '/' ? 0 : under.mountpoint.length) || '/';
+    const m = this.addMount({
+      mountpoint: req.target,
+      fstype: under.fstype,
+      source: under.source,
+      major: under.major,
+      minor: under.minor,
+      root: under.root === '/' ? rel : `${under.root}${rel === '/' ? '' : rel}`,
+      options: [...new Set([...under.options, ...req.attrs])],
+      superOptions: under.superOptions,
+    });
+    this.actions.push({ kind: 'mount', mountId: m.id, mountpoint: req.target, argv: ['bind-tree', req.source] });
     return Promise.resolve({ ok: true });
   }
 

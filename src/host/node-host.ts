@@ -4,8 +4,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execArgv, spawnArgv } from './exec.js';
+import { READ_MAX_BYTES } from './probe-protocol.js';
 import { ProbeRunner } from './probe-runner.js';
 import type {
+  BindTreeRequest,
+  BindTreeResult,
   ExecOptions,
   ExecResult,
   GraftRequest,
@@ -20,10 +23,14 @@ import type {
 } from './types.js';
 
 const MAX_READ = 16 * 1024 * 1024;
-// /proc/<pid>/<file>, /proc/<pid>/task/<tid>/<file> and fdinfo entries: read through the helper.
-const PROC_PID_FILE = /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cmdline|stat|status|fdinfo\/[0-9]+|environ|mountinfo)$/;
-const HELPER_READ_MAX = 4 * 1024 * 1024;
+// /proc/<pid>/<file>, /proc/<pid>/task/<tid>/<file> and fdinfo entries: read through the probe
+// engine, whichever runs (the native helper, or the Node probe child's worker threads).
+const PROC_PID_FILE =
+  /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cmdline|stat|status|fdinfo\/[0-9]+|environ|maps|mountinfo)$/;
 const PROC_READ_TIMEOUT_MS = 1000;
+// Its links too: a readlink of /proc/<pid>/{cwd,exe,root,fd/N,ns/...} waits, like a read of its
+// stat, while the process is inside execve (which can take as long as a hung mount hangs).
+const PROC_PID_LINK = /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cwd|exe|root|fd\/[0-9]+|ns\/[a-z_]+)$/;
 
 // Default directories: root gets the FHS ones; other users get per-user ones. Env overrides both.
 export function defaultDirs(): { stateDir: string; runDir: string } {
@@ -61,14 +68,13 @@ export class NodeHost implements Host {
   }
 
   async readText(p: string, maxBytes = MAX_READ): Promise<string | null> {
-    // A process's own files go through the native helper, with a deadline (DESIGN §7: a cmdline
-    // read can block on a process's mm lock); it is also ~10x cheaper than three libuv round trips.
+    // A process's own files go through the probe engine, with a deadline (DESIGN §7: the read of
+    // a process's stat, environ or maps can block on its exec or mm lock), never through this
+    // process's libuv pool; with the native helper it is also ~10x cheaper than three libuv round trips.
     if (this.root === '' && PROC_PID_FILE.test(p)) {
       this.runner ??= new ProbeRunner(this.runDir);
-      if (this.runner.engine === 'native') {
-        const r = await this.runner.readBounded(p, Math.min(maxBytes, HELPER_READ_MAX), PROC_READ_TIMEOUT_MS);
-        return r.ok ? r.data.toString('latin1') : null;
-      }
+      const r = await this.runner.readBounded(p, Math.min(maxBytes, READ_MAX_BYTES), PROC_READ_TIMEOUT_MS);
+      return r.ok ? r.data.toString('latin1') : null;
     }
     try {
       const fh = await fsp.open(p, 'r');
@@ -105,6 +111,12 @@ export class NodeHost implements Host {
   }
 
   async readLink(p: string): Promise<string | null> {
+    // The same holds for a process's /proc links: through the probe engine, with a deadline.
+    if (this.root === '' && PROC_PID_LINK.test(p)) {
+      this.runner ??= new ProbeRunner(this.runDir);
+      const r = await this.runner.readLinkBounded(p, PROC_READ_TIMEOUT_MS);
+      return r.ok ? r.data.toString('latin1') : null;
+    }
     try {
       // readlink on /proc/<pid>/{cwd,root,fd/N} returns d_path text and never touches the target fs.
       return await fsp.readlink(p, { encoding: 'latin1' });
@@ -163,6 +175,10 @@ export class NodeHost implements Host {
 
   async removeFile(p: string): Promise<void> {
     await fsp.rm(p, { force: true });
+  }
+
+  async removeDir(p: string): Promise<void> {
+    await fsp.rmdir(p);
   }
 
   async listPids(): Promise<number[]> {
@@ -229,6 +245,15 @@ export class NodeHost implements Host {
   // The probe runner, for the watch daemon's metrics (orphans, in flight).
   get probeRunner(): ProbeRunner | null {
     return this.runner;
+  }
+
+  async bindTree(req: BindTreeRequest): Promise<BindTreeResult | null> {
+    if (this.root !== '') return null;
+    this.runner ??= new ProbeRunner(this.runDir);
+    if (this.runner.engine !== 'native') return null;
+    const r = await this.runner.bindTree(req);
+    // A kernel without openat2/open_tree/move_mount (before 5.6; mount_setattr 5.12): mount(8) instead.
+    return !r.ok && 'errno' in r && r.errno === 'ENOSYS' ? null : r;
   }
 
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult> {

@@ -1,5 +1,6 @@
 // The Node probe child: the fallback probe engine where the native helper could not be built. It
-// speaks the helper's line protocol (probe-protocol.ts) on stdin/stdout. It can be abandoned: a
+// speaks the helper's line protocol (probe-protocol.ts) on stdin/stdout: probes, and bounded reads
+// of /proc files, each on a worker thread with its deadline. It can be abandoned: a
 // probe that hangs leaves its worker thread blocked in the kernel while the child answers the
 // others; the child keeps running until that probe returns, while its parent exits or carries on.
 // A probe as another user goes to a child of this one started as that user (a per-uid process
@@ -9,8 +10,8 @@ import readline from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { childArgv, probeWorkerTarget } from '../runtime/self.js';
 import { claimProbe, releaseProbe } from './stuck-registry.js';
-import { parseProbeLine, probeLine, type ProbeRequest } from './probe-protocol.js';
-import type { WorkerReady, WorkerReply } from './probe-worker.js';
+import { parseProbeLine, parseReadLine, probeLine, type ProbeRequest, type ReadRequest } from './probe-protocol.js';
+import type { WorkerReadReply, WorkerReady, WorkerReply } from './probe-worker.js';
 
 const runDir = process.env.ENOTCONN_PROBE_REGISTRY ?? '';
 const maxWorkers = Math.max(1, Number(process.env.ENOTCONN_PROBE_WORKERS ?? '4'));
@@ -27,9 +28,12 @@ const PREWARM = Math.min(Number(process.env.ENOTCONN_PROBE_PREWARM ?? '2') || 1,
 const workerTarget = probeWorkerTarget(() => new URL('./probe-worker.js', import.meta.url));
 const myUid = process.getuid?.() ?? 0;
 
+// A probe, or a bounded read of a /proc file (which can block as long as a probe can).
+type Job = { kind: 'probe'; req: ProbeRequest } | { kind: 'read'; req: ReadRequest };
+
 interface Slot {
   worker: Worker;
-  busy: ProbeRequest | null;
+  busy: Job | null;
   stuck: boolean;
   ready: boolean; // its module has loaded; until then a queued probe is not slow, only waiting
   startedAt: number;
@@ -37,7 +41,7 @@ interface Slot {
 }
 
 const slots = new Set<Slot>();
-const queue: ProbeRequest[] = [];
+const queue: Job[] = [];
 let inputClosed = false;
 
 // Replies are batched: every line produced in one turn of the event loop goes out in one write
@@ -77,7 +81,7 @@ function newSlot(): Slot {
     resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4, stackSizeMb: 1 },
   });
   const slot: Slot = { worker, busy: null, stuck: false, ready: false, startedAt: 0, timer: null };
-  worker.on('message', (msg: WorkerReply | WorkerReady) => {
+  worker.on('message', (msg: WorkerReply | WorkerReadReply | WorkerReady) => {
     if ('ready' in msg) {
       slot.ready = true;
       if (slot.busy) slot.startedAt = Date.now(); // its queued probe starts only now
@@ -91,19 +95,23 @@ function newSlot(): Slot {
   return slot;
 }
 
-function onReply(slot: Slot, reply: WorkerReply): void {
-  const req = slot.busy;
+function onReply(slot: Slot, reply: WorkerReply | WorkerReadReply): void {
+  const job = slot.busy;
   if (slot.timer) clearTimeout(slot.timer);
   slot.timer = null;
   slot.busy = null;
-  if (req) releaseProbe(runDir, req.hash);
-  if (req && slot.stuck) {
-    // The hung probe finally returned: say so, and retire the worker.
-    if (req.hash !== '-') send(`U ${req.hash} ${Math.round(reply.latencyMs * 1000)}`);
+  if (job?.kind === 'probe') releaseProbe(runDir, job.req.hash);
+  if (job && slot.stuck) {
+    // The hung probe (or read) finally returned: say so, and retire the worker.
+    if (job.kind === 'probe' && job.req.hash !== '-' && !('read' in reply)) {
+      send(`U ${job.req.hash} ${Math.round(reply.latencyMs * 1000)}`);
+    }
     slots.delete(slot);
     void slot.worker.terminate();
-  } else if (req) {
-    send(replyLine(req.id, reply));
+  } else if (job?.kind === 'read' && 'read' in reply) {
+    send('hex' in reply ? `D ${job.req.id} ok ${reply.hex}` : `D ${job.req.id} err ${reply.errno}`);
+  } else if (job?.kind === 'probe' && !('read' in reply)) {
+    send(replyLine(job.req.id, reply));
   }
   pump();
 }
@@ -111,9 +119,10 @@ function onReply(slot: Slot, reply: WorkerReply): void {
 function onWorkerGone(slot: Slot): void {
   if (!slots.has(slot)) return;
   slots.delete(slot);
-  const req = slot.busy;
-  if (req) releaseProbe(runDir, req.hash);
-  if (req && !slot.stuck) send(`P ${req.id} err 5 s 0`); // EIO: the worker died under the probe
+  const job = slot.busy;
+  if (job?.kind === 'probe') releaseProbe(runDir, job.req.hash);
+  // EIO: the worker died under the probe or read.
+  if (job && !slot.stuck) send(job.kind === 'probe' ? `P ${job.req.id} err 5 s 0` : `D ${job.req.id} err 5`);
   pump();
 }
 
@@ -141,30 +150,37 @@ function pump(): void {
       }
       slot = newSlot();
     }
-    const req = queue.shift()!;
+    const job = queue.shift()!;
     // Claimed when it starts, so no other enotconn process starts a second probe of this mount.
-    const held = claimProbe(runDir, req.hash);
+    const held = job.kind === 'probe' ? claimProbe(runDir, job.req.hash) : null;
     if (held !== null) {
-      send(`B ${req.id} ${held.sinceMs}`);
+      send(`B ${job.req.id} ${held.sinceMs}`);
       continue;
     }
-    start(slot, req);
+    start(slot, job);
   }
   maybeExit();
 }
 
-function start(slot: Slot, req: ProbeRequest): void {
-  slot.busy = req;
+function start(slot: Slot, job: Job): void {
+  const req = job.req;
+  slot.busy = job;
   slot.startedAt = Date.now();
   slot.timer = setTimeout(() => {
     // Timed out: the worker is stuck in the kernel. Leave it there (it cannot be interrupted),
     // keep the registry entry until it returns, and carry on with a fresh worker.
     slot.stuck = true;
     slot.timer = null;
-    send(`H ${req.id}`);
+    send(job.kind === 'probe' ? `H ${req.id}` : `D ${req.id} hung`);
     pump();
   }, req.timeoutMs);
-  slot.worker.postMessage({ id: req.id, path: req.path });
+  slot.worker.postMessage(
+    job.kind === 'probe'
+      ? { id: req.id, path: req.path }
+      : job.req.link
+        ? { id: req.id, path: req.path, link: true }
+        : { id: req.id, path: req.path, read: job.req.maxBytes },
+  );
 }
 
 // Probes as another user: one child per uid, started as that uid and gid, with no registry of its
@@ -252,6 +268,14 @@ for (let i = 0; i < PREWARM; i++) newSlot();
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (line) => {
   if (line.trim() === '') return;
+  if (line.startsWith('R ') || line.startsWith('L ')) {
+    // A bounded read or readlink, as this child's own user: on a worker thread, with its deadline.
+    const r = parseReadLine(line);
+    if (r) queue.push({ kind: 'read', req: r });
+    else send(`E ${line.split(' ')[1] ?? '-1'} malformed request`);
+    pump();
+    return;
+  }
   const req = parseProbeLine(line);
   if (!req || (req.uid >= 0 && req.gid < 0)) {
     send(`E ${line.split(' ')[1] ?? '-1'} malformed request`);
@@ -259,7 +283,7 @@ rl.on('line', (line) => {
   }
   if (req.uid >= 0 && req.uid !== myUid) startAsUser(req);
   else {
-    queue.push(req);
+    queue.push({ kind: 'probe', req });
     pump();
   }
 });

@@ -3,6 +3,7 @@
 // line; paths are hex-encoded bytes, so a mountpoint may hold any byte, newlines included.
 //   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>      probe
 //   R <id> <timeout_ms> <max_bytes> <hex_path>                         bounded read
+//   L <id> <timeout_ms> <hex_path>                                     bounded readlink
 // Replies: `P <id> ok <us>`, `P <id> err <errno> <s|l> <us>`, `H <id>` (deadline passed),
 // `B <id> <since_ms>` (another live process holds a probe of this mount), `U <key_hash> <us>`
 // (an abandoned probe returned), `D <id> ok <hex>`, `D <id> err <errno>`, `D <id> hung`, `E <id> <why>`.
@@ -25,6 +26,38 @@ export function toHex(s: string): string {
 // The probe request line for `r`.
 export function probeLine(r: ProbeRequest): string {
   return `P ${r.id} ${Math.max(1, Math.round(r.timeoutMs))} ${r.uid} ${r.gid} ${r.hash} ${toHex(r.path)}`;
+}
+
+// A request for one bounded read of a /proc or /sys file, or (link) one readlink of a /proc link.
+export interface ReadRequest {
+  id: number;
+  timeoutMs: number;
+  maxBytes: number; // at most 4 MiB (a readlink: at most PATH_MAX)
+  path: string;
+  link?: boolean;
+}
+
+export const READ_MAX_BYTES = 4 * 1024 * 1024;
+
+// The request line for `r`: `R <id> <timeout_ms> <max_bytes> <hex_path>` or `L <id> <timeout_ms> <hex_path>`.
+export function readLine(r: ReadRequest): string {
+  const ms = Math.max(1, Math.round(r.timeoutMs));
+  return r.link ? `L ${r.id} ${ms} ${toHex(r.path)}` : `R ${r.id} ${ms} ${r.maxBytes} ${toHex(r.path)}`;
+}
+
+// Parse a bounded-read or readlink request line; null when it is malformed.
+export function parseReadLine(line: string): ReadRequest | null {
+  const f = line.split(' ');
+  const link = f[0] === 'L';
+  if (link ? f.length !== 4 : f.length !== 5 || f[0] !== 'R') return null;
+  const [id, timeoutMs] = [f[1], f[2]].map(Number) as [number, number];
+  const maxBytes = link ? 4096 : Number(f[3]);
+  const hex = f.at(-1)!;
+  if (![id, timeoutMs, maxBytes].every(Number.isInteger) || timeoutMs <= 0) return null;
+  if (maxBytes <= 0 || maxBytes > READ_MAX_BYTES || !/^[0-9a-f]+$/.test(hex) || hex.length % 2 !== 0) return null;
+  const path = Buffer.from(hex, 'hex').toString('utf8');
+  if (!path.startsWith('/') || path.includes('\0')) return null;
+  return { id, timeoutMs, maxBytes, path, ...(link ? { link: true } : {}) };
 }
 
 // Parse a probe request line; null when it is malformed.

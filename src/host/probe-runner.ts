@@ -2,9 +2,17 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
 import { takeEarlyEngine } from './probe-early.js';
-import { probeLine, toHex } from './probe-protocol.js';
+import { probeLine, readLine, toHex, type ReadRequest } from './probe-protocol.js';
 import { registryName } from './stuck-registry.js';
-import type { GraftRequest, GraftResult, ProbeOptions, ProbeResult, ProbeTarget } from './types.js';
+import type {
+  BindTreeRequest,
+  BindTreeResult,
+  GraftRequest,
+  GraftResult,
+  ProbeOptions,
+  ProbeResult,
+  ProbeTarget,
+} from './types.js';
 import { classifyErrnoNumber, errnoName } from '../mounts/probe/classify.js';
 
 // Extra time the runner allows beyond the probe timeout before it answers `hung` itself, should
@@ -37,6 +45,7 @@ export class ProbeRunner {
   private readonly pending = new Map<number, Pending>();
   private readonly reads = new Map<number, { resolve: (r: BoundedRead) => void; timer: NodeJS.Timeout }>();
   private readonly grafts = new Map<number, { resolve: (r: GraftResult) => void; timer: NodeJS.Timeout }>();
+  private readonly binds = new Map<number, { resolve: (r: BindTreeResult) => void; timer: NodeJS.Timeout }>();
   // Mounts whose probe from this process has not returned yet: key → since (ms).
   private readonly inFlight = new Map<string, number>();
   private readonly keyByHash = new Map<string, string>();
@@ -117,19 +126,29 @@ export class ProbeRunner {
   }
 
   // Read at most `maxBytes` of a /proc or /sys file through the engine, abandoned after
-  // `timeoutMs` (a process's cmdline read can block on its mm lock, or a FUSE-backed exe).
-  // Only the native helper serves it; the Node child answers ENOSYS.
+  // `timeoutMs`: a process's stat, environ or maps read waits on its exec lock or mm lock, which
+  // a task stuck in execve (closing a file on a stopped FUSE mount) or faulting on a hung mount
+  // holds for as long as the mount hangs. Both engines serve it, on a thread that can be abandoned.
   readBounded(file: string, maxBytes: number, timeoutMs: number): Promise<BoundedRead> {
-    if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS' });
+    return this.readRequest({ timeoutMs, maxBytes, path: file });
+  }
+
+  // readlink of a /proc link (cwd, exe, root, fd/N, ns/*) through the engine, abandoned after
+  // `timeoutMs`: such a readlink waits as long as a stat read does on a process stuck in execve.
+  readLinkBounded(link: string, timeoutMs: number): Promise<BoundedRead> {
+    return this.readRequest({ timeoutMs, maxBytes: 4096, path: link, link: true });
+  }
+
+  private readRequest(r: Omit<ReadRequest, 'id'>): Promise<BoundedRead> {
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.reads.delete(id);
         resolve({ ok: false, hung: true });
-      }, timeoutMs + ENGINE_SLACK_MS);
+      }, r.timeoutMs + ENGINE_SLACK_MS);
       this.reads.set(id, { resolve, timer });
-      this.send(child, `R ${id} ${Math.max(1, Math.round(timeoutMs))} ${maxBytes} ${toHex(file)}`);
+      this.send(child, readLine({ id, ...r }));
     });
   }
 
@@ -154,6 +173,32 @@ export class ProbeRunner {
       this.send(
         child,
         `G ${id} ${Math.max(1, Math.round(req.timeoutMs))} ${req.pid} ${req.mntnsInode} ${attrs} ${req.sourceDevice} ${req.staleMountId ?? -1} ${toHex(req.source)} ${toHex(req.target)}`,
+      );
+    });
+  }
+
+  // Bind `req.source` onto `req.target` by file descriptors in this mount namespace (the native
+  // helper's M request: openat2 RESOLVE_NO_SYMLINKS, open_tree, an st_dev/st_ino check, mount_setattr,
+  // move_mount). Without the helper: ENOSYS.
+  bindTree(req: BindTreeRequest): Promise<BindTreeResult> {
+    if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS', step: 'helper' });
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
+    const id = this.nextId++;
+    // MOUNT_ATTR_RDONLY, _NOSUID, _NODEV, _NOEXEC (include/uapi/linux/mount.h).
+    const bits = { ro: 0x1, nosuid: 0x2, nodev: 0x4, noexec: 0x8 } as const;
+    const attrs = req.attrs.reduce((a, o) => a | bits[o], 0);
+    const want = [req.sourceId?.dev, req.sourceId?.ino, req.targetId?.dev, req.targetId?.ino].map((n) =>
+      n === undefined || n === null ? '-' : String(n),
+    );
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.binds.delete(id);
+        resolve({ ok: false, hung: true });
+      }, req.timeoutMs + ENGINE_SLACK_MS);
+      this.binds.set(id, { resolve, timer });
+      this.send(
+        child,
+        `M ${id} ${Math.max(1, Math.round(req.timeoutMs))} ${req.recursive ? 1 : 0} ${attrs} ${want.join(' ')} ${toHex(req.source)} ${toHex(req.target)}`,
       );
     });
   }
@@ -231,6 +276,11 @@ export class ProbeRunner {
         this.grafts.delete(id);
         g.resolve({ ok: false, errno: 'EPROBECHILD', step: 'helper' });
       }
+      for (const [id, b] of this.binds) {
+        clearTimeout(b.timer);
+        this.binds.delete(id);
+        b.resolve({ ok: false, errno: 'EPROBECHILD', step: 'helper' });
+      }
       this.inFlight.clear();
       this.keyByHash.clear();
     });
@@ -259,6 +309,16 @@ export class ProbeRunner {
     }
     const id = Number(f[1]);
     if (kind === 'D') return this.onRead(id, f);
+    if (kind === 'M') {
+      const b = this.binds.get(id);
+      if (!b) return;
+      clearTimeout(b.timer);
+      this.binds.delete(id);
+      if (f[2] === 'ok') b.resolve({ ok: true });
+      else if (f[2] === 'hung') b.resolve({ ok: false, hung: true });
+      else b.resolve({ ok: false, errno: errnoName(Number(f[3])), step: f[4] ?? '?' });
+      return;
+    }
     if (kind === 'G') {
       const g = this.grafts.get(id);
       if (!g) return;
@@ -338,6 +398,7 @@ export class ProbeRunner {
     for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
     for (const r of this.reads.values()) clearTimeout(r.timer);
     for (const g of this.grafts.values()) clearTimeout(g.timer);
+    for (const b of this.binds.values()) clearTimeout(b.timer);
     this.release();
   }
 }

@@ -77,6 +77,21 @@ export interface SpawnedProcess {
   kill(signal?: NodeJS.Signals): boolean;
 }
 
+// A bind by file descriptors (the native helper's M request): the source and target are resolved
+// without following symlinks, and each must still be the inode (st_dev, st_ino as `stat %d %i`
+// prints them) that was checked before, or nothing is mounted.
+export interface BindTreeRequest {
+  source: string;
+  target: string;
+  recursive: boolean; // --rbind: the source's child mounts come along
+  attrs: Array<'ro' | 'nosuid' | 'nodev' | 'noexec'>; // set on the new mount before it is attached
+  sourceId: { dev: number; ino: number | null } | null;
+  targetId: { dev: number; ino: number } | null;
+  timeoutMs: number;
+}
+
+export type BindTreeResult = { ok: true } | { ok: false; errno: string; step: string } | { ok: false; hung: true };
+
 export type TcpResult =
   { ok: true; latencyMs: number } | { ok: false; errno: string; latencyMs: number; timedOut: boolean };
 
@@ -120,6 +135,9 @@ export interface Host {
   // Only for enotconn's own state and run directories and their files.
   chmod(path: string, mode: number): Promise<void>;
   removeFile(path: string): Promise<void>;
+  // rmdir: an empty directory of enotconn's own (a heal's staging directories). Never recursive, so
+  // a directory that is still a mountpoint or holds anything stays.
+  removeDir(path: string): Promise<void>;
 
   listPids(): Promise<number[]>;
   // Kernel log records as /dev/kmsg prints them ("pri,seq,usec,flags;message"), read without blocking.
@@ -133,6 +151,9 @@ export interface Host {
   // Re-graft into another mount namespace; ENOSYS where the native helper is not available.
   graft(req: GraftRequest): Promise<GraftResult>;
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult>;
+  // Bind by file descriptors through the native helper; null when there is none (no C compiler,
+  // the Node probe engine): the caller then runs mount --bind after its own lstat checks.
+  bindTree?(req: BindTreeRequest): Promise<BindTreeResult | null>;
   signal(pid: number, signal: NodeJS.Signals | 0): boolean;
 
   uid(): number;

@@ -122,6 +122,10 @@ export interface PlanStep {
   // step does not run when its path names another mount by then.
   mount?: { id: number; parentId: number; major: number; minor: number; root: string; mountpoint: string };
   phase?: 'before-unmount' | 'after-remount'; // topology steps: when they run around the main heal
+  // A bind step (mount --bind / --rbind): the per-mount flags the new mount must have. The native
+  // helper sets them before attaching it (mount_setattr); mount(8) leaves them to the bind
+  // remount step planned after it.
+  mountAttrs?: Array<'ro' | 'nosuid' | 'nodev' | 'noexec'>;
 }
 
 // A risky or missing option, for prevention (lint ids shared with `enotconn lint`).

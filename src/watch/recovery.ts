@@ -7,14 +7,26 @@
 //   3. it is gone and nothing (healthy) replaced it: the plan's remount step runs, with the same
 //      checks as in the heal (the path, its parents' inodes, the mount identity);
 //   4. two or more new mounts: all but the bottom one are lazily unmounted.
+// The topology steps journaled with the plan are settled from the mount table (topology-resume.ts):
+// children the heal set aside are re-attached under the healed mount, or put back where they were
+// when the old mount answers again; the staging directories are removed.
 // Nothing is ever killed: a process whose argv names the mountpoint is none of our business.
 import path from 'node:path';
 import type { Host } from '../host/types.js';
 import type { JournalPlan } from '../mounts/heal/apply.js';
 import { clearPlan } from '../mounts/heal/plan.js';
 import { resolvePlanPrograms } from '../mounts/heal/prepare.js';
-import { runPlan, type StepContext } from '../mounts/heal/steps.js';
-import { mountKey } from '../mounts/scan.js';
+import { runPlan, runTopologySteps, type StepContext } from '../mounts/heal/steps.js';
+import { validateTopology } from '../mounts/heal/topology-plan.js';
+import {
+  dropStageDirs,
+  resumeSteps,
+  rollbackSteps,
+  topologyTouched,
+  type JournalTopology,
+} from '../mounts/heal/topology-resume.js';
+import type { MountInfo } from '../mounts/mountinfo/parse.js';
+import { mountKey, readMounts } from '../mounts/scan.js';
 import type { Logger } from './logger.js';
 import { mountsAt, pollUntil } from './mount-table.js';
 import type { JournalRow, WatchStore } from './store.js';
@@ -97,7 +109,7 @@ export function journalPlan(x: unknown): JournalPlan | null {
   const j = x as Partial<JournalPlan> | null;
   return j !== null &&
     typeof j === 'object' &&
-    j.version === 2 &&
+    (j.version === 2 || j.version === 3) &&
     Array.isArray(j.plan) &&
     Array.isArray(j.parents) &&
     Array.isArray(j.below) &&
@@ -119,15 +131,7 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
   });
   if (!plan) return outcome('left-to-loop', 'the journal entry holds no plan; the loop heals the mount');
   const t = plan.target;
-  // Why the phase and not only the mount table: mount ids and FUSE connection numbers are handed
-  // out lowest-free, so the remount often gets the old mount's id and device back.
-  const unmounted = /^step:\d+:ok:(unmount|remount|restart-unit)/.test(j.phase);
-  if (!unmounted && before.some((m) => m.id === t.mountId && `${m.major}:${m.minor}` === t.device)) {
-    return outcome('rolled-back', 'the old mount was never unmounted; the loop heals it');
-  }
-  // A remount the old heal started may still be connecting (sshfs mounts, then answers): give it time.
-  const healthyNow = async (): Promise<boolean> => (await probeTop(host, mp, opts)) === 'healthy';
-  if (before.length === 0) await pollUntil(async () => (await mountsAt(host, mp)).length > 0, opts.settleMs, 100);
+  const topo = plan.topology ?? null;
   await host.mkdirp(path.join(host.stateDir, 'logs'), 0o700).catch(() => undefined);
   const ctx: StepContext = {
     host,
@@ -138,9 +142,24 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
     below: plan.below,
     oldOptions: plan.oldOptions,
     pathTimeoutMs: opts.probeTimeoutMs,
+    daemonStart: plan.daemonStart ?? null,
+    ...(plan.identity ? { replaces: plan.identity } : {}),
+    ...(topo ? { allowChildren: new Set(topo.detachWithParent) } : {}),
     // The remount leaves a daemon behind: its output goes to a file, never to a pipe of ours.
     outputFile: path.join(host.stateDir, 'logs', 'watch-remount.log'),
   };
+  // Why the phase and not only the mount table: mount ids and FUSE connection numbers are handed
+  // out lowest-free, so the remount often gets the old mount's id and device back.
+  const unmounted = /^step:\d+:ok:(unmount|remount|restart-unit)/.test(j.phase);
+  if (!unmounted && before.some((m) => m.id === t.mountId && `${m.major}:${m.minor}` === t.device)) {
+    if (!topo || !topologyTouched(await readMounts(host), topo)) {
+      return outcome('rolled-back', 'the old mount was never unmounted; the loop heals it');
+    }
+    return topologyBeforeUnmount(ctx, plan, topo, log, opts, outcome);
+  }
+  // A remount the old heal started may still be connecting (sshfs mounts, then answers): give it time.
+  const healthyNow = async (): Promise<boolean> => (await probeTop(host, mp, opts)) === 'healthy';
+  if (before.length === 0) await pollUntil(async () => (await mountsAt(host, mp)).length > 0, opts.settleMs, 100);
   let stack = await mountsAt(host, mp);
   if (stack.length >= 2) {
     const extra = clearPlan(stack.slice(1), {
@@ -153,7 +172,12 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
   }
   if (stack.length === 1) {
     if (await pollUntil(healthyNow, opts.settleMs, 200)) {
-      return outcome('finished', 'the interrupted heal had remounted it; validated by a probe', 1);
+      const rest = await finishTopology(ctx, topo, stack[0]!);
+      return outcome(
+        rest.ok ? 'finished' : 'failed',
+        `the interrupted heal had remounted it; validated by a probe${rest.detail}`,
+        1,
+      );
     }
     return outcome('left-to-loop', 'one mount that does not answer: the loop heals it', 1);
   }
@@ -161,12 +185,83 @@ async function observedEntry(host: Host, j: JournalRow, log: Logger, opts: Recov
   const from = plan.plan.findIndex((s) => s.action === 'remount' || s.action === 'restart-unit');
   if (from < 0) return outcome('failed', 'the journaled plan has no remount step', 0);
   log.info({ mountpoint: mp, step: from }, 'resuming the interrupted heal at its remount step');
-  const run = await runPlan(ctx, plan.plan, from);
-  const after = (await mountsAt(host, mp)).length;
-  if (run.failure === null && run.mount && (await pollUntil(healthyNow, 5000, 50))) {
-    return outcome('remounted', 'ran the journaled remount step; validated by a probe', after);
+  return remountAndFinish(ctx, plan, topo, from, opts, outcome);
+}
+
+type Outcome = (result: RecoveryOutcome['result'], detail: string, after?: number) => RecoveryOutcome;
+
+// The interrupted heal had set children aside (or detached dead binds) but had not unmounted the
+// dead mount yet. If the mount answers again, the children go back where they were; otherwise the
+// journaled plan is finished from its first step: what is left of the topology steps before the
+// unmount, the unmount and remount, and the steps after it.
+async function topologyBeforeUnmount(
+  ctx: StepContext,
+  plan: JournalPlan,
+  topo: JournalTopology,
+  log: Logger,
+  opts: RecoveryOptions,
+  outcome: Outcome,
+): Promise<RecoveryOutcome> {
+  const { host } = ctx;
+  const mp = plan.target.mountpoint;
+  if ((await probeTop(host, mp, opts)) === 'healthy') {
+    const undo = rollbackSteps(await readMounts(host), topo, resolvePlanPrograms());
+    const r = await runTopologySteps(ctx, undo);
+    await dropStageDirs(host, topo.stageDirs);
+    return r.ok
+      ? outcome('rolled-back', 'the old mount answers again: the child mounts set aside are back where they were')
+      : outcome('failed', `the old mount answers again, but putting its child mounts back failed: ${r.problem}`);
   }
-  return outcome('failed', run.failure ?? 'the remount ran but the mount does not answer', after);
+  log.info({ mountpoint: mp }, 'finishing the interrupted heal from its first step: its children are set aside');
+  for (const d of topo.stageDirs) await host.mkdirp(d, 0o700);
+  const pre = await resumeSteps({ ...ctx, deadRoot: mp }, topo.before, topo, null);
+  if (!pre.ok) return outcome('failed', `setting the child mounts aside again failed: ${pre.problem}`);
+  return remountAndFinish(ctx, plan, topo, 0, opts, outcome);
+}
+
+// Run the journaled plan from step `from`, then the topology steps after the remount.
+async function remountAndFinish(
+  ctx: StepContext,
+  plan: JournalPlan,
+  topo: JournalTopology | null,
+  from: number,
+  opts: RecoveryOptions,
+  outcome: Outcome,
+): Promise<RecoveryOutcome> {
+  const { host } = ctx;
+  const mp = plan.target.mountpoint;
+  const run = await runPlan(ctx, plan.plan, from);
+  const healthy = async (): Promise<boolean> => (await probeTop(host, mp, opts)) === 'healthy';
+  if (run.failure === null && run.mount && (await pollUntil(healthy, 5000, 50))) {
+    const rest = await finishTopology(ctx, topo, run.mount);
+    return outcome(
+      rest.ok ? 'remounted' : 'failed',
+      `ran the journaled ${from === 0 ? 'plan' : 'remount step'}; validated by a probe${rest.detail}`,
+      (await mountsAt(host, mp)).length,
+    );
+  }
+  return outcome(
+    'failed',
+    run.failure ?? 'the remount ran but the mount does not answer',
+    (await mountsAt(host, mp)).length,
+  );
+}
+
+// The topology steps after the remount that the table does not show done (children re-attached
+// from their staging copies, binds re-bound), then the staging directories removed.
+async function finishTopology(
+  ctx: StepContext,
+  topo: JournalTopology | null,
+  healed: MountInfo,
+): Promise<{ ok: boolean; detail: string }> {
+  if (!topo || (topo.after.length === 0 && topo.stageDirs.length === 0)) return { ok: true, detail: '' };
+  const run = await resumeSteps(ctx, topo.after, topo, healed);
+  await dropStageDirs(ctx.host, topo.stageDirs);
+  const problems = validateTopology(await readMounts(ctx.host), healed, topo.expect);
+  if (!run.ok) problems.unshift(`restoring its binds and children stopped: ${run.problem}`);
+  return problems.length === 0
+    ? { ok: true, detail: `; its binds and child mounts are back (${topo.expect.length})` }
+    : { ok: false, detail: `; but ${problems.join('; ')}` };
 }
 
 async function probeTop(host: Host, mp: string, opts: RecoveryOptions): Promise<string | null> {

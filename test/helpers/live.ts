@@ -8,9 +8,27 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { helperPath } from '../../src/host/probe-engine.js';
+import { parseMountinfo, type MountInfo } from '../../src/mounts/mountinfo/parse.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = path.join(REPO, 'dist/src/cli/main.js');
+
+// Run this process's probe engine (NodeHost, ProbeRunner) as `engine` for the test's duration;
+// false (the test skips, loudly) when the native helper was asked for and was not built.
+export function useProbeEngine(t: TestContext, engine: 'native' | 'node'): boolean {
+  if (engine === 'native' && helperPath(path.join(REPO, 'dist/src/host')) === null) {
+    t.skip('SKIPPED: the native helper was not built (no C compiler)');
+    return false;
+  }
+  const before = process.env.ENOTCONN_PROBE_ENGINE;
+  process.env.ENOTCONN_PROBE_ENGINE = engine;
+  t.after(() => {
+    if (before === undefined) delete process.env.ENOTCONN_PROBE_ENGINE;
+    else process.env.ENOTCONN_PROBE_ENGINE = before;
+  });
+  return true;
+}
 
 // Skip loudly (the reason shows in the summary) when a program is missing; the test command
 // installs every package, so on this machine this only fires where apt-get could not.
@@ -94,6 +112,21 @@ export function isMounted(mountpoint: string): boolean {
       mp !== undefined && mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === want
     );
   });
+}
+
+// The mounts on exactly `mountpoint` in this process's table, bottom first.
+export function mountsOn(mountpoint: string): MountInfo[] {
+  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'latin1')).filter((m) => m.mountpoint === mountpoint);
+}
+
+// True once `pid` has exited (gone, or a zombie not reaped yet).
+export function exited(pid: number): boolean {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }
 
 // Unmount whatever is at `mountpoint` (lazily and without resolving the path, so it cannot hang).

@@ -12,7 +12,7 @@ import type { MountInfo } from '../mountinfo/parse.js';
 import { daemonHoldsConnection, findFuseDaemon, fuseConnectionOf, readProcessTable } from '../process-table.js';
 import { KNOWN_DAEMONS, backendFor } from '../backends/index.js';
 import { DEFAULT_TYPES, readMounts, typeMatches, type MountReport } from '../scan.js';
-import { identityOf } from '../mountinfo/identity.js';
+import { identityOf, type MountIdentity } from '../mountinfo/identity.js';
 import {
   healTarget,
   planTopology,
@@ -34,13 +34,14 @@ import { RecipeStore } from './recipe-store.js';
 import { resolveRecipeFor } from './record.js';
 import { containerRootRefusal, protectedPathRefusal, stateRefusal, type Refusal } from './safety.js';
 import { runPlan, runStep, runTopologySteps, type StepContext, type StepResult } from './steps.js';
+import { dropStageDirs, journalTopology, type JournalTopology } from './topology-resume.js';
 import { mountOwner, recipeVerdict } from './trust.js';
 import { probeMount, validateMount, type Validation } from './validate.js';
 
 // The whole plan, written to the journal before its first step (watch's crash recovery finishes
 // or rolls it back from this alone).
 export interface JournalPlan {
-  version: 2;
+  version: 2 | 3;
   healId: string;
   target: { mountId: number; device: string; mountpoint: string };
   parents: DirIdentity[];
@@ -49,6 +50,11 @@ export interface JournalPlan {
   force: boolean;
   recipe: Recipe;
   plan: PlanStep[];
+  // Version 3: the target's whole identity, its daemon's start time when planned, and the topology
+  // steps that run around the plan (children set aside and re-attached, binds re-bound).
+  identity?: MountIdentity;
+  daemonStart?: number | null;
+  topology?: JournalTopology;
 }
 
 export interface HealJournal {
@@ -271,11 +277,15 @@ export async function healMount(host: Host, p: string, opts: HealOptions): Promi
   if (lock?.ok && lock.tookOverStale) {
     notes.push(`took over a stale lock left by pid ${lock.tookOverStale.pid} (no longer running)`);
   }
+  // Where children are kept while their parent is remounted: root's own, removed once empty.
+  const stageRoot = path.join(host.runDir, 'stage', `${process.pid}-${Date.now()}`);
+  const stageDirs: string[] = [];
   try {
-    const r = await healLocked(host, mount, opts, notes, t0);
+    const r = await healLocked(host, mount, opts, notes, t0, stageRoot, stageDirs);
     if (!opts.dryRun) await audit(host, r, mount, opts);
     return r;
   } finally {
+    if (stageDirs.length > 0) await dropStageDirs(host, stageDirs);
     if (lock?.ok) await lock.release();
   }
 }
@@ -286,6 +296,8 @@ async function healLocked(
   opts: HealOptions,
   notes: string[],
   t0: number,
+  stageRoot: string,
+  stageDirs: string[], // filled with the staging directories this heal creates
 ): Promise<HealReport> {
   const ms = (): number => Math.round(performance.now() - t0);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -319,10 +331,7 @@ async function healLocked(
     },
     { force: opts.force, selfUid: host.uid(), programs: ctx.programs },
   );
-  let topo = planTopology(await readMounts(host), mount, {
-    stageRoot: path.join(host.runDir, 'stage', `${process.pid}-${Date.now()}`),
-    programs: ctx.programs,
-  });
+  let topo = planTopology(await readMounts(host), mount, { stageRoot, programs: ctx.programs });
   notes.push(...topo.notes);
   const report: HealReport = {
     mountpoint: mount.mountpoint,
@@ -430,8 +439,9 @@ async function healLocked(
       stack.findIndex((m) => m.id === mount.id),
     )
     .map((m) => m.id);
-  await opts.journal?.begin({
-    version: 2,
+  // The whole plan, topology included, before the first step (again should the topology change).
+  const journalEntry = (): JournalPlan => ({
+    version: 3,
     healId,
     target,
     parents: parents.dirs,
@@ -440,7 +450,11 @@ async function healLocked(
     force: opts.force,
     recipe,
     plan,
+    identity: identityOf(mount),
+    daemonStart: a.daemonStart,
+    topology: journalTopology(topo),
   });
+  await opts.journal?.begin(journalEntry());
   const logFile = await remountLog(host, mount.mountpoint);
   const stepCtx: StepContext = {
     host,
@@ -459,6 +473,7 @@ async function healLocked(
   const oldId = identityOf(mount);
   if (topo.before.length > 0) {
     stepCtx.deadRoot = mount.mountpoint;
+    stageDirs.push(...topo.stageDirs);
     const staged = await runTopologySteps(stepCtx, topo.before, { stageDirs: topo.stageDirs });
     report.steps.push(...staged.results);
     if (!staged.ok) {
@@ -492,6 +507,7 @@ async function healLocked(
         };
       }
       topo = alt;
+      await opts.journal?.begin(journalEntry());
       notes.push(...alt.notes.slice(-alt.detachWithParent.size));
       report.plan = [...(report.plan ?? []), ...alt.after.slice(0, alt.detachWithParent.size)];
     }

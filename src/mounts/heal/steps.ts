@@ -3,11 +3,12 @@
 // action, audited as it ends. Before acting, each function re-reads the mount's identity from
 // mountinfo and re-checks the path; it refuses a step marked requiresForce without --force.
 import { launchRemount, launchSupervised } from '../../host/daemon-launch.js';
+import { failpointAfterStep } from '../../host/failpoint.js';
 import { readProcStat } from '../../host/proc.js';
 import { FIXED_ENV } from '../../host/programs.js';
 import type { Host, SpawnedProcess } from '../../host/types.js';
 import type { PlanAction, PlanStep } from '../diagnosis.js';
-import { checkIdentity, findReplacement, type MountIdentity } from '../mountinfo/identity.js';
+import { checkIdentity, findReplacement, topAt, type MountIdentity } from '../mountinfo/identity.js';
 import { parseMountinfo, type MountInfo } from '../mountinfo/parse.js';
 import { mntnsInode } from '../evidence/namespaces.js';
 import { fuseConnectionOf } from '../process-table.js';
@@ -320,16 +321,39 @@ async function topologyStep(ctx: StepContext, step: PlanStep): Promise<Outcome> 
   ];
   const bad = checks.find((c) => !c.ok);
   if (bad && !bad.ok) return refuse(`not run: ${bad.reason}`);
+  const isBind = base === 'mount' && (argv.includes('--bind') || argv.includes('--rbind'));
+  if (base === 'mount' && !isBind && (argv[2] ?? '').startsWith('remount,bind')) {
+    // A bind the helper made already has its flags (mount_setattr): nothing to change, and no
+    // mount(8) call on a path someone could swap meanwhile.
+    const want = argv[2]!.split(',').slice(2);
+    const top = topAt(mounts, argv.at(-1)!);
+    if (top && want.every((o) => top.options.includes(o)))
+      return skip(`${top.mountpoint} already has ${want.join(',')}`);
+  }
   // The paths it names hold no symlink (mount(2) and umount2(2) follow them): a bind source under a
   // user's healthy FUSE mount replaced by a link to /root must not bind /root. A mountpoint being
   // detached is not looked at itself (its root is the dead filesystem's); a bind source is.
+  const seen = new Map<string, DirIdentity>();
   for (const { p, last } of pathOperands(argv, base)) {
     const c = await checkPath(ctx.host, p, {
-      includeLast: last,
+      includeLast: last || isBind,
       timeoutMs: ctx.pathTimeoutMs ?? 2000,
       ...(step.phase === 'before-unmount' && ctx.deadRoot !== undefined ? { skipUnder: ctx.deadRoot } : {}),
     });
     if (!c.ok) return refuse(`not run: ${c.detail}`);
+    const end = c.dirs.at(-1);
+    if (end?.path === p) seen.set(p, end);
+  }
+  if (isBind) {
+    // The source must be on the mount it is bound from: the mount the step names, or the healed one.
+    const from = bindSourceDevice(ctx, step, mounts);
+    const src = seen.get(argv.at(-2)!);
+    if (src && from !== null && src.dev !== from) {
+      return refuse(`not run: ${src.path} is on device ${src.dev}, not on the mount it is bound from (${from})`);
+    }
+    // By file descriptors where the native helper can: what was just checked is what is bound.
+    const done = ctx.host.bindTree ? await bindByFd(ctx, step, from, seen) : null;
+    if (done !== null) return done;
   }
   const r = await ctx.host.exec(argv, {
     timeoutMs: step.timeoutMs ?? 10_000,
@@ -337,6 +361,68 @@ async function topologyStep(ctx: StepContext, step: PlanStep): Promise<Outcome> 
     ...(step.runAs !== undefined && ctx.outputFile !== undefined ? { outputFile: ctx.outputFile } : {}),
   });
   return { ok: r.code === 0, skipped: false, code: r.code, output: tail(r) };
+}
+
+// The st_dev a device major:minor has in stat(2) (glibc's makedev), as `stat %d` prints it.
+function devNumber(major: number, minor: number): number {
+  return (
+    (major & 0xfff) * 0x100 +
+    (minor & 0xff) +
+    Math.floor(minor / 0x100) * 0x100000 +
+    Math.floor(major / 0x1000) * 2 ** 44
+  );
+}
+
+// The st_dev the source of a bind step must have: the mount the step names (a child set aside), or
+// the healed mount when the source lies under it; null when neither says.
+function bindSourceDevice(ctx: StepContext, step: PlanStep, mounts: readonly MountInfo[]): number | null {
+  const source = step.argv!.at(-2)!;
+  const healed = ctx.healed ? mounts.find((m) => m.id === ctx.healed!.id) : undefined;
+  const owner = step.mount ?? (healed && isUnder(source, healed.mountpoint) ? healed : undefined);
+  return owner ? devNumber(owner.major, owner.minor) : null;
+}
+
+// `mount --bind|--rbind SRC DST` done by the native helper (Host.bindTree): SRC and DST resolved
+// without following symlinks, each the inode the stat child saw just before (SRC also on device
+// `want`), the step's flags set before the new mount is attached. Closes the window between the
+// lstat checks and mount(8). Null when there is no helper: the caller runs mount(8), checked as above.
+async function bindByFd(
+  ctx: StepContext,
+  step: PlanStep,
+  want: number | null,
+  seen: ReadonlyMap<string, DirIdentity>,
+): Promise<Outcome | null> {
+  const argv = step.argv!;
+  const [source, target] = [argv.at(-2)!, argv.at(-1)!];
+  const src = seen.get(source);
+  const dst = seen.get(target);
+  const r = await ctx.host.bindTree!({
+    source,
+    target,
+    recursive: argv.includes('--rbind'),
+    attrs: step.mountAttrs ?? [],
+    sourceId: src ? { dev: src.dev, ino: src.ino } : want !== null ? { dev: want, ino: null } : null,
+    targetId: dst ? { dev: dst.dev, ino: dst.ino } : null,
+    timeoutMs: step.timeoutMs ?? 10_000,
+  });
+  if (r === null) return null;
+  if (r.ok) {
+    const flags = step.mountAttrs?.length ? `, ${step.mountAttrs.join(',')} set before attaching it` : '';
+    return ok(
+      `bound by file descriptors (native helper: openat2 without symlinks, open_tree, inode checked${flags}, move_mount)`,
+      null,
+    );
+  }
+  if ('hung' in r) return { ok: false, skipped: false, code: null, output: 'the helper did not answer in time' };
+  // A symlink on the way (ELOOP) or another inode (ESTALE): the path changed after it was checked.
+  if (r.errno === 'ELOOP' || r.errno === 'ESTALE') {
+    return refuse(`not run: the path changed after it was checked (${r.step}: ${r.errno}); nothing was bound`);
+  }
+  return { ok: false, skipped: false, code: null, output: `the helper's bind failed at ${r.step}: ${r.errno}` };
+}
+
+function isUnder(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
 }
 
 // The paths a topology step acts on, and whether the last component is checked too.
@@ -363,7 +449,13 @@ export interface TopologyRun {
 export async function runTopologySteps(
   ctx: StepContext,
   steps: readonly PlanStep[],
-  opts: { stageDirs?: readonly string[]; healed?: MountIdentity; from?: number } = {},
+  opts: {
+    stageDirs?: readonly string[];
+    healed?: MountIdentity;
+    from?: number;
+    // Crash recovery: a step the mount table shows done already is passed over, not run again.
+    done?: (step: PlanStep) => Promise<boolean>;
+  } = {},
 ): Promise<TopologyRun> {
   for (const d of opts.stageDirs ?? []) await ctx.host.mkdirp(d, 0o700);
   // onStep journals progress through the main plan by its index: topology steps are not in it.
@@ -373,6 +465,7 @@ export async function runTopologySteps(
   const results: StepResult[] = [];
   let i = opts.from ?? 0;
   for (const step of steps) {
+    if (opts.done && (await opts.done(step))) continue;
     const r = await runStep(c, { ...step, phase: step.phase ?? 'after-remount' }, i++);
     results.push(r);
     if (!r.ok) {
@@ -477,6 +570,8 @@ export async function runStep(ctx: StepContext, step: PlanStep, index: number): 
     });
   }
   await ctx.onStep?.(index, result);
+  // Tests only (ENOTCONN_FAILPOINT): stop here, audited and journaled, for a kill -9 in this state.
+  if (step.action !== 'none') failpointAfterStep(ctx.host, step.action, ctx.origin);
   return result;
 }
 

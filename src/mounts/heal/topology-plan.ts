@@ -91,6 +91,12 @@ export function remountChildren(plan: TopologyPlan, remounts: readonly ChildRemo
 
 const TIMEOUT_MS = 10_000;
 
+// The security options among a mount's options, as a bind step's mountAttrs (none: no field).
+function attrsOf(options: readonly string[]): Pick<PlanStep, 'mountAttrs'> {
+  const own = (['ro', 'nosuid', 'nodev', 'noexec'] as const).filter((o) => options.includes(o));
+  return own.length > 0 ? { mountAttrs: [...own] } : {};
+}
+
 function stepMount(m: MountInfo): NonNullable<PlanStep['mount']> {
   const i = identityOf(m);
   return { id: i.id, parentId: i.parentId, major: i.major, minor: i.minor, root: i.root, mountpoint: i.mountpoint };
@@ -203,6 +209,7 @@ export function planTopology(
           risk: 'safe',
           why: `re-attach the child mount ${c.mountpoint} (${c.fstype} ${c.source}, root ${c.root}) under the healed mount`,
           phase: 'after-remount',
+          ...attrsOf(c.options),
         },
         {
           action: 'unmount-lazy',
@@ -263,6 +270,7 @@ export function planTopology(
       risk: 'safe',
       why: `re-bind ${b.mountpoint} from ${src}: root ${b.root} of the new mount, as before`,
       phase: 'after-remount',
+      ...attrsOf(b.options),
     });
     if (!b.options.includes('ro') && target.options.includes('ro')) {
       plan.notes.push(`${b.mountpoint} was read-write under a read-only ${target.mountpoint}; a bind inherits ro`);

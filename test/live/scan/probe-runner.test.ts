@@ -4,25 +4,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { NodeHost } from '../../../src/host/node-host.js';
-import { helperPath } from '../../../src/host/probe-engine.js';
-import { REPO, liveBindfs, requireBinary, tempDir } from '../../helpers/live.js';
-
-// Run the probe runner of this process on one engine for the test's duration.
-function useEngine(t: TestContext, engine: 'native' | 'node'): boolean {
-  if (engine === 'native' && helperPath(path.join(REPO, 'dist/src/host')) === null) {
-    t.skip('SKIPPED: the native helper was not built (no C compiler)');
-    return false;
-  }
-  const before = process.env.ENOTCONN_PROBE_ENGINE;
-  process.env.ENOTCONN_PROBE_ENGINE = engine;
-  t.after(() => {
-    if (before === undefined) delete process.env.ENOTCONN_PROBE_ENGINE;
-    else process.env.ENOTCONN_PROBE_ENGINE = before;
-  });
-  return true;
-}
+import { liveBindfs, requireBinary, tempDir, useProbeEngine } from '../../helpers/live.js';
 
 function probeChildrenOf(ppid: number): number[] {
   const out: number[] = [];
@@ -43,7 +27,7 @@ function probeChildrenOf(ppid: number): number[] {
 
 for (const engine of ['native', 'node'] as const) {
   test(`${engine} engine: a hung probe delays neither another mount’s probe nor this process’s own file I/O`, async (t) => {
-    if (!requireBinary(t, 'bindfs', 'fusermount3') || !useEngine(t, engine)) return;
+    if (!requireBinary(t, 'bindfs', 'fusermount3') || !useProbeEngine(t, engine)) return;
     const dir = tempDir(t);
     fs.mkdirSync(path.join(dir, 'src'));
     fs.writeFileSync(path.join(dir, 'local.txt'), 'x'.repeat(4096));
@@ -82,7 +66,7 @@ for (const engine of ['native', 'node'] as const) {
   });
 
   test(`${engine} engine: twenty healthy mounts are probed by one probe engine process, not a process per mount`, async (t) => {
-    if (!requireBinary(t, 'bindfs', 'fusermount3') || !useEngine(t, engine)) return;
+    if (!requireBinary(t, 'bindfs', 'fusermount3') || !useProbeEngine(t, engine)) return;
     const dir = tempDir(t);
     fs.mkdirSync(path.join(dir, 'src'));
     const mounts = [];

@@ -1,31 +1,15 @@
-// Live: kill -9 of watch between the unmount and the remount, for an observed mount and for a
-// managed one. The next watch settles the heal from the journaled plan through the one step
-// executor: the mount is back, the audit log shows each step once, and a bystander whose argv
-// names the mountpoint is left alone (nothing is ever killed for what its argv says).
+// Live: kill -9 of watch around the unmount and the remount, racing the heal (an observed mount
+// whose remount is in flight, a managed mount killed with its daemon); crash-failpoint.test.ts
+// stops watch exactly between two steps instead. The next watch settles the heal from the
+// journaled plan through the one step executor: the mount is back, the audit log shows each step
+// once, and a bystander whose argv names the mountpoint is left alone (nothing is ever killed for
+// what its argv says).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { killHard, liveBindfs, liveSshd, requireBinary, sshfsOptions, tempDir, waitFor } from '../../helpers/live.js';
-import { mountCount, startWatchProc } from './watch-harness.js';
-
-function alive(pid: number): boolean {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !st.slice(st.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
-
-// A process that only names the mountpoint in its argv, like `rsync -a /mnt/data /bak` would.
-function bystander(t: TestContext, mp: string): ChildProcess {
-  const p = spawn('sh', ['-c', 'sleep 600; :', 'sh', mp], { stdio: 'ignore', detached: true });
-  p.unref();
-  t.after(() => killHard(p.pid!));
-  return p;
-}
+import { test } from 'node:test';
+import { liveBindfs, liveSshd, requireBinary, sshfsOptions, tempDir, waitFor } from '../../helpers/live.js';
+import { alive, auditSteps, bystander, managedBack, mountCount, startWatchProc } from './watch-harness.js';
 
 // Pids of bindfs processes whose argv names `mp` (read only).
 function bindfsFor(mp: string): number[] {
@@ -42,19 +26,7 @@ function bindfsFor(mp: string): number[] {
   return out;
 }
 
-function auditSteps(stateDir: string, mp: string): string[] {
-  const file = path.join(stateDir, 'heal-audit.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { kind: string; action: string; mountpoint: string; ok: boolean; origin: string })
-    .filter((l) => l.kind === 'step' && l.mountpoint === mp)
-    .map((l) => `${l.origin}:${l.action}:${l.ok ? 'ok' : 'failed'}`);
-}
-
-test('observed mount: kill -9 of watch after the unmount, before the remount: the next watch remounts from the journaled plan', async (t) => {
+test('observed mount: kill -9 of watch with its remount in flight (the old mount gone, the remount killed with it): the next watch remounts from the journaled plan', async (t) => {
   if (!requireBinary(t, 'bindfs')) return;
   const dir = tempDir(t, 'enc-trust-crash-');
   // The mount's source lies on another FUSE mount. With that one's daemon stopped, the heal's
@@ -97,7 +69,7 @@ test('observed mount: kill -9 of watch after the unmount, before the remount: th
   );
   const journal = a.db<{ recipe: string }>('SELECT recipe FROM watch_heal_journal WHERE mountpoint = ?', mp)[0]!;
   const plan = JSON.parse(journal.recipe) as { version: number; plan: Array<{ action: string }> };
-  assert.equal(plan.version, 2, 'the journal holds the whole plan');
+  assert.equal(plan.version, 3, 'the journal holds the whole plan');
   assert.ok(plan.plan.some((s) => s.action === 'remount'));
   a.proc.kill('SIGKILL');
   await a.exited;
@@ -149,14 +121,7 @@ test('managed mount: kill -9 of watch and of its daemon: the next watch clears t
   await waitFor(() => !alive(first), 5000, 'the daemon to die');
   assert.equal(mountCount(mp), 1, 'the dead mount is still there');
   const b = await startWatchProc(t, config, { dirs: a.dirs });
-  await waitFor(
-    async () => {
-      const v = await b.mount(mp);
-      return v?.state === 'healthy' && v.daemonPid !== null && v.daemonPid !== first;
-    },
-    60_000,
-    'the managed mount to be back',
-  );
+  await managedBack(b, mp, first);
   assert.equal(mountCount(mp), 1);
   assert.equal(fs.readFileSync(path.join(mp, 'data.txt'), 'utf8'), 'managed\n');
   const steps = auditSteps(a.dirs.ENOTCONN_STATE_DIR, mp);

@@ -5,7 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import Database from 'better-sqlite3';
-import { CLI, freePort, privateDirs, tempDir, waitFor } from '../../helpers/live.js';
+import { CLI, freePort, killHard, privateDirs, tempDir, waitFor } from '../../helpers/live.js';
 import { cgroup2Mount } from '../../../src/host/daemon-launch.js';
 
 export interface WatchProc {
@@ -69,7 +69,13 @@ export function sampleValue(text: string, name: string, labels: Record<string, s
 export async function startWatchProc(
   t: TestContext,
   yaml: string,
-  opts: { dirs?: WatchProc['dirs']; extraArgs?: string[]; waitHealthy?: boolean; cgroup?: TestCgroup } = {},
+  opts: {
+    dirs?: WatchProc['dirs'];
+    extraArgs?: string[];
+    waitHealthy?: boolean;
+    cgroup?: TestCgroup;
+    env?: Record<string, string>; // added to watch's environment (ENOTCONN_FAILPOINT...)
+  } = {},
 ): Promise<WatchProc> {
   const dirs = opts.dirs ?? privateDirs(t);
   const dir = tempDir(t, 'enc-watchcfg-');
@@ -81,7 +87,7 @@ export async function startWatchProc(
       process.execPath,
       [CLI, 'watch', '--config', configFile, '--listen', `127.0.0.1:${port}`, ...(opts.extraArgs ?? [])],
       {
-        env: { ...process.env, NO_COLOR: '1', ...dirs },
+        env: { ...process.env, NO_COLOR: '1', ...dirs, ...opts.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -158,6 +164,54 @@ export function mountCount(mp: string): number {
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .filter((l) => l.split(' ')[4] === mp).length;
+}
+
+// Wait until the managed mount at `mp` is healthy again, served by another daemon than `first`.
+export async function managedBack(w: WatchProc, mp: string, first: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const v = await w.mount(mp);
+      return v?.state === 'healthy' && v.daemonPid !== null && v.daemonPid !== first;
+    },
+    60_000,
+    'the managed mount to be back',
+  );
+}
+
+// A live process (not a zombie).
+export function alive(pid: number): boolean {
+  return procState(pid) !== null && procState(pid) !== 'Z';
+}
+
+// The state letter of /proc/PID/stat (R, S, T, Z...), or null when the process is gone.
+export function procState(pid: number): string | null {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+// A process that only names the mountpoint in its argv, like `rsync -a /mnt/data /bak` would.
+export function bystander(t: TestContext, mp: string): ChildProcess {
+  const p = spawn('sh', ['-c', 'sleep 600; :', 'sh', mp], { stdio: 'ignore', detached: true });
+  p.unref();
+  t.after(() => killHard(p.pid!));
+  return p;
+}
+
+// The step lines of heal-audit.jsonl for `mp`, as "origin:action:ok|failed", in order.
+export function auditSteps(stateDir: string, mp: string): string[] {
+  const file = path.join(stateDir, 'heal-audit.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; action: string; mountpoint: string; ok: boolean; origin: string })
+    .filter((l) => l.kind === 'step' && l.mountpoint === mp)
+    .map((l) => `${l.origin}:${l.action}:${l.ok ? 'ok' : 'failed'}`);
 }
 
 // A tiny webhook receiver on `port` that records every JSON body it gets.

@@ -27,7 +27,7 @@ function fake(): { host: FakeHost; healed: MountInfo; bind: MountInfo; ctx: Step
     minor: 61,
     superOptions: ['rw', 'user_id=1001', 'group_id=1001'],
   });
-  host.addDir(`${MP}/sub`, { uid: 1001 });
+  host.addDir(`${MP}/sub`, { uid: 1001, dev: 61 }); // on the healed mount 0:61
   const bind = host.addMount({ id: 56, mountpoint: '/b/sub', fstype: 'ext4', source: '/dev/sda9', major: 8, minor: 9 });
   const ctx: StepContext = { host, force: false, healId: 'topo', origin: 'heal', parents: null };
   return { host, healed, bind, ctx, stateDir };

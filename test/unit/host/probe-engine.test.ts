@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { helperPath, spawnEngine } from '../../../src/host/probe-engine.js';
-import { parseProbeLine, probeLine, toHex } from '../../../src/host/probe-protocol.js';
+import { parseProbeLine, parseReadLine, probeLine, readLine, toHex } from '../../../src/host/probe-protocol.js';
 import { processStartTicks } from '../../../src/host/stuck-registry.js';
 import { classifyErrnoNumber, classifyProbeErrno, errnoName } from '../../../src/mounts/probe/classify.js';
 import { probeRunAs } from '../../../src/mounts/probe/run-as.js';
@@ -72,17 +72,39 @@ for (const engine of ['native', 'node'] as const) {
   });
 }
 
-test('native engine: a bounded read returns at most the cap, and a missing file its errno', async (t) => {
-  const helper = helperPath(path.join(REPO, 'dist/src/host'));
-  if (helper === null) {
-    t.skip('SKIPPED: the native helper was not built (no C compiler)');
-    return;
-  }
-  const replies = await converse(spawnEngine('native', helper, registry(t), 1), [
-    `R 1 1000 5 ${toHex('/proc/self/status')}`,
-    `R 2 1000 64 ${toHex('/proc/self/nonexistent')}`,
-  ]);
-  assert.deepEqual(replies.sort(), [`D 1 ok ${toHex('Name:')}`, 'D 2 err 2']);
+for (const engine of ['native', 'node'] as const) {
+  test(`${engine} engine: a bounded read returns at most the cap, a readlink its target, a missing file its errno`, async (t) => {
+    const helper = helperPath(path.join(REPO, 'dist/src/host'));
+    if (engine === 'native' && helper === null) {
+      t.skip('SKIPPED: the native helper was not built (no C compiler)');
+      return;
+    }
+    const child = spawnEngine(engine, helper, registry(t), 1);
+    const replies = await converse(child, [
+      readLine({ id: 1, timeoutMs: 1000, maxBytes: 5, path: '/proc/self/status' }),
+      readLine({ id: 2, timeoutMs: 1000, maxBytes: 64, path: '/proc/self/nonexistent' }),
+      readLine({ id: 3, timeoutMs: 1000, maxBytes: 4096, path: `/proc/${process.pid}/cwd`, link: true }),
+      readLine({ id: 4, timeoutMs: 1000, maxBytes: 4096, path: '/proc/self/status', link: true }),
+    ]);
+    assert.deepEqual(replies.sort(), [
+      `D 1 ok ${toHex('Name:')}`,
+      'D 2 err 2',
+      `D 3 ok ${toHex(process.cwd())}`,
+      'D 4 err 22', // EINVAL: not a symlink
+    ]);
+  });
+}
+
+test('read and readlink lines carry any path byte for byte, and reject what is not a request', () => {
+  const r = { id: 3, timeoutMs: 900, maxBytes: 100, path: '/proc/12/task/12/stat' };
+  assert.deepEqual(parseReadLine(readLine(r)), r);
+  const l = { id: 4, timeoutMs: 900, maxBytes: 4096, path: '/proc/12/fd/3', link: true };
+  assert.equal(readLine(l), `L 4 900 ${toHex('/proc/12/fd/3')}`);
+  assert.deepEqual(parseReadLine(readLine(l)), l);
+  assert.equal(parseReadLine(`R 1 10 0 ${toHex('/proc/1/stat')}`), null, 'nothing to read');
+  assert.equal(parseReadLine(`R 1 10 ${8 * 1024 * 1024} ${toHex('/proc/1/stat')}`), null, 'over the cap');
+  assert.equal(parseReadLine(`L 1 10 ${toHex('proc/1/cwd')}`), null, 'a relative path');
+  assert.equal(parseReadLine('L 1 10 5 2f'), null);
 });
 
 test('probe lines carry any path byte for byte, and reject what is not a request', () => {
