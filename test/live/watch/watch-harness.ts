@@ -69,7 +69,13 @@ export function sampleValue(text: string, name: string, labels: Record<string, s
 export async function startWatchProc(
   t: TestContext,
   yaml: string,
-  opts: { dirs?: WatchProc['dirs']; extraArgs?: string[]; waitHealthy?: boolean; cgroup?: TestCgroup } = {},
+  opts: {
+    dirs?: WatchProc['dirs'];
+    extraArgs?: string[];
+    waitHealthy?: boolean;
+    cgroup?: TestCgroup;
+    cli?: string; // the CLI file to run (the tsc build's main.js unless given; benches run the bundle)
+  } = {},
 ): Promise<WatchProc> {
   const dirs = opts.dirs ?? privateDirs(t);
   const dir = tempDir(t, 'enc-watchcfg-');
@@ -79,7 +85,7 @@ export async function startWatchProc(
   const start = (): ChildProcess =>
     spawn(
       process.execPath,
-      [CLI, 'watch', '--config', configFile, '--listen', `127.0.0.1:${port}`, ...(opts.extraArgs ?? [])],
+      [opts.cli ?? CLI, 'watch', '--config', configFile, '--listen', `127.0.0.1:${port}`, ...(opts.extraArgs ?? [])],
       {
         env: { ...process.env, NO_COLOR: '1', ...dirs },
         stdio: ['ignore', 'pipe', 'pipe'],
