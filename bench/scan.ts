@@ -182,9 +182,7 @@ async function main(): Promise<void> {
     return rep.mounts.length === n && rep.mounts.every((m) => m.state === 'healthy');
   };
   try {
-    console.log(
-      `# bench/scan ${new Date().toISOString()}: ${machine()}; CLI ${path.relative(REPO, CLI)}; ${load()}`,
-    );
+    console.log(`# bench/scan ${new Date().toISOString()}: ${machine()}; CLI ${path.relative(REPO, CLI)}; ${load()}`);
     const nodeFloor = await best([process.execPath, '-e', '0'], process.env);
     const version = await best([process.execPath, CLI, '--version'], process.env);
     console.log(`\n## start-up (best of ${RUNS})`);

@@ -30,6 +30,11 @@ export type BoundedRead = { ok: true; data: Buffer } | { ok: false; errno: strin
 // The answer of a graft: which step failed, and how.
 export type GraftResult = { ok: true } | { ok: false; errno: string; step: string } | { ok: false; hung: true };
 
+// The errno name of a reply's number; the runner's own failures are names already (EPROBECHILD).
+function replyErrno(field: string | undefined): string {
+  return field !== undefined && /^[0-9]+$/.test(field) ? errnoName(Number(field)) : (field ?? 'EPROTO');
+}
+
 // Runs probes in a dedicated, abandonable engine process (the native helper, or the Node probe
 // child as the fallback), at most one per mount, here and, through the engine's registry, across
 // every enotconn process on the host.
@@ -37,8 +42,19 @@ export class ProbeRunner {
   private child: ChildProcess | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly reads = new Map<number, { resolve: (r: BoundedRead) => void; timer: NodeJS.Timeout }>();
+  // Reads (D), links (L) and maps (M): the reply's fields after the id, or null past the deadline.
+  private readonly reads = new Map<number, { resolve: (f: string[] | null) => void; timer: NodeJS.Timeout }>();
   private readonly grafts = new Map<number, { resolve: (r: GraftResult) => void; timer: NodeJS.Timeout }>();
+  // Process tables (T) in progress: rows go to onRow; the timer is re-armed by each row.
+  private readonly tables = new Map<
+    number,
+    {
+      onRow: (pid: number, fields: string[]) => void;
+      resolve: (r: { done: true } | { hung: number } | { lost: true }) => void;
+      timer: NodeJS.Timeout;
+      arm: () => NodeJS.Timeout;
+    }
+  >();
   // Mounts whose probe from this process has not returned yet: key → since (ms).
   private readonly inFlight = new Map<string, number>();
   private readonly keyByHash = new Map<string, string>();
@@ -121,17 +137,61 @@ export class ProbeRunner {
   // Read at most `maxBytes` of a /proc or /sys file through the engine, abandoned after
   // `timeoutMs` (a process's cmdline read can block on its mm lock, or a FUSE-backed exe).
   // Only the native helper serves it; the Node child answers ENOSYS.
-  readBounded(file: string, maxBytes: number, timeoutMs: number): Promise<BoundedRead> {
-    if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS' });
+  async readBounded(file: string, maxBytes: number, timeoutMs: number): Promise<BoundedRead> {
+    if (this.engine !== 'native') return { ok: false, errno: 'ENOSYS' };
+    const f = await this.request(timeoutMs, (id, ms) => `R ${id} ${ms} ${maxBytes} ${toHex(file)}`);
+    if (f === null || f[0] === 'hung') return { ok: false, hung: true };
+    if (f[0] === 'ok') return { ok: true, data: Buffer.from(f[1] ?? '', 'hex') };
+    return { ok: false, errno: f[0] === 'err' ? replyErrno(f[1]) : 'EPROTO' };
+  }
+
+  // One process's /proc files in one request (the helper's letters: a cmdline, s stat, n ns/mnt,
+  // c cwd, r root, e exe, f fds, u FUSE connections, m mapped paths under `prefix`): the reply's
+  // fields in the order asked, or null when it did not answer in `timeoutMs` or the engine is not
+  // the native helper.
+  async procFields(pid: number, letters: string, prefix: string | null, timeoutMs: number): Promise<string[] | null> {
+    if (this.engine !== 'native') return null;
+    const hexPrefix = prefix === null ? '-' : toHex(prefix);
+    const f = await this.request(timeoutMs, (id, ms) => `L ${id} ${ms} ${pid} ${letters} ${hexPrefix}`);
+    return f !== null && f[0] === 'ok' && f.length === letters.length + 1 ? f.slice(1) : null;
+  }
+
+  // The same fields for every process whose pid is above `afterPid`, in one request: `onRow` gets
+  // each (pid ascending). Each process has its own deadline of `timeoutMs`: `hung` names the one
+  // whose read did not return (ask again after it); `lost` means the engine stopped answering.
+  table(
+    letters: string,
+    prefix: string | null,
+    timeoutMs: number,
+    afterPid: number,
+    onRow: (pid: number, fields: string[]) => void,
+  ): Promise<{ done: true } | { hung: number } | { lost: true }> {
+    if (this.engine !== 'native') return Promise.resolve({ lost: true });
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
+    const id = this.nextId++;
+    const hexPrefix = prefix === null ? '-' : toHex(prefix);
+    return new Promise((resolve) => {
+      const arm = (): NodeJS.Timeout =>
+        setTimeout(() => {
+          this.tables.delete(id);
+          resolve({ lost: true });
+        }, timeoutMs + ENGINE_SLACK_MS);
+      const t = { onRow, resolve, timer: arm(), arm };
+      this.tables.set(id, t);
+      this.send(child, `T ${id} ${Math.max(1, Math.round(timeoutMs))} ${afterPid} ${letters} ${hexPrefix}`);
+    });
+  }
+
+  private request(timeoutMs: number, line: (id: number, ms: number) => string): Promise<string[] | null> {
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.reads.delete(id);
-        resolve({ ok: false, hung: true });
+        resolve(null);
       }, timeoutMs + ENGINE_SLACK_MS);
       this.reads.set(id, { resolve, timer });
-      this.send(child, `R ${id} ${Math.max(1, Math.round(timeoutMs))} ${maxBytes} ${toHex(file)}`);
+      this.send(child, line(id, Math.max(1, Math.round(timeoutMs))));
     });
   }
 
@@ -223,12 +283,17 @@ export class ProbeRunner {
       for (const [id, r] of this.reads) {
         clearTimeout(r.timer);
         this.reads.delete(id);
-        r.resolve({ ok: false, errno: 'EPROBECHILD' });
+        r.resolve(['err', 'EPROBECHILD']);
       }
       for (const [id, g] of this.grafts) {
         clearTimeout(g.timer);
         this.grafts.delete(id);
         g.resolve({ ok: false, errno: 'EPROBECHILD', step: 'helper' });
+      }
+      for (const [id, t] of this.tables) {
+        clearTimeout(t.timer);
+        this.tables.delete(id);
+        t.resolve({ lost: true });
       }
       this.inFlight.clear();
       this.keyByHash.clear();
@@ -257,7 +322,8 @@ export class ProbeRunner {
       return;
     }
     const id = Number(f[1]);
-    if (kind === 'D') return this.onRead(id, f);
+    if (kind === 'D' || kind === 'L') return this.onRead(id, f);
+    if (kind === 't' || kind === 'T') return this.onTable(id, f);
     if (kind === 'G') {
       const g = this.grafts.get(id);
       if (!g) return;
@@ -313,14 +379,27 @@ export class ProbeRunner {
     }
   }
 
+  private onTable(id: number, f: string[]): void {
+    const t = this.tables.get(id);
+    if (!t) return;
+    clearTimeout(t.timer);
+    if (f[0] === 't') {
+      t.timer = t.arm();
+      t.onRow(Number(f[2]), f.slice(3));
+      return;
+    }
+    this.tables.delete(id);
+    if (f[2] === 'done') t.resolve({ done: true });
+    else if (f[2] === 'hung') t.resolve({ hung: Number(f[3]) });
+    else t.resolve({ lost: true });
+  }
+
   private onRead(id: number, f: string[]): void {
     const r = this.reads.get(id);
     if (!r) return;
     clearTimeout(r.timer);
     this.reads.delete(id);
-    if (f[2] === 'ok') r.resolve({ ok: true, data: Buffer.from(f[3] ?? '', 'hex') });
-    else if (f[2] === 'hung') r.resolve({ ok: false, hung: true });
-    else r.resolve({ ok: false, errno: errnoName(Number(f[3])) });
+    r.resolve(f.slice(2));
   }
 
   private release(): void {
@@ -337,6 +416,7 @@ export class ProbeRunner {
     for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
     for (const r of this.reads.values()) clearTimeout(r.timer);
     for (const g of this.grafts.values()) clearTimeout(g.timer);
+    for (const t of this.tables.values()) clearTimeout(t.timer);
     this.release();
   }
 }

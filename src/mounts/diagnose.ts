@@ -62,7 +62,7 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
   // Read after the probe: a probe stuck in the daemon is itself one of the waiting requests.
   const fusectlP = probeP.then(() => collectFusectl(host, mount));
   const pids = await host.listPids();
-  const walkP = walkProcesses(host, pids, mount.mountpoint, deadline);
+  const walkP = walkProcesses(host, mount.mountpoint, deadline);
   // NFS and CIFS endpoints are all in mountinfo: check the network now, in parallel.
   const earlyNetP = fuse
     ? null
