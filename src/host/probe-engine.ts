@@ -13,9 +13,14 @@ export type ProbeEngineName = 'native' | 'node';
 
 const HELPER_REL = path.join('native', 'build', 'enotconn-helper');
 
+// This module's own file: in a bundle, the bundle's entry (no URL to parse: the bundle knows it).
+function ownFile(): string {
+  return bundleInfo()?.file ?? fileURLToPath(import.meta.url);
+}
+
 // The built helper, looked up from this module's directory upwards (dist/src/host, or a bundle's
 // directory), or null. As root, a helper that others could have replaced is not used.
-export function helperPath(from = path.dirname(fileURLToPath(import.meta.url))): string | null {
+export function helperPath(from = path.dirname(ownFile())): string | null {
   let dir = from;
   for (let i = 0; i < 5; i++) {
     const p = path.join(dir, HELPER_REL);
@@ -37,7 +42,7 @@ export function helperPath(from = path.dirname(fileURLToPath(import.meta.url))):
 function trusted(st: fs.Stats): boolean {
   if (process.getuid?.() !== 0) return true;
   if ((st.mode & 0o022) !== 0) return false;
-  const own = fs.statSync(fileURLToPath(import.meta.url));
+  const own = fs.statSync(ownFile());
   return st.uid === 0 || st.uid === own.uid;
 }
 

@@ -38,16 +38,17 @@ export function mappedPaths(maps: string): string[] {
 // One pass over every process: its mount namespace, whether it holds /dev/fuse, and what it holds
 // in the mount. Stops at `deadline` (performance.now) and says so.
 export async function walkProcesses(host: Host, mountpoint: string, deadline = Infinity): Promise<WalkResult> {
-  const selfMntns = await host.readLink(host.proc('self', 'ns', 'mnt'));
-  const skip = host.selfPid() ?? -1;
   // One read of every process's links (the native helper: one request for all of them; readlink
   // prints the dentry's path and never touches the filesystem it names). maps is read last, each on
   // its own deadline (a process faulting on a hung mount may hold its mmap lock), and only the
   // paths under the mountpoint come back.
-  const table = await host.readProcesses(['mntns', 'cwd', 'root', 'exe', 'fds', 'maps'], {
+  const tableP = host.readProcesses(['mntns', 'cwd', 'root', 'exe', 'fds', 'maps'], {
     mapsPrefix: mountpoint,
     deadline,
   });
+  const selfMntns = await host.readLink(host.proc('self', 'ns', 'mnt'));
+  const skip = host.selfPid() ?? -1;
+  const table = await tableP;
   const processes: ProcessLinks[] = [];
   for (const e of table.entries) {
     if (e.pid === skip) continue;

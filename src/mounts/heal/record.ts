@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Host } from '../../host/types.js';
 import type { DaemonInfo } from '../diagnosis.js';
 import type { MountInfo } from '../mountinfo/parse.js';
-import { readMounts, scanDetails, type ScanReport } from '../scan.js';
+import { readMounts, scanDetails, type ScanDetails, type ScanReport } from '../scan.js';
 import { findFuseDaemon, readProcessTable, type ProcessInfo } from '../process-table.js';
 import { KNOWN_DAEMONS } from '../backends/index.js';
 import { readProcStat } from '../../host/proc.js';
@@ -64,8 +64,14 @@ function seenDigest(daemons: ReadonlyArray<{ m: MountInfo; pid: number; start: n
 }
 
 // After a scan: record the recipe of every healthy FUSE mount's daemon, in one transaction.
-// Daemons already recorded (same pid and start time) are skipped. Never throws; returns how many were written.
-export async function recordLiveRecipes(host: Host, report: ScanReport): Promise<number> {
+// Daemons already recorded (same pid and start time) are skipped. `details`: what the scan read on
+// its way (its mount and process tables), handed over explicitly because this module may be loaded
+// from a file of its own (scripts/bundle.mjs). Never throws; returns how many were written.
+export async function recordLiveRecipes(
+  host: Host,
+  report: ScanReport,
+  details: ScanDetails | undefined = scanDetails(report),
+): Promise<number> {
   try {
     // `denied`: a FUSE mount without allow_other seen by root; its daemon is alive all the same.
     const healthy = report.mounts.filter(
@@ -73,7 +79,6 @@ export async function recordLiveRecipes(host: Host, report: ScanReport): Promise
     );
     if (healthy.length === 0) return 0;
     // The scan's own mount and process tables when it has them (this process just read them).
-    const details = scanDetails(report);
     const mounts = details?.mounts ?? (await readMounts(host));
     const byId = new Map(mounts.map((x) => [x.id, x]));
     const scanned = new Map((details?.processes ?? []).map((p) => [p.pid, p]));
