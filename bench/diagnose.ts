@@ -1,14 +1,15 @@
 // Benchmark: diagnose's wall time on a host with 2,000 extra idle processes, for a healthy FUSE
 // mount (in-process and the whole CLI) and for a hung one (its daemon stopped), beside its peers in
 // the same run: `node -e 0` and `fuser -m` (which walks the same /proc for the mount's users).
-// Target: the healthy CLI diagnose <= 250 ms. Prints figures; asserts nothing (no timing in tests).
+// Target: the healthy CLI diagnose <= 250 ms. The CLI is the npm bundle (package.json's bin); each
+// figure's line ends with the load average. Prints figures; asserts nothing (no timing in tests).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { CLI } from '../test/helpers/live.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NodeHost } from '../src/host/node-host.js';
 import { diagnose } from '../src/mounts/diagnose.js';
+import { BUNDLE_CLI as CLI, load, machine } from './machine.js';
 
 const IDLE = Number(process.env.BENCH_IDLE ?? 2000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -69,10 +70,10 @@ try {
   const total = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
   daemon = spawn('bindfs', ['-f', src, mp], { stdio: 'ignore', detached: true });
   await waitFor(() => isMounted(mp), 15000);
-  console.log(`diagnose bench: ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}`);
+  console.log(`diagnose bench ${new Date().toISOString()}: ${machine()}; CLI dist/bundle/enotconn.mjs; ${load()}`);
   console.log(`processes on the host: ${before} before, ${total} with ${IDLE} idle sleep children`);
   const healthy = await timeRuns(mp, 'healthy bindfs mount', true);
-  console.log(`  healthy, in-process: ${stats(healthy)}`);
+  console.log(`  healthy, in-process: ${stats(healthy)}; ${load()}`);
   const wall = (argv: string[], env: NodeJS.ProcessEnv = process.env): number[] => {
     const xs: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -92,7 +93,7 @@ try {
   const nodeFloor = wall([process.execPath, '-e', '0']);
   const fuser = wall(['fuser', '-m', mp]);
   console.log(
-    `  healthy, enotconn diagnose CLI: ${stats(cli)}; target <= 250 ms: ${med(cli) <= 250 ? 'met' : 'MISSED'}`,
+    `  healthy, enotconn diagnose CLI: ${stats(cli)}; target <= 250 ms: ${med(cli) <= 250 ? 'met' : 'MISSED'}; ${load()}`,
   );
   console.log(`  node -e 0: ${stats(nodeFloor)}; fuser -m: ${stats(fuser)}`);
   console.log(
@@ -100,9 +101,9 @@ try {
   );
   process.kill(daemon.pid!, 'SIGSTOP');
   const hung = await timeRuns(mp, 'hung bindfs mount (daemon SIGSTOPped), fresh probe each run', true);
-  console.log(`  hung, fresh probe (1 s probe timeout included): ${stats(hung)}`);
+  console.log(`  hung, fresh probe (1 s probe timeout included): ${stats(hung)}; ${load()}`);
   const stuck = await timeRuns(mp, 'hung bindfs mount, earlier probe still stuck', false);
-  console.log(`  hung, stuck probe reused: ${stats(stuck)}`);
+  console.log(`  hung, stuck probe reused: ${stats(stuck)}; ${load()}`);
 } finally {
   if (daemon?.pid !== undefined) {
     try {

@@ -2,7 +2,8 @@
 // rclone and bindfs; median of 20 runs each. Two figures per backend: heal in-process (healMount)
 // and the whole CLI (`enotconn heal`, which adds Node's start-up), beside its peers in the same
 // run: `node -e 0` and the manual floor (`fusermount3 -uz` plus the daemon's own remount until the
-// mount is back). Target: the bindfs CLI heal <= 150 ms median. It asserts nothing.
+// mount is back). Target: the bindfs CLI heal <= 150 ms median. The CLI is the npm bundle
+// (package.json's bin); each figure's line ends with the load average. It asserts nothing.
 // Run as root: node dist/bench/heal.js [runs]   (BENCH_BACKENDS=sshfs,rclone,bindfs)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ import { recordRecipe } from '../src/mounts/heal/record.js';
 import { findFuseDaemon, readProcessTable } from '../src/mounts/process-table.js';
 import { readMounts } from '../src/mounts/scan.js';
 import { KNOWN_DAEMONS } from '../src/mounts/backends/index.js';
-import { CLI } from '../test/helpers/live.js';
+import { BUNDLE_CLI as CLI, load, machine, median } from './machine.js';
 
 const RUNS = Number(process.argv[2] ?? 20);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-bench-heal-'));
@@ -98,12 +99,6 @@ async function daemonPid(host: NodeHost, mp: string): Promise<number> {
   return p.pid;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sshfs,rclone,bindfs').split(',');
 let nodeFloorMs = 0;
 
@@ -173,13 +168,13 @@ async function bench(name: string, argv: string[], mp: string): Promise<void> {
     `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`;
   const cliMed = median(cli);
   console.log(
-    `${name.padEnd(7)} healMount: ${fmt(inProc)}   enotconn heal CLI: ${fmt(cli)}   [${RUNS}+${RUNS} runs]; manual floor (fusermount3 -uz + remount): ${floor.toFixed(0)} ms; CLI = ${(cliMed / nodeFloorMs).toFixed(2)}x node -e 0, ${(cliMed / floor).toFixed(2)}x the manual floor${name === 'bindfs' ? `; target <= 150 ms: ${cliMed <= 150 ? 'met' : 'MISSED'}` : ''}`,
+    `${name.padEnd(7)} healMount: ${fmt(inProc)}   enotconn heal CLI: ${fmt(cli)}   [${RUNS}+${RUNS} runs]; manual floor (fusermount3 -uz + remount): ${floor.toFixed(0)} ms; CLI = ${(cliMed / nodeFloorMs).toFixed(2)}x node -e 0, ${(cliMed / floor).toFixed(2)}x the manual floor${name === 'bindfs' ? `; target <= 150 ms: ${cliMed <= 150 ? 'met' : 'MISSED'}` : ''}; ${load()}`,
   );
 }
 
 try {
   console.log(
-    `bench/heal: kill -9 → validated healthy mount; ${new Date().toISOString()}; ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}`,
+    `bench/heal: kill -9 → validated healthy mount; ${new Date().toISOString()}; ${machine()}; CLI dist/bundle/enotconn.mjs; ${load()}`,
   );
   const nf: number[] = [];
   for (let i = 0; i < 5; i++) {

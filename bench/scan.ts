@@ -1,19 +1,17 @@
 // bench/scan.ts: the whole `enotconn scan` CLI on real bindfs mounts, beside its peers in the same
 // run: `node -e 0` (the floor of any Node CLI), `df -a`, `findmnt` and the first scrape of Debian's
 // prometheus-node-exporter filesystem collector (installed when missing). Figures and ratios for
-// each probe engine (the native helper and the Node probe child). It asserts nothing: benchmarks
-// are not tests. Needs root, bindfs and fusermount3. Run under the live-test lock:
+// each probe engine (the native helper and the Node probe child). The CLI is the npm bundle
+// (dist/bundle/enotconn.mjs, package.json's bin). Each figure's line ends with the load average
+// at that moment. It asserts nothing: benchmarks are not tests. Needs root, bindfs and fusermount3. Run under the live-test lock:
 //   node dist/bench/scan.js [--small 200] [--large 1000] [--dead 50] [--hung 25] [--runs 5]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ScanReport } from '../src/mounts/scan.js';
 import { helperPath } from '../src/host/probe-engine.js';
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(REPO, 'dist/src/cli/main.js');
+import { BUNDLE_CLI as CLI, REPO, load, machine } from './machine.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
@@ -184,21 +182,22 @@ async function main(): Promise<void> {
     return rep.mounts.length === n && rep.mounts.every((m) => m.state === 'healthy');
   };
   try {
-    console.log(
-      `# bench/scan ${new Date().toISOString()}: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}`,
-    );
+    console.log(`# bench/scan ${new Date().toISOString()}: ${machine()}; CLI ${path.relative(REPO, CLI)}; ${load()}`);
     const nodeFloor = await best([process.execPath, '-e', '0'], process.env);
     const version = await best([process.execPath, CLI, '--version'], process.env);
     console.log(`\n## start-up (best of ${RUNS})`);
     console.log(`node -e 0:           ${f0(nodeFloor.best)} ms`);
-    console.log(`enotconn --version:  ${f0(version.best)} ms (${f2(version.best / nodeFloor.best)}x node -e 0)`);
+    console.log(
+      `enotconn --version:  ${f0(version.best)} ms (${f2(version.best / nodeFloor.best)}x node -e 0); ${load()}`,
+    );
 
     await mountUpTo(SMALL);
+    const floor = await best([process.execPath, '-e', '0'], process.env); // again, beside the scans
     const df = await best(['df', '-a'], process.env);
     const fm = await best(['findmnt', '-rn'], process.env);
     const ne = await nodeExporterScrape();
     console.log(`\n## ${SMALL} healthy bindfs mounts, whole CLI (best of ${RUNS}, median in brackets)`);
-    console.log(`node -e 0:  ${f0(nodeFloor.best)} ms`);
+    console.log(`node -e 0:  ${f0(floor.best)} ms; ${load()}`);
     console.log(`df -a:      ${f0(df.best)} ms`);
     console.log(`findmnt:    ${f0(fm.best)} ms (lists, probes nothing)`);
     console.log(ne);
@@ -208,7 +207,7 @@ async function main(): Promise<void> {
       const h = await best(scanArgv(false), envFor(engine));
       small.set(engine, j.best);
       console.log(
-        `enotconn scan --json (${engine}): ${f0(j.best)} ms [${f0(j.median)}], table ${f0(h.best)} ms [${f0(h.median)}]; states right: ${allHealthy(j.last, SMALL)}; ${f2(j.best / nodeFloor.best)}x node -e 0, ${f2(j.best / df.best)}x df -a, ${f2(j.best / fm.best)}x findmnt; target <= 100 ms: ${verdict(j.best <= 100)}`,
+        `enotconn scan --json (${engine}): ${f0(j.best)} ms [${f0(j.median)}], table ${f0(h.best)} ms [${f0(h.median)}]; states right: ${allHealthy(j.last, SMALL)}; ${f2(j.best / floor.best)}x node -e 0, ${f2(j.best / df.best)}x df -a, ${f2(j.best / fm.best)}x findmnt; target <= 100 ms: ${verdict(j.best <= 100)}; ${load()}`,
       );
     }
 
@@ -221,7 +220,7 @@ async function main(): Promise<void> {
       const j = await best(scanArgv(true), envFor(engine));
       const per = (j.best - small.get(engine)!) / (LARGE - SMALL);
       console.log(
-        `enotconn scan --json (${engine}): ${f0(j.best)} ms [${f0(j.median)}]; states right: ${allHealthy(j.last, LARGE)}; added cost per extra mount (${SMALL} -> ${LARGE}): ${per.toFixed(3)} ms (df -a: ${((dfL.best - df.best) / (LARGE - SMALL)).toFixed(3)} ms); target <= 0.1 ms: ${verdict(per <= 0.1)}`,
+        `enotconn scan --json (${engine}): ${f0(j.best)} ms [${f0(j.median)}]; states right: ${allHealthy(j.last, LARGE)}; added cost per extra mount (${SMALL} -> ${LARGE}): ${per.toFixed(3)} ms (df -a: ${((dfL.best - df.best) / (LARGE - SMALL)).toFixed(3)} ms); target <= 0.1 ms: ${verdict(per <= 0.1)}; ${load()}`,
       );
     }
 
@@ -239,7 +238,7 @@ async function main(): Promise<void> {
         return m.state !== want || (want === 'dead' && m.errno !== 'ENOTCONN');
       });
       console.log(
-        `enotconn scan --json (${engine}): ${f0(r.ms)} ms, exit ${r.code}, states right: ${wrong.length === 0 && rep.mounts.length === LARGE}${wrong.length ? ` (${wrong.length} wrong)` : ''}; target <= 1300 ms: ${verdict(r.ms <= 1300 && wrong.length === 0)}`,
+        `enotconn scan --json (${engine}): ${f0(r.ms)} ms, exit ${r.code}, states right: ${wrong.length === 0 && rep.mounts.length === LARGE}${wrong.length ? ` (${wrong.length} wrong)` : ''}; target <= 1300 ms: ${verdict(r.ms <= 1300 && wrong.length === 0)}; ${load()}`,
       );
     }
     const dfF = await timed(['df', '-a'], 5000);

@@ -4,7 +4,8 @@
 // (filesystem collector, installed when missing) scraped every 2 s on the same mounts, in the
 // same run. Targets: at 100 mounts, CPU <= node_exporter's and RSS <= 64 MB; at 1,000 mounts,
 // <= 2 % CPU and <= 96 MB. It also times /metrics scrapes while one mount is hung (its daemon
-// SIGSTOPped): a scrape must not wait on it. It asserts nothing.
+// SIGSTOPped): a scrape must not wait on it. watch runs from the npm bundle (package.json's bin).
+// Each row carries the load average at its end. It asserts nothing.
 // Run: node dist/bench/watch-overhead.js   (root; OVERHEAD_MOUNTS=100,1000 OVERHEAD_SECONDS=30)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { forceUnmount, freePort, killHard, waitFor } from '../test/helpers/live.js';
 import { httpGet, sampleValue, startWatchProc } from '../test/live/watch/watch-harness.js';
+import { BUNDLE_CLI, load, machine } from './machine.js';
 
 const COUNTS = (process.env.OVERHEAD_MOUNTS ?? '100,1000').split(',').map(Number);
 const SECONDS = Number(process.env.OVERHEAD_SECONDS ?? 30);
@@ -88,7 +90,7 @@ async function sampleFor(
 
 const date = new Date().toISOString();
 console.log(
-  `# enotconn watch overhead ${date}: mounts ${COUNTS.join(', ')}, interval 2 s, scraped every 2 s, ${SECONDS} s each; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Linux ${os.release()}, Node ${process.version}`,
+  `# enotconn watch overhead ${date}: mounts ${COUNTS.join(', ')}, interval 2 s, scraped every 2 s, ${SECONDS} s each; ${machine()}; CLI dist/bundle/enotconn.mjs; ${load()}`,
 );
 if (!fs.existsSync('/usr/bin/prometheus-node-exporter')) {
   spawnSync('flock', ['/tmp/enotconn-apt.lock', 'apt-get', 'install', '-y', '-qq', 'prometheus-node-exporter'], {
@@ -99,8 +101,8 @@ if (!fs.existsSync('/usr/bin/prometheus-node-exporter')) {
 const rows: string[] = [];
 const verdicts: string[] = [];
 for (const MOUNTS of COUNTS) await runFor(MOUNTS);
-console.log(`\n| process | mounts | CPU % of one core | RSS MB (end) | RSS MB (max) |`);
-console.log('|---|---|---|---|---|');
+console.log(`\n| process | mounts | CPU % of one core | RSS MB (end) | RSS MB (max) | load average at the end |`);
+console.log('|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 console.log('');
 for (const v of verdicts) console.log(v);
@@ -183,7 +185,7 @@ async function runFor(MOUNTS: number): Promise<void> {
     });
     ne.kill('SIGTERM');
     rows.push(
-      `| prometheus-node-exporter (filesystem) | ${neMounts} | ${neUse.cpuPct.toFixed(2)} | ${neUse.rssMb.toFixed(1)} | ${neUse.maxRssMb.toFixed(1)} |`,
+      `| prometheus-node-exporter (filesystem) | ${neMounts} | ${neUse.cpuPct.toFixed(2)} | ${neUse.rssMb.toFixed(1)} | ${neUse.maxRssMb.toFixed(1)} | ${load().slice(5)} |`,
     );
 
     for (const engine of ENGINES) {
@@ -192,6 +194,7 @@ async function runFor(MOUNTS: number): Promise<void> {
       const w = await startWatchProc(
         t,
         `interval: 2s\nobserve:\n  include: ["${dir}/**"]\nheal: { policy: off }\nlog: { level: warn }\n`,
+        { cli: BUNDLE_CLI },
       );
       await waitFor(
         async () => (await w.json<{ mounts: unknown[] }>('/api/mounts')).mounts.length === MOUNTS,
@@ -219,7 +222,7 @@ async function runFor(MOUNTS: number): Promise<void> {
       await w.stop();
       scrapes.sort((a, b) => a - b);
       rows.push(
-        `| enotconn watch (${engine} engine, all its processes) | ${MOUNTS} | ${watchUse.cpuPct.toFixed(2)} | ${watchUse.rssMb.toFixed(1)} | ${watchUse.maxRssMb.toFixed(1)} |`,
+        `| enotconn watch (${engine} engine, all its processes) | ${MOUNTS} | ${watchUse.cpuPct.toFixed(2)} | ${watchUse.rssMb.toFixed(1)} | ${watchUse.maxRssMb.toFixed(1)} | ${load().slice(5)} |`,
       );
       const cpuTarget = MOUNTS <= 100 ? neUse.cpuPct : 2;
       const rssTarget = MOUNTS <= 100 ? 64 : 96;

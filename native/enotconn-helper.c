@@ -18,6 +18,15 @@
 //     <hex_src> <hex_dst>                            bind by file descriptors, in this namespace:
 //                                                    `mount --bind` (--rbind) without the window
 //                                                    between checking the paths and mounting
+//   Q <id> <timeout_ms> <pid> <what> <hex_prefix|->  one process's /proc files in one request:
+//                                                    `what` is letters, answered in that order:
+//                                                    a (cmdline), s (stat), n (ns/mnt link),
+//                                                    c (cwd), r (root), e (exe), f (every fd's
+//                                                    link), u (the FUSE connection of each
+//                                                    /dev/fuse fd, from fdinfo), m (the distinct
+//                                                    mapped paths that start with prefix)
+//   T <id> <timeout_ms> <after_pid> <what> <hex_prefix|->  the same for every process whose pid
+//                                                    is above after_pid, each with its own deadline
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
@@ -25,6 +34,12 @@
 //   D <id> ok <hex> | D <id> err <errno> | D <id> hung   (R and L)
 //   G <id> ok | G <id> err <errno> <step> | G <id> hung
 //   M <id> ok | M <id> err <errno> <step> | M <id> hung
+//   Q <id> ok <field>... | Q <id> hung: a, s and links are hex, or `-` when unreadable (a and s
+//                           `.` when empty); f is `-`, `.` (no fd) or `fd:hex,fd:hex...`; u is `-`,
+//                           `.` (no /dev/fuse fd) or `N,?,...` (`?`: a /dev/fuse fd naming no
+//                           connection); m is `-`, `.` (none) or `hex,hex...`
+//   t <id> <pid> <field>... (one per process) then T <id> done | T <id> hung <pid> (that process's
+//                           read passed its deadline; ask again after it) | T <id> err <errno>
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
 //
 // Threads: a small pool takes requests from a queue. A request whose deadline passes is answered
@@ -40,6 +55,7 @@
 // engines see each other's probes.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -70,7 +86,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ, LINK, GRAFT, BIND };
+enum kind { PROBE, READ, LINK, GRAFT, BIND, LINKS, TABLE };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -91,6 +107,8 @@ struct req {
   long ro;                             // bind: recursive
   unsigned long long attrs;            // graft, bind: MOUNT_ATTR_* to set on the new mount
   long long want[4];                   // bind: st_dev, st_ino of src, then of dst (-1: not checked)
+  char what[16];                       // links and table: the letters asked for
+  long cur_pid;                        // table: the process being read
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
@@ -441,6 +459,273 @@ static char *run_readlink(struct req *r, size_t *len) {
   return line;
 }
 
+// A growable reply line.
+struct sbuf {
+  char *p;
+  size_t len, cap;
+  int oom;
+};
+
+static void sb_need(struct sbuf *b, size_t more) {
+  if (b->oom || b->len + more + 1 <= b->cap) return;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < b->len + more + 1) cap *= 2;
+  char *p = realloc(b->p, cap);
+  if (!p) {
+    b->oom = 1;
+    return;
+  }
+  b->p = p;
+  b->cap = cap;
+}
+
+static void sb_add(struct sbuf *b, const char *s, size_t n) {
+  sb_need(b, n);
+  if (b->oom) return;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static void sb_hex(struct sbuf *b, const char *s, size_t n) {
+  static const char hx[] = "0123456789abcdef";
+  sb_need(b, n * 2);
+  if (b->oom) return;
+  for (size_t i = 0; i < n; i++) {
+    b->p[b->len++] = hx[(unsigned char)s[i] >> 4];
+    b->p[b->len++] = hx[(unsigned char)s[i] & 15];
+  }
+  b->p[b->len] = '\0';
+}
+
+// readlink(2) of <dir>/<name> into the line as hex, or `-`. readlink of /proc/<pid>/{cwd,root,exe,
+// fd/N} prints the dentry's path (d_path) and never calls into the filesystem it names.
+static void link_field(struct sbuf *b, int dirfd, const char *name) {
+  char target[PATH_MAX_BYTES];
+  ssize_t n = readlinkat(dirfd, name, target, sizeof target);
+  if (n <= 0 || (size_t)n >= sizeof target) sb_add(b, "-", 1);
+  else sb_hex(b, target, (size_t)n);
+}
+
+// The `fuse_connection:` number in /proc/<pid>/fdinfo/<fd> (fs/fuse/dev.c fuse_dev_show_fdinfo,
+// Linux 6.16 and later), or -1 when the file does not name one.
+static long long fuse_connection(int piddir, const char *fd) {
+  char p[64], buf[1024];
+  snprintf(p, sizeof p, "fdinfo/%s", fd);
+  int f = openat(piddir, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (f < 0) return -1;
+  ssize_t n = read(f, buf, sizeof buf - 1);
+  close(f);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    if (strncmp(line, "fuse_connection:", 16) != 0) continue;
+    char *end;
+    long long v = strtoll(line + 16, &end, 10);
+    while (*end == ' ' || *end == '\t') end++;
+    return end != line + 16 && (*end == '\n' || *end == '\0') && v >= 0 ? v : -1;
+  }
+  return -1;
+}
+
+// The fd fields: f (every fd's link) and/or u (each /dev/fuse fd's connection), from one listing.
+static void fd_fields(struct sbuf *f_out, struct sbuf *u_out, int piddir, const char *fddir) {
+  DIR *d = opendir(fddir); // opendir, not fdopendir: no fcntl calls, one syscall fewer each
+  if (!d) {
+    if (f_out) sb_add(f_out, "-", 1);
+    if (u_out) sb_add(u_out, "-", 1);
+    return;
+  }
+  int nf = 0, nu = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    char target[PATH_MAX_BYTES];
+    ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof target);
+    if (n <= 0 || (size_t)n >= sizeof target) continue; // closed meanwhile
+    if (f_out) {
+      if (nf++) sb_add(f_out, ",", 1);
+      sb_add(f_out, e->d_name, strlen(e->d_name));
+      sb_add(f_out, ":", 1);
+      sb_hex(f_out, target, (size_t)n);
+    }
+    if (u_out && n == 9 && memcmp(target, "/dev/fuse", 9) == 0) {
+      if (nu++) sb_add(u_out, ",", 1);
+      long long c = fuse_connection(piddir, e->d_name);
+      char num[32];
+      int k = c < 0 ? snprintf(num, sizeof num, "?") : snprintf(num, sizeof num, "%lld", c);
+      sb_add(u_out, num, (size_t)k);
+    }
+  }
+  closedir(d);
+  if (f_out && nf == 0) sb_add(f_out, ".", 1);
+  if (u_out && nu == 0) sb_add(u_out, ".", 1);
+}
+
+// A whole small file under dirfd, hex-encoded into the line (at most cap bytes), or `-`.
+static void file_field(struct sbuf *b, int dirfd, const char *name, size_t cap) {
+  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+  if (fd < 0) {
+    sb_add(b, "-", 1);
+    return;
+  }
+  char buf[4096];
+  size_t got = 0;
+  int any = 0, err = 0;
+  while (got < cap) {
+    size_t want = cap - got < sizeof buf ? cap - got : sizeof buf;
+    ssize_t k = read(fd, buf, want);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) err = 1;
+    if (k <= 0) break;
+    sb_hex(b, buf, (size_t)k);
+    got += (size_t)k;
+    any = 1;
+  }
+  close(fd);
+  if (!any) sb_add(b, err ? "-" : ".", 1); // `.`: empty (a kernel thread's cmdline)
+}
+
+// The distinct mapped paths starting with `prefix`, as `hex,hex...` (`.` for none, `-` when maps
+// cannot be read). Reading maps takes the process's mmap lock (fs/proc/task_mmu.c), which a thread
+// faulting on a hung mount may hold: it is read last, and its deadline abandons only this request.
+static void maps_field(struct sbuf *b, int piddir, const char *prefix) {
+  int fd = openat(piddir, "maps", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    sb_add(b, "-", 1);
+    return;
+  }
+  size_t start = b->len, plen = strlen(prefix);
+  const size_t bufsize = 65536;
+  char *buf = malloc(bufsize);
+  char last[PATH_MAX_BYTES] = "";
+  size_t have = 0;
+  int n_out = 0, done = !buf, failed = !buf;
+  while (!done) {
+    ssize_t k = read(fd, buf + have, bufsize - 1 - have);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0 && have == 0 && n_out == 0 && b->len == start) failed = 1;
+    if (k <= 0) {
+      done = 1;
+      if (have == 0) break;
+      buf[have++] = '\n'; // a last line without its newline
+    } else {
+      have += (size_t)k;
+    }
+    buf[have] = '\0';
+    char *line = buf, *nl;
+    while ((nl = memchr(line, '\n', have - (size_t)(line - buf))) != NULL) {
+      *nl = '\0';
+      // address perms offset dev inode pathname: the path is the first '/' after five fields.
+      char *path = line;
+      for (int field = 0; field < 5 && path; field++) {
+        path = strchr(path, ' ');
+        if (path) path++;
+      }
+      if (path) path = strchr(path, '/');
+      if (path && strncmp(path, prefix, plen) == 0 && strcmp(path, last) != 0) {
+        size_t pl = strlen(path);
+        if (pl < sizeof last) memcpy(last, path, pl + 1);
+        if (n_out++) sb_add(b, ",", 1);
+        sb_hex(b, path, pl);
+      }
+      line = nl + 1;
+    }
+    have -= (size_t)(line - buf);
+    memmove(buf, line, have);
+    if (have >= bufsize - 1) have = 0; // an over-long line is dropped
+  }
+  free(buf);
+  close(fd);
+  if (failed) sb_add(b, "-", 1);
+  else if (n_out == 0) sb_add(b, ".", 1);
+}
+
+// One process's fields, in the order of `what`, each preceded by a space: a (cmdline), s (stat),
+// n c r e (links), f (fds), u (FUSE connections), m (maps under `prefix`, always read last).
+static void proc_fields(struct sbuf *b, long pid, const char *what, const char *prefix) {
+  char dir[48], fddir[56];
+  snprintf(dir, sizeof dir, "/proc/%ld", pid);
+  snprintf(fddir, sizeof fddir, "%s/fd", dir);
+  int piddir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct sbuf f = {0}, u = {0}, m = {0};
+  int want_f = strchr(what, 'f') != NULL, want_u = strchr(what, 'u') != NULL;
+  if ((want_f || want_u) && piddir >= 0) fd_fields(want_f ? &f : NULL, want_u ? &u : NULL, piddir, fddir);
+  if (strchr(what, 'm') && piddir >= 0) maps_field(&m, piddir, prefix);
+  for (const char *w = what; *w; w++) {
+    sb_add(b, " ", 1);
+    if (piddir < 0) sb_add(b, "-", 1);
+    else if (*w == 'a') file_field(b, piddir, "cmdline", 1024 * 1024);
+    else if (*w == 's') file_field(b, piddir, "stat", 4096);
+    else if (*w == 'n') link_field(b, piddir, "ns/mnt");
+    else if (*w == 'c') link_field(b, piddir, "cwd");
+    else if (*w == 'r') link_field(b, piddir, "root");
+    else if (*w == 'e') link_field(b, piddir, "exe");
+    else if (*w == 'f') sb_add(b, f.p ? f.p : "-", f.p ? f.len : 1);
+    else if (*w == 'u') sb_add(b, u.p ? u.p : "-", u.p ? u.len : 1);
+    else if (*w == 'm') sb_add(b, m.p ? m.p : "-", m.p ? m.len : 1);
+  }
+  if (piddir >= 0) close(piddir);
+  if (f.oom || u.oom || m.oom) b->oom = 1;
+  free(f.p);
+  free(u.p);
+  free(m.p);
+}
+
+static char *run_links(struct req *r, size_t *len) {
+  struct sbuf b = {0};
+  char head[64];
+  sb_add(&b, head, (size_t)snprintf(head, sizeof head, "Q %ld ok", r->id));
+  proc_fields(&b, r->pid, r->what, r->path);
+  sb_add(&b, "\n", 1);
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  *len = b.len;
+  return b.p;
+}
+
+// Every process after `r->pid` in /proc (ascending pid order, proc_pid_readdir), one line each.
+// Each process has its own deadline: the main loop answers `T <id> hung <pid>` for one that
+// blocks, and the caller asks again from the next pid. Returns the final line, or NULL once
+// abandoned.
+static char *run_table(struct req *r, size_t *len) {
+  DIR *d = opendir("/proc");
+  if (!d) {
+    char *line = malloc(64);
+    if (line) *len = (size_t)snprintf(line, 64, "T %ld err %d\n", r->id, errno);
+    return line;
+  }
+  struct dirent *e;
+  int gone = 0;
+  while (!gone && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    long pid = strtol(e->d_name, NULL, 10);
+    if (pid <= r->pid) continue;
+    pthread_mutex_lock(&mu);
+    gone = r->timed_out;
+    r->started_ms = now_ms(CLOCK_MONOTONIC); // this process's deadline starts now
+    r->cur_pid = pid;
+    pthread_mutex_unlock(&mu);
+    if (gone) break;
+    struct sbuf b = {0};
+    char head[64];
+    sb_add(&b, head, (size_t)snprintf(head, sizeof head, "t %ld %ld", r->id, pid));
+    proc_fields(&b, pid, r->what, r->path);
+    sb_add(&b, "\n", 1);
+    pthread_mutex_lock(&mu);
+    gone = r->timed_out;
+    pthread_mutex_unlock(&mu);
+    if (!gone && !b.oom) reply(b.p, b.len);
+    free(b.p);
+  }
+  closedir(d);
+  char *line = malloc(64);
+  if (line) *len = (size_t)snprintf(line, 64, "T %ld done\n", r->id);
+  return line;
+}
+
 // Graft (DESIGN §8). The host-side half runs in the pool thread; only setns(2), which needs a
 // single-threaded caller, and what follows it run in a forked child, which makes raw syscalls
 // only (no libc lock another thread may have held at fork time).
@@ -667,6 +952,12 @@ static void *pool_thread(void *arg) {
       len = run_graft(r, small, sizeof small);
     } else if (r->kind == BIND) {
       len = run_bind(r, small, sizeof small);
+    } else if (r->kind == LINKS || r->kind == TABLE) {
+      line = r->kind == LINKS ? run_links(r, &len) : run_table(r, &len);
+      if (!line) {
+        line = small;
+        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", r->kind == LINKS ? 'Q' : 'T', r->id, ENOMEM);
+      }
     } else {
       line = r->kind == LINK ? run_readlink(r, &len) : run_read(r, &len);
       if (!line) {
@@ -756,6 +1047,10 @@ static int check_deadlines(void) {
         replyf("G %ld hung\n", r->id);
       } else if (r->kind == BIND) {
         replyf("M %ld hung\n", r->id);
+      } else if (r->kind == LINKS) {
+        replyf("Q %ld hung\n", r->id);
+      } else if (r->kind == TABLE) {
+        replyf("T %ld hung %ld\n", r->id, r->cur_pid);
       } else {
         replyf("D %ld hung\n", r->id);
       }
@@ -807,6 +1102,14 @@ static void enqueue(char *line) {
       if (strcmp(w[i], "-") != 0 && (*end != '\0' || r->want[i] < 0)) ok = 0;
     }
     ok = ok && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 && r->path2[0] == '/';
+    strcpy(r->hash, "-");
+  } else if (line[0] == 'Q' || line[0] == 'T') {
+    // Q <id> <timeout_ms> <pid> <letters> <hex_prefix|->; T: the same, <pid> = read those after it
+    r->kind = line[0] == 'Q' ? LINKS : TABLE;
+    ok = sscanf(line + 1, " %ld %ld %ld %15s %8195s", &r->id, &r->timeout_ms, &r->pid, r->what, hexpath) == 5;
+    ok = ok && (r->kind == TABLE ? r->pid >= 0 : r->pid > 0) && r->what[0] != '\0' &&
+         strspn(r->what, "asncrefum") == strlen(r->what);
+    if (ok && strcmp(hexpath, "-") == 0) strcpy(hexpath, "2f"); // no prefix: every path ("/")
     strcpy(r->hash, "-");
   }
   // A registry name is a file name of ours, never a path or a dot file.

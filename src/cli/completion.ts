@@ -172,7 +172,7 @@ export function registerCompletion(program: Command, run: Run): void {
     .argument('<shell>', 'bash, zsh or fish')
     .action((shell: string) =>
       run(async () => {
-        const { fullProgram } = await import('./program.js');
+        const { fullProgram } = await import('./commands.js');
         process.stdout.write(completionScript(await fullProgram(), shell));
         return 0;
       }),

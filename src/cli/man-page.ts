@@ -106,7 +106,7 @@ export function registerMan(program: Command, run: Run): void {
     .description('print the enotconn(1) man page (roff): enotconn man | man -l -')
     .action(() =>
       run(async () => {
-        const { fullProgram } = await import('./program.js');
+        const { fullProgram } = await import('./commands.js');
         process.stdout.write(manPage(await fullProgram()));
         return 0;
       }),

@@ -8,23 +8,8 @@ export type Run = (fn: () => Promise<number>) => Promise<void>;
 // Adds one command to the program.
 export type Register = (program: Command, run: Run) => void;
 
-// Each command's module is loaded only when that command runs: scan must not pay for loading
-// watch's SQLite, metrics and HTTP code (start-up is most of a healthy scan's cost).
-export const COMMANDS: Record<string, () => Promise<Register>> = {
-  scan: async () => (await import('./scan.js')).registerScan,
-  diagnose: async () => (await import('./diagnose.js')).registerDiagnose,
-  heal: async () => (await import('./heal.js')).registerHeal,
-  watch: async () => (await import('./watch.js')).registerWatch,
-  explain: async () => (await import('./explain.js')).registerExplain,
-  runbook: async () => (await import('./runbook.js')).registerRunbook,
-  lint: async () => (await import('./lint.js')).registerLint,
-  lab: async () => (await import('./lab.js')).registerLab,
-  completion: async () => (await import('./completion.js')).registerCompletion,
-  man: async () => (await import('./man-page.js')).registerMan,
-};
-
-// Global options that take a value (the command name is the first argument that is neither).
-const VALUED_GLOBALS = new Set(['--proc-root', '--state-dir']);
+// Commands by name, each loaded on demand (commands.ts lists them all).
+export type CommandRegistry = Partial<Record<string, () => Promise<Register>>>;
 
 // One line for a commander message: "error: unknown option '--x'\n(Did you mean --json?)" ->
 // "unknown option '--x' (Did you mean --json?)".
@@ -55,24 +40,16 @@ export function rootProgram(): Command {
     .exitOverride();
 }
 
-// The command named on the command line: the first argument that is not an option or its value.
-export function commandName(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') return args[i + 1];
-    if (VALUED_GLOBALS.has(a)) i++;
-    else if (!a.startsWith('-')) return a;
+// Register `names` (every command of `registry` when undefined) on `program`.
+export async function addCommands(
+  program: Command,
+  run: Run,
+  registry: CommandRegistry,
+  names?: readonly string[],
+): Promise<Command> {
+  for (const name of names ?? Object.keys(registry)) {
+    const load = registry[name];
+    if (load) (await load())(program, run);
   }
-  return undefined;
-}
-
-// Register `names` (every command when undefined) on `program`.
-export async function addCommands(program: Command, run: Run, names?: readonly string[]): Promise<Command> {
-  for (const name of names ?? Object.keys(COMMANDS)) (await COMMANDS[name]!())(program, run);
   return program;
-}
-
-// The full command tree, for completion and the man page (actions are never run).
-export async function fullProgram(): Promise<Command> {
-  return addCommands(rootProgram(), async () => undefined);
 }

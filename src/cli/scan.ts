@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { EnotconnError } from '../errors.js';
 import type { Host } from '../host/types.js';
-import { scanMounts, type MountReport, type ScanReport } from '../mounts/scan.js';
+import { scanDetails, scanMounts, type MountReport, type ScanReport } from '../mounts/scan.js';
 import { parseDuration } from '../util/duration.js';
 import { makeContext, parsePositiveInt, requirePathNamesSomething } from './context.js';
 import { EXIT_OK, EXIT_PROBLEM } from './exit.js';
@@ -53,7 +53,7 @@ export function registerScan(program: Command, run: (fn: () => Promise<number>) 
           // there is one, so a scan without FUSE mounts never loads SQLite.
           if (report.mounts.some((m) => m.daemonPid != null)) {
             const { recordLiveRecipes } = await import('../mounts/heal/record.js');
-            await recordLiveRecipes(ctx.host, report);
+            await recordLiveRecipes(ctx.host, report, scanDetails(report));
           }
           return bad.length > 0 ? EXIT_PROBLEM : EXIT_OK;
         } finally {

@@ -18,6 +18,13 @@ import type {
   SpawnedProcess,
   TcpResult,
 } from './types.js';
+import {
+  procEntryByParts,
+  type ProcEntry,
+  type ProcField,
+  type ProcReadOptions,
+  type ProcTable,
+} from './proc-entry.js';
 
 // One action the fake was asked to take.
 export type FakeAction =
@@ -263,6 +270,15 @@ export class FakeHost implements Host {
 
   listPids(): Promise<number[]> {
     return Promise.resolve([...this.processes.keys()]);
+  }
+
+  readProcess(pid: number, what: readonly ProcField[], opts?: ProcReadOptions): Promise<ProcEntry> {
+    return procEntryByParts(this, pid, what, opts);
+  }
+
+  async readProcesses(what: readonly ProcField[], opts?: ProcReadOptions): Promise<ProcTable> {
+    const pids = (await this.listPids()).sort((a, b) => a - b);
+    return { entries: await Promise.all(pids.map((pid) => procEntryByParts(this, pid, what, opts))), complete: true };
   }
 
   readKmsg(): Promise<string[] | null> {

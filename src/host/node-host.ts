@@ -6,6 +6,16 @@ import path from 'node:path';
 import { execArgv, spawnArgv } from './exec.js';
 import { READ_MAX_BYTES } from './probe-protocol.js';
 import { ProbeRunner } from './probe-runner.js';
+import {
+  FIELD_LETTERS,
+  MM_FIELDS,
+  procEntryByParts,
+  procEntryFromFields,
+  type ProcEntry,
+  type ProcField,
+  type ProcReadOptions,
+  type ProcTable,
+} from './proc-entry.js';
 import type {
   BindTreeRequest,
   BindTreeResult,
@@ -31,6 +41,7 @@ const PROC_READ_TIMEOUT_MS = 1000;
 // Its links too: a readlink of /proc/<pid>/{cwd,exe,root,fd/N,ns/...} waits, like a read of its
 // stat, while the process is inside execve (which can take as long as a hung mount hangs).
 const PROC_PID_LINK = /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cwd|exe|root|fd\/[0-9]+|ns\/[a-z_]+)$/;
+const PROC_CONCURRENCY = 64; // processes read at once without the helper
 
 // Default directories: root gets the FHS ones; other users get per-user ones. Env overrides both.
 export function defaultDirs(): { stateDir: string; runDir: string } {
@@ -65,6 +76,13 @@ export class NodeHost implements Host {
 
   sys(...parts: Array<string | number>): string {
     return path.join(this.root || '/', 'sys', ...parts.map(String));
+  }
+
+  // The probe runner when it is the native helper and /proc is the real one: it serves /proc reads.
+  private helper(): ProbeRunner | null {
+    if (this.root !== '') return null;
+    this.runner ??= new ProbeRunner(this.runDir);
+    return this.runner.engine === 'native' ? this.runner : null;
   }
 
   async readText(p: string, maxBytes = MAX_READ): Promise<string | null> {
@@ -184,6 +202,67 @@ export class NodeHost implements Host {
   async listPids(): Promise<number[]> {
     const names = (await this.readDir(this.proc())) ?? [];
     return names.filter((n) => /^\d+$/.test(n)).map(Number);
+  }
+
+  async readProcess(pid: number, what: readonly ProcField[], opts: ProcReadOptions = {}): Promise<ProcEntry> {
+    const helper = this.helper();
+    if (!helper) return procEntryByParts(this, pid, what, opts);
+    const letters = what.map((w) => FIELD_LETTERS[w]).join('');
+    const fields = await helper.procFields(pid, letters, opts.mapsPrefix ?? null, PROC_READ_TIMEOUT_MS);
+    if (fields) return procEntryFromFields(pid, what, fields);
+    // No answer in time: cmdline or maps waits on the process's mmap lock (a thread faulting on a
+    // hung mount). Its links, fds and stat take no such lock: ask for them alone.
+    const safe = what.filter((w) => !MM_FIELDS.has(w));
+    if (safe.length === 0 || safe.length === what.length) return procEntryFromFields(pid, what, []);
+    const again = await helper.procFields(pid, safe.map((w) => FIELD_LETTERS[w]).join(''), null, PROC_READ_TIMEOUT_MS);
+    return { ...procEntryFromFields(pid, what, []), ...procEntryFromFields(pid, safe, again ?? []) };
+  }
+
+  async readProcesses(what: readonly ProcField[], opts: ProcReadOptions = {}): Promise<ProcTable> {
+    const helper = this.helper();
+    const deadline = opts.deadline ?? Infinity;
+    const entries: ProcEntry[] = [];
+    const safe = what.filter((w) => !MM_FIELDS.has(w));
+    if (helper) {
+      // One request for every process. A process whose read blocks (cmdline or maps waits on its
+      // mmap lock) is read again alone, without those fields, and the walk goes on after it.
+      const letters = what.map((w) => FIELD_LETTERS[w]).join('');
+      let after = 0;
+      for (;;) {
+        const r = await helper.table(letters, opts.mapsPrefix ?? null, PROC_READ_TIMEOUT_MS, after, (pid, f) => {
+          entries.push(procEntryFromFields(pid, what, f));
+          after = pid;
+        });
+        if ('done' in r) return { entries, complete: true };
+        if ('lost' in r) break;
+        const alone = safe.length > 0 ? await this.readProcess(r.hung, safe, opts) : { pid: r.hung };
+        entries.push({ ...procEntryFromFields(r.hung, what, []), ...alone });
+        after = r.hung;
+        if (performance.now() >= deadline) return { entries, complete: false };
+      }
+    }
+    // Without the helper (or it stopped answering): PROC_CONCURRENCY processes at a time, until the
+    // deadline, which also ends the wait for a read that never returns.
+    const last = entries.at(-1)?.pid ?? 0;
+    const pids = (await this.listPids()).filter((p) => p > last).sort((a, b) => a - b);
+    const rest: Array<ProcEntry | undefined> = new Array<ProcEntry | undefined>(pids.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < pids.length && performance.now() < deadline) {
+        const i = next++;
+        rest[i] = await this.readProcess(pids[i]!, what, opts);
+      }
+    };
+    const all = Promise.all(Array.from({ length: Math.min(PROC_CONCURRENCY, pids.length) }, worker));
+    let timer: NodeJS.Timeout | undefined;
+    if (Number.isFinite(deadline)) {
+      await Promise.race([all, new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - performance.now()))))]);
+      clearTimeout(timer);
+    } else {
+      await all;
+    }
+    for (const e of rest) if (e) entries.push(e);
+    return { entries, complete: rest.every((e) => e !== undefined) };
   }
 
   async readKmsg(maxRecords = 20000): Promise<string[] | null> {

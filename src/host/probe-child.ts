@@ -132,34 +132,53 @@ function pump(): void {
   const now = Date.now();
   while (queue.length > 0) {
     let slot: Slot | undefined;
-    let busyBriefly = 0;
+    let busyBriefly = 0; // ready workers on a probe younger than SLOW_MS: free in a moment
+    let slow = 0; // workers on a slow or hung probe (stuck ones included)
+    let booting = 0; // workers still loading their module
     for (const s of slots) {
-      if (s.stuck) continue;
-      if (!s.busy && !slot) slot = s;
-      if (s.busy && (!s.ready || now - s.startedAt < SLOW_MS)) busyBriefly++;
+      if (!s.stuck && !s.busy && !slot) slot = s;
+      if (!s.ready) booting++;
+      else if (s.stuck || (s.busy && now - s.startedAt >= SLOW_MS)) slow++;
+      else if (s.busy) busyBriefly++;
     }
     if (!slot) {
       if (slots.size >= MAX_THREADS) break; // a reply or a timeout calls pump() again
-      if (busyBriefly > 0) {
-        // A worker will be free in a moment; look again rather than start a new thread.
+      // Hung mounts come in runs (one dead server, one stopped daemon: its mounts sit together in
+      // the table), and a new worker takes ~25 ms of CPU to boot. Started one at a time, 25 hung
+      // mounts in a row kept the healthy ones behind them waiting past the deadline. So the pool
+      // doubles: as many workers boot as are slow, and they boot side by side.
+      const want = Math.min(queue.length, MAX_THREADS - slots.size, Math.max(1, slow) - booting);
+      if (busyBriefly > 0 || want <= 0) {
+        // A worker will be free in a moment, or enough are booting: look again soon.
         repump ??= setTimeout(() => {
           repump = null;
           pump();
         }, SLOW_MS);
         break;
       }
-      slot = newSlot();
-    }
-    const job = queue.shift()!;
-    // Claimed when it starts, so no other enotconn process starts a second probe of this mount.
-    const held = job.kind === 'probe' ? claimProbe(runDir, job.req.hash) : null;
-    if (held !== null) {
-      send(`B ${job.req.id} ${held.sinceMs}`);
+      for (let i = 0; i < want && queue.length > 0; i++) {
+        const fresh = newSlot();
+        while (queue.length > 0 && !claimAndStart(fresh, queue.shift()!)) {
+          // held elsewhere: answered; the fresh worker takes the next one
+        }
+      }
       continue;
     }
-    start(slot, job);
+    claimAndStart(slot, queue.shift()!);
   }
   maybeExit();
+}
+
+// A probe is claimed when it starts, so no other enotconn process starts a second probe of this
+// mount. False when another process holds it (answered `B`, and the slot stays free).
+function claimAndStart(slot: Slot, job: Job): boolean {
+  const held = job.kind === 'probe' ? claimProbe(runDir, job.req.hash) : null;
+  if (held !== null) {
+    send(`B ${job.req.id} ${held.sinceMs}`);
+    return false;
+  }
+  start(slot, job);
+  return true;
 }
 
 function start(slot: Slot, job: Job): void {

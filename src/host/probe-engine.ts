@@ -13,9 +13,14 @@ export type ProbeEngineName = 'native' | 'node';
 
 const HELPER_REL = path.join('native', 'build', 'enotconn-helper');
 
+// This module's own file: in a bundle, the bundle's entry (no URL to parse: the bundle knows it).
+function ownFile(): string {
+  return bundleInfo()?.file ?? fileURLToPath(import.meta.url);
+}
+
 // The built helper, looked up from this module's directory upwards (dist/src/host, or a bundle's
 // directory), or null. As root, a helper that others could have replaced is not used.
-export function helperPath(from = path.dirname(fileURLToPath(import.meta.url))): string | null {
+export function helperPath(from = path.dirname(ownFile())): string | null {
   let dir = from;
   for (let i = 0; i < 5; i++) {
     const p = path.join(dir, HELPER_REL);
@@ -34,10 +39,10 @@ export function helperPath(from = path.dirname(fileURLToPath(import.meta.url))):
 
 // Root runs the helper only when it is owned by root or by whoever owns this package's own code,
 // and no one else may write it (DESIGN §7: programs root runs are files others cannot change).
-function trusted(st: fs.Stats, ownFile = fileURLToPath(import.meta.url)): boolean {
+function trusted(st: fs.Stats, own = ownFile()): boolean {
   if (process.getuid?.() !== 0) return true;
   if ((st.mode & 0o022) !== 0) return false;
-  return st.uid === 0 || st.uid === fs.statSync(ownFile).uid;
+  return st.uid === 0 || st.uid === fs.statSync(own).uid;
 }
 
 // The helper installed beside the single executable (<prefix>/bin/enotconn and

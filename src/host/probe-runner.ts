@@ -46,6 +46,18 @@ export class ProbeRunner {
   private readonly reads = new Map<number, { resolve: (r: BoundedRead) => void; timer: NodeJS.Timeout }>();
   private readonly grafts = new Map<number, { resolve: (r: GraftResult) => void; timer: NodeJS.Timeout }>();
   private readonly binds = new Map<number, { resolve: (r: BindTreeResult) => void; timer: NodeJS.Timeout }>();
+  // One process's /proc fields (Q) in flight.
+  private readonly fieldReads = new Map<number, { resolve: (f: string[] | null) => void; timer: NodeJS.Timeout }>();
+  // Process tables (T) in progress: rows go to onRow; the timer is re-armed by each row.
+  private readonly tables = new Map<
+    number,
+    {
+      onRow: (pid: number, fields: string[]) => void;
+      resolve: (r: { done: true } | { hung: number } | { lost: true }) => void;
+      timer: NodeJS.Timeout;
+      arm: () => NodeJS.Timeout;
+    }
+  >();
   // Mounts whose probe from this process has not returned yet: key → since (ms).
   private readonly inFlight = new Map<string, number>();
   private readonly keyByHash = new Map<string, string>();
@@ -149,6 +161,56 @@ export class ProbeRunner {
       }, r.timeoutMs + ENGINE_SLACK_MS);
       this.reads.set(id, { resolve, timer });
       this.send(child, readLine({ id, ...r }));
+    });
+  }
+
+  // One process's /proc files in one request (the helper's letters: a cmdline, s stat, n ns/mnt,
+  // c cwd, r root, e exe, f fds, u FUSE connections, m mapped paths under `prefix`): the reply's
+  // fields in the order asked, or null when it did not answer in `timeoutMs` or the engine is not
+  // the native helper.
+  async procFields(pid: number, letters: string, prefix: string | null, timeoutMs: number): Promise<string[] | null> {
+    if (this.engine !== 'native') return null;
+    const hexPrefix = prefix === null ? '-' : toHex(prefix);
+    const f = await this.request(timeoutMs, (id, ms) => `Q ${id} ${ms} ${pid} ${letters} ${hexPrefix}`);
+    return f !== null && f[0] === 'ok' && f.length === letters.length + 1 ? f.slice(1) : null;
+  }
+
+  // The same fields for every process whose pid is above `afterPid`, in one request: `onRow` gets
+  // each (pid ascending). Each process has its own deadline of `timeoutMs`: `hung` names the one
+  // whose read did not return (ask again after it); `lost` means the engine stopped answering.
+  table(
+    letters: string,
+    prefix: string | null,
+    timeoutMs: number,
+    afterPid: number,
+    onRow: (pid: number, fields: string[]) => void,
+  ): Promise<{ done: true } | { hung: number } | { lost: true }> {
+    if (this.engine !== 'native') return Promise.resolve({ lost: true });
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
+    const id = this.nextId++;
+    const hexPrefix = prefix === null ? '-' : toHex(prefix);
+    return new Promise((resolve) => {
+      const arm = (): NodeJS.Timeout =>
+        setTimeout(() => {
+          this.tables.delete(id);
+          resolve({ lost: true });
+        }, timeoutMs + ENGINE_SLACK_MS);
+      const t = { onRow, resolve, timer: arm(), arm };
+      this.tables.set(id, t);
+      this.send(child, `T ${id} ${Math.max(1, Math.round(timeoutMs))} ${afterPid} ${letters} ${hexPrefix}`);
+    });
+  }
+
+  private request(timeoutMs: number, line: (id: number, ms: number) => string): Promise<string[] | null> {
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.fieldReads.delete(id);
+        resolve(null);
+      }, timeoutMs + ENGINE_SLACK_MS);
+      this.fieldReads.set(id, { resolve, timer });
+      this.send(child, line(id, Math.max(1, Math.round(timeoutMs))));
     });
   }
 
@@ -276,6 +338,16 @@ export class ProbeRunner {
         this.grafts.delete(id);
         g.resolve({ ok: false, errno: 'EPROBECHILD', step: 'helper' });
       }
+      for (const [id, r] of this.fieldReads) {
+        clearTimeout(r.timer);
+        this.fieldReads.delete(id);
+        r.resolve(null);
+      }
+      for (const [id, t] of this.tables) {
+        clearTimeout(t.timer);
+        this.tables.delete(id);
+        t.resolve({ lost: true });
+      }
       for (const [id, b] of this.binds) {
         clearTimeout(b.timer);
         this.binds.delete(id);
@@ -309,6 +381,8 @@ export class ProbeRunner {
     }
     const id = Number(f[1]);
     if (kind === 'D') return this.onRead(id, f);
+    if (kind === 'Q') return this.onFields(id, f);
+    if (kind === 't' || kind === 'T') return this.onTable(id, f);
     if (kind === 'M') {
       const b = this.binds.get(id);
       if (!b) return;
@@ -374,6 +448,29 @@ export class ProbeRunner {
     }
   }
 
+  private onTable(id: number, f: string[]): void {
+    const t = this.tables.get(id);
+    if (!t) return;
+    clearTimeout(t.timer);
+    if (f[0] === 't') {
+      t.timer = t.arm();
+      t.onRow(Number(f[2]), f.slice(3));
+      return;
+    }
+    this.tables.delete(id);
+    if (f[2] === 'done') t.resolve({ done: true });
+    else if (f[2] === 'hung') t.resolve({ hung: Number(f[3]) });
+    else t.resolve({ lost: true });
+  }
+
+  private onFields(id: number, f: string[]): void {
+    const r = this.fieldReads.get(id);
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.fieldReads.delete(id);
+    r.resolve(f.slice(2));
+  }
+
   private onRead(id: number, f: string[]): void {
     const r = this.reads.get(id);
     if (!r) return;
@@ -399,6 +496,8 @@ export class ProbeRunner {
     for (const r of this.reads.values()) clearTimeout(r.timer);
     for (const g of this.grafts.values()) clearTimeout(g.timer);
     for (const b of this.binds.values()) clearTimeout(b.timer);
+    for (const r of this.fieldReads.values()) clearTimeout(r.timer);
+    for (const t of this.tables.values()) clearTimeout(t.timer);
     this.release();
   }
 }

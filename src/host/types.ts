@@ -1,3 +1,5 @@
+import type { ProcEntry, ProcField, ProcReadOptions, ProcTable } from './proc-entry.js';
+
 // The Host interface: the only way enotconn touches the operating system.
 // NodeHost (node-host.ts) is the real one; FixtureHost reads a recorded /proc tree;
 // FakeHost (fake-host.ts) is an in-memory fake that records every action, for unit tests.
@@ -140,6 +142,12 @@ export interface Host {
   removeDir(path: string): Promise<void>;
 
   listPids(): Promise<number[]>;
+  // Fields of one process under /proc/<pid> (argv, stat, links, fds, FUSE connections, mapped
+  // paths; see proc-entry.ts), in one request where the host can. Links are readlink text: never a
+  // stat through the paths they name.
+  readProcess(pid: number, what: readonly ProcField[], opts?: ProcReadOptions): Promise<ProcEntry>;
+  // The same fields for every process (pid ascending), in one pass where the host can.
+  readProcesses(what: readonly ProcField[], opts?: ProcReadOptions): Promise<ProcTable>;
   // Kernel log records as /dev/kmsg prints them ("pri,seq,usec,flags;message"), read without blocking.
   readKmsg(maxRecords?: number): Promise<string[] | null>;
 

@@ -55,6 +55,9 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
     { timeoutMs, concurrency: 1 + above.length },
   );
   const probeP = probesP.then((r) => r[0]!);
+  // The process walk goes to the probe engine next, so it runs there while this process reads
+  // and parses the kernel log.
+  const walkP = walkProcesses(host, mount.mountpoint, deadline);
   const bootMs = await host.bootTimeMs();
   const kmsgP = withBudget<KmsgFindings>(KMSG_BUDGET_MS, { readable: false, events: [] }, () =>
     collectKmsg(host, bootMs),
@@ -62,7 +65,6 @@ export async function diagnose(host: Host, path: string, opts: DiagnoseOptions =
   // Read after the probe: a probe stuck in the daemon is itself one of the waiting requests.
   const fusectlP = probeP.then(() => collectFusectl(host, mount));
   const pids = await host.listPids();
-  const walkP = walkProcesses(host, pids, mount.mountpoint, deadline);
   // NFS and CIFS endpoints are all in mountinfo: check the network now, in parallel.
   const earlyNetP = fuse
     ? null

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Host } from '../host/types.js';
-import { parseProcStat, readCmdline } from '../host/proc.js';
+import { parseProcStat } from '../host/proc.js';
+import type { FuseFds, ProcEntry, ProcField } from '../host/proc-entry.js';
 
 // One process as /proc shows it.
 export interface ProcessInfo {
@@ -10,46 +11,49 @@ export interface ProcessInfo {
   state: string;
   ppid: number;
   startTicks: number;
+  // The FUSE connections it serves, when the table was read with them (readProcessTable `fuse`).
+  fuse?: FuseFds | null;
 }
 
-const BATCH = 128;
+function infoOf(e: ProcEntry, argvOnly: boolean): ProcessInfo | null {
+  const argv = e.argv ?? null;
+  if (argv === null) return null;
+  const fuse = e.fuse !== undefined ? { fuse: e.fuse } : {};
+  if (argvOnly) {
+    return argv.length === 0 ? null : { pid: e.pid, argv, comm: '', state: '', ppid: 0, startTicks: 0, ...fuse };
+  }
+  const st = e.stat ? parseProcStat(e.pid, e.stat) : null;
+  if (!st) return null;
+  return { pid: e.pid, argv, comm: st.comm, state: st.state, ppid: st.ppid, startTicks: st.startTicks, ...fuse };
+}
 
 // One process's argv and stat, or null when it is gone (or unreadable).
 export async function readProcessInfo(host: Host, pid: number): Promise<ProcessInfo | null> {
-  const [statText, argv] = await Promise.all([host.readText(host.proc(pid, 'stat')), readCmdline(host, pid)]);
-  const st = statText === null ? null : parseProcStat(pid, statText);
-  if (!st || argv === null) return null;
-  return { pid, argv, comm: st.comm, state: st.state, ppid: st.ppid, startTicks: st.startTicks };
+  return infoOf(await host.readProcess(pid, ['argv', 'stat']), false);
 }
 
-// Every process with its argv and stat, read in parallel batches. Kernel threads have argv [].
-// With argvOnly, stat is not read (comm, state, ppid and startTicks are left empty): scan's fast path.
-export async function readProcessTable(host: Host, opts: { argvOnly?: boolean } = {}): Promise<ProcessInfo[]> {
-  const pids = await host.listPids();
+// Every process with its argv and stat, in one pass over /proc. Kernel threads have argv [].
+// With argvOnly, stat is not read (comm, state, ppid and startTicks are left empty), and processes
+// without argv are left out. With `fuse`, each process's FUSE connections are read in the same pass
+// (scan: the daemon of every FUSE mount is then known without another read).
+export async function readProcessTable(
+  host: Host,
+  opts: { argvOnly?: boolean; fuse?: boolean } = {},
+): Promise<ProcessInfo[]> {
+  const what: ProcField[] = opts.argvOnly ? ['argv'] : ['argv', 'stat'];
+  if (opts.fuse) what.push('fuse');
   const out: ProcessInfo[] = [];
-  for (let i = 0; i < pids.length; i += BATCH) {
-    const batch = await Promise.all(
-      pids.slice(i, i + BATCH).map(async (pid): Promise<ProcessInfo | null> => {
-        if (opts.argvOnly) {
-          const argv = await readCmdline(host, pid);
-          return argv === null || argv.length === 0 ? null : { pid, argv, comm: '', state: '', ppid: 0, startTicks: 0 };
-        }
-        return readProcessInfo(host, pid);
-      }),
-    );
-    for (const p of batch) if (p) out.push(p);
+  for (const e of (await host.readProcesses(what)).entries) {
+    const p = infoOf(e, opts.argvOnly === true);
+    if (p) out.push(p);
   }
   return out;
 }
 
 // True when the process holds /dev/fuse open (a FUSE daemon does; fusermount passes it the fd).
 export async function holdsDevFuse(host: Host, pid: number): Promise<boolean> {
-  const fds = await host.readDir(host.proc(pid, 'fd'));
-  if (!fds) return false;
-  for (const fd of fds) {
-    if ((await host.readLink(host.proc(pid, 'fd', fd))) === '/dev/fuse') return true;
-  }
-  return false;
+  const { fds } = await host.readProcess(pid, ['fds']);
+  return (fds ?? []).some((f) => f.target === '/dev/fuse');
 }
 
 function basename(p: string | undefined): string {
@@ -75,7 +79,7 @@ function pathIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map<strin
           if (p.pid === process.pid || p.argv.length < 2 || p.state === 'Z') return;
           const args = p.argv.slice(1).filter((a) => a.length > 0 && !a.startsWith('-'));
           const relative = args.filter((a) => !a.startsWith('/'));
-          const cwd = relative.length > 0 ? await host.readLink(host.proc(p.pid, 'cwd')) : null;
+          const cwd = relative.length > 0 ? ((await host.readProcess(p.pid, ['cwd'])).cwd ?? null) : null;
           for (const a of args) {
             if (a.startsWith('/')) add(stripSlash(a), p);
             else if (cwd) add(stripSlash(path.resolve(cwd, a)), p);
@@ -112,24 +116,13 @@ export function fuseConnectionOf(m: { major: number; minor: number }): number {
 // The FUSE connections a process serves: the `fuse_connection:` of each /dev/fuse fd it holds.
 // null when its fds cannot be read; `unattached` counts /dev/fuse fds that show no connection (not
 // mounted yet, or a kernel that does not print it).
-export async function fuseConnectionsOf(
-  host: Host,
-  pid: number,
-): Promise<{ connections: number[]; unattached: number } | null> {
-  const fds = await host.readDir(host.proc(pid, 'fd'));
-  if (!fds) return null;
-  const connections: number[] = [];
-  let unattached = 0;
-  await Promise.all(
-    fds.map(async (fd) => {
-      if ((await host.readLink(host.proc(pid, 'fd', fd))) !== '/dev/fuse') return;
-      const info = await host.readText(host.proc(pid, 'fdinfo', fd), 4096);
-      const m = info === null ? null : /^fuse_connection:\s*(\d+)\s*$/m.exec(info);
-      if (m) connections.push(Number(m[1]));
-      else unattached++;
-    }),
-  );
-  return { connections, unattached };
+export async function fuseConnectionsOf(host: Host, pid: number): Promise<FuseFds | null> {
+  return (await host.readProcess(pid, ['fuse'])).fuse ?? null;
+}
+
+// The FUSE connections of a table's process: read with the table, or now.
+function connectionsOf(host: Host, p: ProcessInfo): Promise<FuseFds | null> | FuseFds | null {
+  return p.fuse !== undefined ? p.fuse : fuseConnectionsOf(host, p.pid);
 }
 
 // True when this kernel prints `fuse_connection:` in /dev/fuse fdinfo: Linux 6.16 and later by its
@@ -222,6 +215,8 @@ export async function connectionHolder(host: Host, mount: { major: number; minor
   return holders.length > 0 ? Math.min(...holders.map((p) => p.pid)) : null;
 }
 
+const BATCH = 128;
+
 // connection -> pids holding it, over every process of a table; built once per table, only when a
 // mount's daemon was not found among the processes its argv hints at.
 const connIndexes = new WeakMap<readonly ProcessInfo[], Promise<Map<number, ProcessInfo[]>>>();
@@ -235,7 +230,7 @@ function connectionIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map
       for (let i = 0; i < live.length; i += BATCH) {
         await Promise.all(
           live.slice(i, i + BATCH).map(async (p) => {
-            const c = await fuseConnectionsOf(host, p.pid);
+            const c = await connectionsOf(host, p);
             for (const n of c?.connections ?? []) {
               const list = map.get(n);
               if (!list) map.set(n, [p]);
@@ -286,7 +281,7 @@ export async function findFuseDaemonProof(
   const unreadable: Array<{ p: ProcessInfo; score: number }> = [];
   let sawConnections = false;
   for (const s of scored) {
-    const c = await fuseConnectionsOf(host, s.p.pid);
+    const c = await connectionsOf(host, s.p);
     if (c === null) {
       unreadable.push(s);
       continue;

@@ -98,10 +98,11 @@ export function mountKey(m: MountInfo): string {
   return `${m.major}:${m.minor}@${m.mountpoint}`;
 }
 
-// What a scan read on its way (not part of the printed report): the mount table, so that work
-// done right after it (recording daemons' recipes) need not read /proc again.
+// What a scan read on its way (not part of the printed report): the mount table and the process
+// table, so that work done right after it (recording daemons' recipes) need not read /proc again.
 export interface ScanDetails {
   mounts: readonly MountInfo[];
+  processes: readonly ProcessInfo[]; // read with stat and FUSE connections; [] without FUSE mounts
 }
 const details = new WeakMap<ScanReport, ScanDetails>();
 
@@ -132,7 +133,9 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
   // While probes run, find the daemon of every FUSE mount (type is the main type, so fuse.sshfs
   // counts): a bare `fuse` mount's backend is known only from it, and heal records its recipe.
   const needDaemon = chosen.some((m) => m.type === 'fuse' || m.type === 'fuseblk');
-  const table: ProcessInfo[] = needDaemon ? await readProcessTable(host, { argvOnly: true }) : [];
+  // One pass over /proc gives every process's argv, stat and FUSE connections (the native helper
+  // reads them in one request): each mount's daemon is then found without another read.
+  const table: ProcessInfo[] = needDaemon ? await readProcessTable(host, { fuse: true }) : [];
   const daemons = new Map<MountInfo, ProcessInfo | null>();
   const proofs = new Map<MountInfo, DaemonProof>();
   if (needDaemon) {
@@ -183,7 +186,7 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
     durationMs: Math.round(performance.now() - t0),
     mounts,
   };
-  details.set(report, { mounts: all });
+  details.set(report, { mounts: all, processes: table });
   return report;
 }
 

@@ -3,8 +3,8 @@
 import path from 'node:path';
 import type { Host } from '../../host/types.js';
 import { readProcIds, readProcStat } from '../../host/proc.js';
+import { mappedPathsIn } from '../../host/proc-entry.js';
 import type { Evidence, Holder } from '../diagnosis.js';
-import { mapLimited } from './budget.js';
 
 type How = Holder['how'][number];
 
@@ -23,8 +23,6 @@ export interface WalkResult {
   complete: boolean; // false when the deadline cut the walk short
 }
 
-const CONCURRENCY = 64;
-
 // True when `p` (as /proc prints it, maybe with " (deleted)") is the mountpoint or under it.
 export function isUnder(p: string, mountpoint: string): boolean {
   const clean = p.endsWith(' (deleted)') ? p.slice(0, -' (deleted)'.length) : p;
@@ -34,64 +32,42 @@ export function isUnder(p: string, mountpoint: string): boolean {
 
 // Paths of the files a process maps, from /proc/<pid>/maps (the sixth field onward).
 export function mappedPaths(maps: string): string[] {
-  const out = new Set<string>();
-  for (const line of maps.split('\n')) {
-    // address perms offset dev inode pathname; the pathname may contain spaces.
-    const m = /^\S+ \S+ \S+ \S+ \d+\s+(\/.*)$/.exec(line);
-    if (m) out.add(m[1]!);
-  }
-  return [...out];
+  return mappedPathsIn(maps);
 }
 
 // One pass over every process: its mount namespace, whether it holds /dev/fuse, and what it holds
 // in the mount. Stops at `deadline` (performance.now) and says so.
-export async function walkProcesses(
-  host: Host,
-  pids: readonly number[],
-  mountpoint: string,
-  deadline = Infinity,
-): Promise<WalkResult> {
+export async function walkProcesses(host: Host, mountpoint: string, deadline = Infinity): Promise<WalkResult> {
+  // One read of every process's links (the native helper: one request for all of them; readlink
+  // prints the dentry's path and never touches the filesystem it names). maps is read last, each on
+  // its own deadline (a process faulting on a hung mount may hold its mmap lock), and only the
+  // paths under the mountpoint come back.
+  const tableP = host.readProcesses(['mntns', 'cwd', 'root', 'exe', 'fds', 'maps'], {
+    mapsPrefix: mountpoint,
+    deadline,
+  });
   const selfMntns = await host.readLink(host.proc('self', 'ns', 'mnt'));
   const skip = host.selfPid() ?? -1;
-  const results = await mapLimited(
-    pids,
-    CONCURRENCY,
-    async (pid): Promise<ProcessLinks | null> => {
-      if (pid === skip) return null;
-      const holds: ProcessLinks['holds'] = [];
-      const [mntns, cwd, root, exe, fds] = await Promise.all([
-        host.readLink(host.proc(pid, 'ns', 'mnt')),
-        host.readLink(host.proc(pid, 'cwd')),
-        host.readLink(host.proc(pid, 'root')),
-        host.readLink(host.proc(pid, 'exe')),
-        host.readDir(host.proc(pid, 'fd')),
-      ]);
-      if (cwd !== null && isUnder(cwd, mountpoint)) holds.push({ how: 'cwd', path: cwd });
-      if (root !== null && root !== '/' && isUnder(root, mountpoint)) holds.push({ how: 'root', path: root });
-      if (exe !== null && isUnder(exe, mountpoint)) holds.push({ how: 'exe', path: exe });
-      let devFuse = false;
-      if (fds) {
-        const links = await Promise.all(fds.map((fd) => host.readLink(host.proc(pid, 'fd', fd))));
-        for (const l of links) {
-          if (l === null) continue;
-          if (l === '/dev/fuse') devFuse = true;
-          else if (isUnder(l, mountpoint)) holds.push({ how: 'fd', path: l });
-        }
-      }
-      // Kernel threads have no maps; a process faulting on a hung mount may hold its mmap lock, so
-      // maps is read last and the walk's deadline bounds it.
-      const maps = await host.readText(host.proc(pid, 'maps'));
-      if (maps) {
-        for (const p of mappedPaths(maps)) {
-          if (isUnder(p, mountpoint) && !(exe !== null && p === exe)) holds.push({ how: 'map', path: p });
-        }
-      }
-      return { pid, mntns, devFuse, fdsReadable: fds !== null, holds };
-    },
-    deadline,
-  );
-  const processes = results.filter((r): r is ProcessLinks => r !== undefined && r !== null);
-  return { selfMntns, processes, complete: results.every((r, i) => r !== undefined || pids[i] === skip) };
+  const table = await tableP;
+  const processes: ProcessLinks[] = [];
+  for (const e of table.entries) {
+    if (e.pid === skip) continue;
+    const holds: ProcessLinks['holds'] = [];
+    const { cwd = null, root = null, exe = null, fds = null } = e;
+    if (cwd !== null && isUnder(cwd, mountpoint)) holds.push({ how: 'cwd', path: cwd });
+    if (root !== null && root !== '/' && isUnder(root, mountpoint)) holds.push({ how: 'root', path: root });
+    if (exe !== null && isUnder(exe, mountpoint)) holds.push({ how: 'exe', path: exe });
+    let devFuse = false;
+    for (const { target } of fds ?? []) {
+      if (target === '/dev/fuse') devFuse = true;
+      else if (isUnder(target, mountpoint)) holds.push({ how: 'fd', path: target });
+    }
+    for (const p of e.maps ?? []) {
+      if (isUnder(p, mountpoint) && !(exe !== null && p === exe)) holds.push({ how: 'map', path: p });
+    }
+    processes.push({ pid: e.pid, mntns: e.mntns ?? null, devFuse, fdsReadable: fds !== null, holds });
+  }
+  return { selfMntns, processes, complete: table.complete };
 }
 
 // user name by uid, from the host's /etc/passwd.

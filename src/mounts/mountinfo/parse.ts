@@ -77,8 +77,12 @@ export function parseMountinfoLine(line: string): MountInfo | null {
   };
 }
 
+// Most fields are plain ASCII with no escape: those are their own decoding (a 1,000-mount table
+// decoded four fields a line through a Buffer each).
+const NEEDS_DECODING = /[\\\x80-\xff]/;
+
 function decode(field: string): string {
-  return bytesToUtf8(unescapeOctal(field));
+  return NEEDS_DECODING.test(field) ? bytesToUtf8(unescapeOctal(field)) : field;
 }
 
 // The value of `key=value` in a list of mount options, or undefined.

@@ -75,6 +75,7 @@ export async function startWatchProc(
     waitHealthy?: boolean;
     cgroup?: TestCgroup;
     env?: Record<string, string>; // added to watch's environment (ENOTCONN_FAILPOINT...)
+    cli?: string; // the CLI file to run (the tsc build's main.js unless given; benches run the bundle)
   } = {},
 ): Promise<WatchProc> {
   const dirs = opts.dirs ?? privateDirs(t);
@@ -85,7 +86,7 @@ export async function startWatchProc(
   const start = (): ChildProcess =>
     spawn(
       process.execPath,
-      [CLI, 'watch', '--config', configFile, '--listen', `127.0.0.1:${port}`, ...(opts.extraArgs ?? [])],
+      [opts.cli ?? CLI, 'watch', '--config', configFile, '--listen', `127.0.0.1:${port}`, ...(opts.extraArgs ?? [])],
       {
         env: { ...process.env, NO_COLOR: '1', ...dirs, ...opts.env },
         stdio: ['ignore', 'pipe', 'pipe'],

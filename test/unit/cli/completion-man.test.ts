@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fullProgram } from '../../../src/cli/program.js';
+import { fullProgram } from '../../../src/cli/commands.js';
 import { requireBinary, tempDir } from '../../helpers/live.js';
 import { BUNDLE, runArgv } from '../../helpers/run-argv.js';
 
