@@ -3,8 +3,10 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseStatItem, type BoundedFs } from './bounded-fs.js';
 import { execArgv, spawnArgv } from './exec.js';
 import { ProbeRunner } from './probe-runner.js';
+import { errnoName } from '../mounts/probe/classify.js';
 import {
   FIELD_LETTERS,
   MM_FIELDS,
@@ -32,7 +34,13 @@ const MAX_READ = 16 * 1024 * 1024;
 const PROC_PID_FILE = /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cmdline|stat|status|fdinfo\/[0-9]+|environ|mountinfo)$/;
 const HELPER_READ_MAX = 4 * 1024 * 1024;
 const PROC_READ_TIMEOUT_MS = 1000;
-const PROC_CONCURRENCY = 64; // processes read at once without the helper
+const PROC_CONCURRENCY = 64;
+const STAT_LIST_MAX = 18_000; // hex bytes of one stat request (the helper reads lines of up to 20,000) // processes read at once without the helper
+
+// An errno number from a helper reply, named.
+function errnoText(field: string | undefined): string {
+  return field !== undefined && /^[0-9]+$/.test(field) ? errnoName(Number(field)) : (field ?? 'EPROTO');
+}
 
 // Default directories: root gets the FHS ones; other users get per-user ones. Env overrides both.
 export function defaultDirs(): { stateDir: string; runDir: string } {
@@ -182,6 +190,38 @@ export class NodeHost implements Host {
   async listPids(): Promise<number[]> {
     const names = (await this.readDir(this.proc())) ?? [];
     return names.filter((n) => /^\d+$/.test(n)).map(Number);
+  }
+
+  boundedFs(): BoundedFs | null {
+    const helper = this.helper();
+    if (!helper) return null;
+    const late = (timeoutMs: number): { ok: false; timedOut: true; detail: string } => ({
+      ok: false,
+      timedOut: true,
+      detail: `no answer within ${timeoutMs}ms`,
+    });
+    return {
+      stat: async (paths, follow, timeoutMs) => {
+        if (paths.reduce((n, p) => n + Buffer.byteLength(p) * 2 + 1, 0) > STAT_LIST_MAX) {
+          return { ok: false, timedOut: false, detail: 'too many paths for one request' };
+        }
+        const items = await helper.statPaths(paths, follow, timeoutMs);
+        if (items === null || items.length !== paths.length) return late(timeoutMs);
+        return { ok: true, stats: items.map(parseStatItem) };
+      },
+      summarizeDir: async (dir, maxFileBytes, timeoutMs) => {
+        const f = await helper.dirSummary(dir, maxFileBytes, timeoutMs);
+        if (f === null || f[0] === 'hung') return late(timeoutMs);
+        if (f[0] !== 'ok') return { ok: false, timedOut: false, detail: errnoText(f[1]) };
+        const name = f[2] === undefined || f[2] === '-' ? null : Buffer.from(f[2], 'hex').toString('utf8');
+        return { ok: true, entries: Number(f[1]), firstFile: name };
+      },
+      read: async (file, maxBytes, timeoutMs) => {
+        const r = await helper.readBounded(file, maxBytes, timeoutMs);
+        if (r.ok) return { ok: true, data: r.data };
+        return 'hung' in r ? late(timeoutMs) : { ok: false, timedOut: false, detail: r.errno };
+      },
+    };
   }
 
   async readProcess(pid: number, what: readonly ProcField[], opts: ProcReadOptions = {}): Promise<ProcEntry> {

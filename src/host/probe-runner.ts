@@ -182,6 +182,23 @@ export class ProbeRunner {
     });
   }
 
+  // lstat(2) (stat(2) with `follow`) of each path, in the helper: its reply's items
+  // ("dev:ino:uid:gid:mode" or "-errno"), or null when it did not answer in time (or is not running).
+  async statPaths(paths: readonly string[], follow: boolean, timeoutMs: number): Promise<string[] | null> {
+    if (this.engine !== 'native' || paths.length === 0) return null;
+    const list = paths.map(toHex).join(',');
+    const f = await this.request(timeoutMs, (id, ms) => `S ${id} ${ms} ${follow ? 1 : 0} ${list}`);
+    return f !== null && f[0] === 'ok' && f[1] !== undefined ? f[1].split(',') : null;
+  }
+
+  // A directory's entry count and first regular file (native/enotconn-helper.c, request Y): the
+  // reply's fields, or null when it did not answer in time.
+  async dirSummary(dir: string, maxFileBytes: number | null, timeoutMs: number): Promise<string[] | null> {
+    if (this.engine !== 'native') return null;
+    const f = await this.request(timeoutMs, (id, ms) => `Y ${id} ${ms} ${maxFileBytes ?? -1} ${toHex(dir)}`);
+    return f;
+  }
+
   private request(timeoutMs: number, line: (id: number, ms: number) => string): Promise<string[] | null> {
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const id = this.nextId++;
@@ -322,7 +339,7 @@ export class ProbeRunner {
       return;
     }
     const id = Number(f[1]);
-    if (kind === 'D' || kind === 'L') return this.onRead(id, f);
+    if (kind === 'D' || kind === 'L' || kind === 'S' || kind === 'Y') return this.onRead(id, f);
     if (kind === 't' || kind === 'T') return this.onTable(id, f);
     if (kind === 'G') {
       const g = this.grafts.get(id);
