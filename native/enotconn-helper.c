@@ -23,6 +23,8 @@
 //                                                    path: a mountpoint's components, a sample file
 //   Y <id> <timeout_ms> <max_file_bytes|-1> <hex_dir>  a directory's entry count and its first
 //                                                    regular file of at most max_file_bytes, by name
+//   K <id> <timeout_ms> <max_records>                the kernel log's records (/dev/kmsg), read
+//                                                    without blocking, at most the last max_records
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
@@ -35,6 +37,7 @@
 //                           connection); m is `-`, `.` (none) or `hex,hex...`
 //   S <id> ok <dev>:<ino>:<uid>:<gid>:<mode>|-<errno>,... | S <id> hung
 //   Y <id> ok <entries> <hex_name|-> | Y <id> err <errno> | Y <id> hung
+//   K <id> ok <hex> (the records as read, one after the other) | K <id> err <errno> | K <id> hung
 //   t <id> <pid> <field>... (one per process) then T <id> done | T <id> hung <pid> (that process's
 //                           read passed its deadline; ask again after it) | T <id> err <errno>
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
@@ -83,7 +86,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ, GRAFT, LINKS, TABLE, STAT, DIRSUM };
+enum kind { PROBE, READ, GRAFT, LINKS, TABLE, STAT, DIRSUM, KMSG };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -771,6 +774,59 @@ static char *run_dirsum(struct req *r, size_t *len) {
   return line;
 }
 
+// The kernel log: one read(2) of /dev/kmsg is one record; O_NONBLOCK ends the read at the newest
+// record with EAGAIN instead of waiting for the next (Documentation/ABI/testing/dev-kmsg). EPIPE
+// says records were overwritten while reading: reading goes on from the oldest one left. Only the
+// last max_records are kept (a ring of offsets into one buffer, compacted when it fills).
+static char *run_kmsg(struct req *r, size_t *len) {
+  char head[64];
+  int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    char *line = malloc(64);
+    if (line) *len = (size_t)snprintf(line, 64, "K %ld err %d\n", r->id, errno);
+    return line;
+  }
+  long max = r->max_bytes > 0 ? r->max_bytes : 1;
+  size_t *ends = calloc((size_t)max, sizeof *ends); // ring: end offset of each kept record
+  struct sbuf data = {0};
+  long count = 0, first = 0; // records kept; index of the oldest in the ring
+  size_t start = 0;          // offset of the oldest kept record in data
+  char rec[8192];
+  while (ends) {
+    ssize_t n = read(fd, rec, sizeof rec);
+    if (n < 0 && (errno == EINTR || errno == EPIPE)) continue;
+    if (n <= 0) break;
+    if (count == max) { // drop the oldest
+      start = ends[first];
+      first = (first + 1) % max;
+      count--;
+      if (start > (1u << 20) && start > data.len / 2) { // compact
+        memmove(data.p, data.p + start, data.len - start);
+        for (long i = 0; i < count; i++) ends[(first + i) % max] -= start;
+        data.len -= start;
+        start = 0;
+      }
+    }
+    sb_add(&data, rec, (size_t)n);
+    ends[(first + count) % max] = data.len;
+    count++;
+  }
+  close(fd);
+  free(ends);
+  struct sbuf b = {0};
+  sb_add(&b, head, (size_t)snprintf(head, sizeof head, "K %ld ok ", r->id));
+  if (data.len > start) sb_hex(&b, data.p + start, data.len - start);
+  else sb_add(&b, "-", 1);
+  sb_add(&b, "\n", 1);
+  free(data.p);
+  if (b.oom || data.oom) {
+    free(b.p);
+    return NULL;
+  }
+  *len = b.len;
+  return b.p;
+}
+
 // Graft, in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller, setns(2)): open
 // the fresh tree on the host BEFORE entering the namespace (open_tree(2) OPEN_TREE_CLONE of src,
 // which may be a subdirectory: the subPath root is kept), make it read-only if asked
@@ -915,11 +971,12 @@ static void *pool_thread(void *arg) {
       len = run_probe(r, small, sizeof small, &lat);
     } else if (r->kind == GRAFT) {
       len = run_graft(r, small, sizeof small);
-    } else if (r->kind == STAT || r->kind == DIRSUM) {
-      line = r->kind == STAT ? run_stat(r, &len) : run_dirsum(r, &len);
+    } else if (r->kind == STAT || r->kind == DIRSUM || r->kind == KMSG) {
+      char k = r->kind == STAT ? 'S' : r->kind == DIRSUM ? 'Y' : 'K';
+      line = r->kind == STAT ? run_stat(r, &len) : r->kind == DIRSUM ? run_dirsum(r, &len) : run_kmsg(r, &len);
       if (!line) {
         line = small;
-        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", r->kind == STAT ? 'S' : 'Y', r->id, ENOMEM);
+        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", k, r->id, ENOMEM);
       }
     } else if (r->kind == LINKS || r->kind == TABLE) {
       line = r->kind == LINKS ? run_links(r, &len) : run_table(r, &len);
@@ -1014,8 +1071,8 @@ static int check_deadlines(void) {
         replyf("H %ld\n", r->id);
       } else if (r->kind == GRAFT) {
         replyf("G %ld hung\n", r->id);
-      } else if (r->kind == LINKS || r->kind == STAT || r->kind == DIRSUM) {
-        replyf("%c %ld hung\n", r->kind == LINKS ? 'L' : r->kind == STAT ? 'S' : 'Y', r->id);
+      } else if (r->kind == LINKS || r->kind == STAT || r->kind == DIRSUM || r->kind == KMSG) {
+        replyf("%c %ld hung\n", r->kind == LINKS ? 'L' : r->kind == STAT ? 'S' : r->kind == DIRSUM ? 'Y' : 'K', r->id);
       } else if (r->kind == TABLE) {
         replyf("T %ld hung %ld\n", r->id, r->cur_pid);
       } else {
@@ -1059,6 +1116,12 @@ static void enqueue(char *line) {
          strspn(line + off, "0123456789abcdefABCDEF,") == strlen(line + off);
     if (ok) r->list = strdup(line + off);
     ok = ok && r->list != NULL;
+    strcpy(r->hash, "-");
+    strcpy(hexpath, "2f");
+  } else if (line[0] == 'K') {
+    r->kind = KMSG;
+    ok = sscanf(line, "K %ld %ld %ld", &r->id, &r->timeout_ms, &r->max_bytes) == 3 && r->max_bytes > 0 &&
+         r->max_bytes <= 1000000;
     strcpy(r->hash, "-");
     strcpy(hexpath, "2f");
   } else if (line[0] == 'Y') {

@@ -35,7 +35,19 @@ const PROC_PID_FILE = /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cmdline|stat|statu
 const HELPER_READ_MAX = 4 * 1024 * 1024;
 const PROC_READ_TIMEOUT_MS = 1000;
 const PROC_CONCURRENCY = 64;
+const KMSG_TIMEOUT_MS = 1000;
 const STAT_LIST_MAX = 18_000; // hex bytes of one stat request (the helper reads lines of up to 20,000) // processes read at once without the helper
+
+// The records of /dev/kmsg text read one record after the other: a record is its first line and
+// the dictionary lines after it, which begin with a space (Documentation/ABI/testing/dev-kmsg).
+function kmsgRecords(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith(' ') && out.length > 0) out[out.length - 1] += `\n${line}`;
+    else if (line !== '') out.push(line);
+  }
+  return out;
+}
 
 // An errno number from a helper reply, named.
 function errnoText(field: string | undefined): string {
@@ -286,6 +298,11 @@ export class NodeHost implements Host {
   }
 
   async readKmsg(maxRecords = 20000): Promise<string[] | null> {
+    // The helper reads the records (thousands of read(2) calls) and sends them in one reply.
+    const helper = this.helper();
+    const text = helper ? await helper.kmsg(maxRecords, KMSG_TIMEOUT_MS) : null;
+    if (typeof text === 'string') return kmsgRecords(text);
+    if (text !== null) return null; // the helper could not open it: neither can this process
     const file = path.join(this.root || '/', 'dev', 'kmsg');
     // Why O_NONBLOCK: a blocking read of /dev/kmsg waits for the next message once the buffer is
     // drained (Documentation/ABI/testing/dev-kmsg); non-blocking returns EAGAIN instead.

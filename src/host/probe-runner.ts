@@ -199,6 +199,16 @@ export class ProbeRunner {
     return f;
   }
 
+  // The kernel log's last `maxRecords` records, read by the helper without blocking (one syscall
+  // a record, there instead of here), as one text; null when it did not answer (or is not running).
+  async kmsg(maxRecords: number, timeoutMs: number): Promise<string | { errno: string } | null> {
+    if (this.engine !== 'native') return null;
+    const f = await this.request(timeoutMs, (id, ms) => `K ${id} ${ms} ${maxRecords}`);
+    if (f === null || f[0] === 'hung') return null;
+    if (f[0] !== 'ok') return { errno: replyErrno(f[1]) };
+    return f[1] === '-' || f[1] === undefined ? '' : Buffer.from(f[1], 'hex').toString('utf8');
+  }
+
   private request(timeoutMs: number, line: (id: number, ms: number) => string): Promise<string[] | null> {
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const id = this.nextId++;
@@ -339,7 +349,7 @@ export class ProbeRunner {
       return;
     }
     const id = Number(f[1]);
-    if (kind === 'D' || kind === 'L' || kind === 'S' || kind === 'Y') return this.onRead(id, f);
+    if (kind === 'D' || kind === 'L' || kind === 'S' || kind === 'Y' || kind === 'K') return this.onRead(id, f);
     if (kind === 't' || kind === 'T') return this.onTable(id, f);
     if (kind === 'G') {
       const g = this.grafts.get(id);

@@ -98,3 +98,18 @@ test('heal’s path check through the helper: a symlink and a missing component 
   assert.equal(await existsBounded(host, path.join(dir, 'sym', 'mnt')), true);
   assert.equal(await existsBounded(host, path.join(dir, 'gone')), false);
 });
+
+test('native helper: the kernel log read in one request holds the records /dev/kmsg gives one read at a time', async (t) => {
+  const s = setup(t);
+  if (!s) return;
+  const byReads = await new NodeHost({ root: '/' }).readKmsg(); // a /proc root other than '' reads itself
+  if (byReads === null) {
+    t.skip('SKIPPED: /dev/kmsg is not readable here');
+    return;
+  }
+  const inOne = await s.host.readKmsg();
+  assert.ok(inOne !== null);
+  // Records logged between the two reads come after the ones both saw.
+  assert.deepEqual(inOne.slice(0, byReads.length), byReads);
+  assert.ok(byReads.length > 0 && byReads.every((r) => /^\d+,\d+,\d+,/.test(r)));
+});
