@@ -447,8 +447,8 @@ export class WatchLoop {
       error = (e as Error).message;
     } finally {
       if (!dryRun) store.journalEnd(v.mountpoint);
-      // Our own remount is not "replaced by someone else": no re-graft is due for it.
-      if (!dryRun) v.device = null;
+      // The device changes with our own remount too: with heal.propagate, the next healthy probe
+      // then looks once more for dead copies in other namespaces that this heal did not reach.
       v.healing = false;
     }
     const finished = host.now();

@@ -270,10 +270,10 @@ test('watch with heal on and propagate: true heals the host mount and the contai
   );
   await waitFor(async () => (await w.mount(s.mp))?.state === 'healthy', 10_000, 'watch to see the mount');
   await killDaemon(s, s.out, 'sub');
-  await waitFor(
-    () => last(s.out, 'sub') === 'OK:sub path',
-    30_000,
-    `the container loop to read again; watch: ${w.logs().slice(-1500)}`,
+  await waitFor(() => last(s.out, 'sub') === 'OK:sub path', 30_000, 'the container loop to read again').catch(
+    (e: Error) => {
+      throw new Error(`${e.message}; watch: ${w.logs().slice(-3000)}`);
+    },
   );
   assert.equal(inspect(box.name).pid, box.pid);
   const sub = seenIn(box.pid, '/sub')!;
@@ -365,10 +365,10 @@ test('a CSI driver remounts its staging mount itself: watch re-grafts the dead c
   // The driver's own recovery: detach the dead mount and mount a fresh one on the same path.
   assert.equal(spawnSync('/usr/bin/umount', ['-l', '--no-canonicalize', s.mp]).status, 0);
   await liveBindfs(t, s.src, s.mp);
-  await waitFor(
-    () => last(s.out, 'data') === 'OK:whole volume',
-    30_000,
-    `the container loop to read again; watch: ${w.logs().slice(-1500)}`,
+  await waitFor(() => last(s.out, 'data') === 'OK:whole volume', 30_000, 'the container loop to read again').catch(
+    (e: Error) => {
+      throw new Error(`${e.message}; watch: ${w.logs().slice(-3000)}`);
+    },
   );
   assert.equal(inspect(box.name).pid, box.pid);
   const data = seenIn(box.pid, '/data')!;
