@@ -27,12 +27,6 @@
 //                                                    mapped paths that start with prefix)
 //   T <id> <timeout_ms> <after_pid> <what> <hex_prefix|->  the same for every process whose pid
 //                                                    is above after_pid, each with its own deadline
-//   S <id> <timeout_ms> <follow 0|1> <hex_path>[,<hex_path>...]  lstat (stat with follow) of each
-//                                                    path: a mountpoint's components, a sample file
-//   Y <id> <timeout_ms> <max_file_bytes|-1> <hex_dir>  a directory's entry count and its first
-//                                                    regular file of at most max_file_bytes, by name
-//   K <id> <timeout_ms> <max_records>                the kernel log's records (/dev/kmsg), read
-//                                                    without blocking, at most the last max_records
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
@@ -44,9 +38,6 @@
 //                           `.` when empty); f is `-`, `.` (no fd) or `fd:hex,fd:hex...`; u is `-`,
 //                           `.` (no /dev/fuse fd) or `N,?,...` (`?`: a /dev/fuse fd naming no
 //                           connection); m is `-`, `.` (none) or `hex,hex...`
-//   S <id> ok <dev>:<ino>:<uid>:<gid>:<mode>|-<errno>,... | S <id> hung
-//   Y <id> ok <entries> <hex_name|-> | Y <id> err <errno> | Y <id> hung
-//   K <id> ok <hex> (the records as read, one after the other) | K <id> err <errno> | K <id> hung
 //   t <id> <pid> <field>... (one per process) then T <id> done | T <id> hung <pid> (that process's
 //                           read passed its deadline; ask again after it) | T <id> err <errno>
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
@@ -95,7 +86,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ, LINK, GRAFT, BIND, LINKS, TABLE, STAT, DIRSUM, KMSG };
+enum kind { PROBE, READ, LINK, GRAFT, BIND, LINKS, TABLE };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -118,8 +109,6 @@ struct req {
   long long want[4];                   // bind: st_dev, st_ino of src, then of dst (-1: not checked)
   char what[16];                       // links and table: the letters asked for
   long cur_pid;                        // table: the process being read
-  long follow;                         // stat: stat(2) rather than lstat(2)
-  char *list;                          // stat: the hex paths, comma-separated (malloc'd)
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
@@ -737,135 +726,6 @@ static char *run_table(struct req *r, size_t *len) {
   return line;
 }
 
-// stat(2) or lstat(2) of each path in the list, as this process: "dev:ino:uid:gid:mode" (decimal,
-// as stat(1) --printf=%d %i %u %g prints them; mode raw) or "-errno". A path on a hung mount blocks
-// this thread only; its deadline abandons it.
-static char *run_stat(struct req *r, size_t *len) {
-  struct sbuf b = {0};
-  char head[64];
-  sb_add(&b, head, (size_t)snprintf(head, sizeof head, "S %ld ok ", r->id));
-  char *save = NULL, path[PATH_MAX_BYTES / 2 + 64];
-  int n = 0;
-  for (char *hex = strtok_r(r->list, ",", &save); hex; hex = strtok_r(NULL, ",", &save)) {
-    if (n++) sb_add(&b, ",", 1);
-    struct stat st;
-    char item[128];
-    int k;
-    if (unhex(hex, path, sizeof path) != 0 || path[0] != '/') k = snprintf(item, sizeof item, "-%d", EINVAL);
-    else if ((r->follow ? stat(path, &st) : lstat(path, &st)) != 0) k = snprintf(item, sizeof item, "-%d", errno);
-    else
-      k = snprintf(item, sizeof item, "%llu:%llu:%u:%u:%u", (unsigned long long)st.st_dev,
-                   (unsigned long long)st.st_ino, (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)st.st_mode);
-    sb_add(&b, item, (size_t)k);
-  }
-  sb_add(&b, "\n", 1);
-  if (b.oom) {
-    free(b.p);
-    return NULL;
-  }
-  *len = b.len;
-  return b.p;
-}
-
-// A directory's entries (all but . and .., as `ls -A` counts them) and, unless max_bytes is -1,
-// the first by name (byte order) of its regular files of at most max_bytes (lstat: a symlink is
-// not one), as `find DIR -maxdepth 1 -type f -size` picks a sample. The directory itself is not
-// followed if it is a symlink.
-static char *run_dirsum(struct req *r, size_t *len) {
-  char *line = malloc(64 + PATH_MAX_BYTES);
-  if (!line) return NULL;
-  int fd = open(r->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  DIR *d = fd < 0 ? NULL : fdopendir(fd);
-  if (!d) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    *len = (size_t)snprintf(line, 64, "Y %ld err %d\n", r->id, e);
-    return line;
-  }
-  long entries = 0;
-  char best[256] = "";
-  int have = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    entries++;
-    if (r->max_bytes < 0 || (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)) continue;
-    if (have && strcmp(e->d_name, best) >= 0) continue;
-    struct stat st;
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
-    if (st.st_size > r->max_bytes) continue;
-    snprintf(best, sizeof best, "%s", e->d_name);
-    have = 1;
-  }
-  closedir(d);
-  int n = snprintf(line, 64, "Y %ld ok %ld ", r->id, entries);
-  if (!have) {
-    line[n++] = '-';
-  } else {
-    static const char hx[] = "0123456789abcdef";
-    for (const char *c = best; *c; c++) {
-      line[n++] = hx[(unsigned char)*c >> 4];
-      line[n++] = hx[(unsigned char)*c & 15];
-    }
-  }
-  line[n++] = '\n';
-  *len = (size_t)n;
-  return line;
-}
-
-// The kernel log: one read(2) of /dev/kmsg is one record; O_NONBLOCK ends the read at the newest
-// record with EAGAIN instead of waiting for the next (Documentation/ABI/testing/dev-kmsg). EPIPE
-// says records were overwritten while reading: reading goes on from the oldest one left. Only the
-// last max_records are kept (a ring of offsets into one buffer, compacted when it fills).
-static char *run_kmsg(struct req *r, size_t *len) {
-  char head[64];
-  int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    char *line = malloc(64);
-    if (line) *len = (size_t)snprintf(line, 64, "K %ld err %d\n", r->id, errno);
-    return line;
-  }
-  long max = r->max_bytes > 0 ? r->max_bytes : 1;
-  size_t *ends = calloc((size_t)max, sizeof *ends); // ring: end offset of each kept record
-  struct sbuf data = {0};
-  long count = 0, first = 0; // records kept; index of the oldest in the ring
-  size_t start = 0;          // offset of the oldest kept record in data
-  char rec[8192];
-  while (ends) {
-    ssize_t n = read(fd, rec, sizeof rec);
-    if (n < 0 && (errno == EINTR || errno == EPIPE)) continue;
-    if (n <= 0) break;
-    if (count == max) { // drop the oldest
-      start = ends[first];
-      first = (first + 1) % max;
-      count--;
-      if (start > (1u << 20) && start > data.len / 2) { // compact
-        memmove(data.p, data.p + start, data.len - start);
-        for (long i = 0; i < count; i++) ends[(first + i) % max] -= start;
-        data.len -= start;
-        start = 0;
-      }
-    }
-    sb_add(&data, rec, (size_t)n);
-    ends[(first + count) % max] = data.len;
-    count++;
-  }
-  close(fd);
-  free(ends);
-  struct sbuf b = {0};
-  sb_add(&b, head, (size_t)snprintf(head, sizeof head, "K %ld ok ", r->id));
-  if (data.len > start) sb_hex(&b, data.p + start, data.len - start);
-  else sb_add(&b, "-", 1);
-  sb_add(&b, "\n", 1);
-  free(data.p);
-  if (b.oom || data.oom) {
-    free(b.p);
-    return NULL;
-  }
-  *len = b.len;
-  return b.p;
-}
-
 // Graft (DESIGN §8). The host-side half runs in the pool thread; only setns(2), which needs a
 // single-threaded caller, and what follows it run in a forked child, which makes raw syscalls
 // only (no libc lock another thread may have held at fork time).
@@ -1033,11 +893,6 @@ static size_t run_bind(struct req *r, char *line, size_t cap) {
   return (size_t)n;
 }
 
-static void free_req(struct req *r) {
-  free(r->list);
-  free(r);
-}
-
 static void wake_main(void) {
   char b = 1;
   if (write(wake_fd[1], &b, 1) < 0) { /* the pipe is full: the loop is awake anyway */ }
@@ -1069,7 +924,7 @@ static void *pool_thread(void *arg) {
         answering++;
         pthread_mutex_unlock(&mu);
         replyf("B %ld %lld\n", r->id, (long long)since);
-        free_req(r);
+        free(r);
         pthread_mutex_lock(&mu);
         answering--;
         if (!input_open && !queue_head) wake_main();
@@ -1097,13 +952,6 @@ static void *pool_thread(void *arg) {
       len = run_graft(r, small, sizeof small);
     } else if (r->kind == BIND) {
       len = run_bind(r, small, sizeof small);
-    } else if (r->kind == STAT || r->kind == DIRSUM || r->kind == KMSG) {
-      char k = r->kind == STAT ? 'S' : r->kind == DIRSUM ? 'Y' : 'K';
-      line = r->kind == STAT ? run_stat(r, &len) : r->kind == DIRSUM ? run_dirsum(r, &len) : run_kmsg(r, &len);
-      if (!line) {
-        line = small;
-        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", k, r->id, ENOMEM);
-      }
     } else if (r->kind == LINKS || r->kind == TABLE) {
       line = r->kind == LINKS ? run_links(r, &len) : run_table(r, &len);
       if (!line) {
@@ -1133,7 +981,7 @@ static void *pool_thread(void *arg) {
     if (!late) reply(line, len);
     else if (r->kind == PROBE && r->hash[0] != '-') replyf("U %s %lld\n", r->hash, (long long)lat);
     if (line != small) free(line);
-    free_req(r);
+    free(r);
     pthread_mutex_lock(&mu);
     answering--;
     if (late) {
@@ -1201,8 +1049,6 @@ static int check_deadlines(void) {
         replyf("M %ld hung\n", r->id);
       } else if (r->kind == LINKS) {
         replyf("Q %ld hung\n", r->id);
-      } else if (r->kind == STAT || r->kind == DIRSUM || r->kind == KMSG) {
-        replyf("%c %ld hung\n", r->kind == STAT ? 'S' : r->kind == DIRSUM ? 'Y' : 'K', r->id);
       } else if (r->kind == TABLE) {
         replyf("T %ld hung %ld\n", r->id, r->cur_pid);
       } else {
@@ -1257,27 +1103,6 @@ static void enqueue(char *line) {
     }
     ok = ok && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 && r->path2[0] == '/';
     strcpy(r->hash, "-");
-  } else if (line[0] == 'S') {
-    r->kind = STAT;
-    int off = 0;
-    ok = sscanf(line, "S %ld %ld %ld %n", &r->id, &r->timeout_ms, &r->follow, &off) == 3 && off > 0;
-    ok = ok && (r->follow == 0 || r->follow == 1) && line[off] != '\0' &&
-         strspn(line + off, "0123456789abcdefABCDEF,") == strlen(line + off);
-    if (ok) r->list = strdup(line + off);
-    ok = ok && r->list != NULL;
-    strcpy(r->hash, "-");
-    strcpy(hexpath, "2f");
-  } else if (line[0] == 'K') {
-    r->kind = KMSG;
-    ok = sscanf(line, "K %ld %ld %ld", &r->id, &r->timeout_ms, &r->max_bytes) == 3 && r->max_bytes > 0 &&
-         r->max_bytes <= 1000000;
-    strcpy(r->hash, "-");
-    strcpy(hexpath, "2f");
-  } else if (line[0] == 'Y') {
-    r->kind = DIRSUM;
-    ok = sscanf(line, "Y %ld %ld %ld %8195s", &r->id, &r->timeout_ms, &r->max_bytes, hexpath) == 4;
-    ok = ok && r->max_bytes >= -1;
-    strcpy(r->hash, "-");
   } else if (line[0] == 'Q' || line[0] == 'T') {
     // Q <id> <timeout_ms> <pid> <letters> <hex_prefix|->; T: the same, <pid> = read those after it
     r->kind = line[0] == 'Q' ? LINKS : TABLE;
@@ -1294,7 +1119,7 @@ static void enqueue(char *line) {
     long id = -1;
     sscanf(line + (line[0] ? 1 : 0), " %ld", &id);
     replyf("E %ld malformed request\n", id);
-    free_req(r);
+    free(r);
     return;
   }
   r->phase = QUEUED;

@@ -272,11 +272,6 @@ export class FakeHost implements Host {
     return Promise.resolve([...this.processes.keys()]);
   }
 
-  // No native helper here: callers run their `stat`, `ls` and `sha256sum` through exec (faked).
-  boundedFs(): null {
-    return null;
-  }
-
   readProcess(pid: number, what: readonly ProcField[], opts?: ProcReadOptions): Promise<ProcEntry> {
     return procEntryByParts(this, pid, what, opts);
   }

@@ -3,11 +3,9 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parseStatItem, type BoundedFs } from './bounded-fs.js';
 import { execArgv, spawnArgv } from './exec.js';
 import { READ_MAX_BYTES } from './probe-protocol.js';
 import { ProbeRunner } from './probe-runner.js';
-import { errnoName } from '../mounts/probe/classify.js';
 import {
   FIELD_LETTERS,
   MM_FIELDS,
@@ -44,24 +42,6 @@ const PROC_READ_TIMEOUT_MS = 1000;
 // stat, while the process is inside execve (which can take as long as a hung mount hangs).
 const PROC_PID_LINK = /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cwd|exe|root|fd\/[0-9]+|ns\/[a-z_]+)$/;
 const PROC_CONCURRENCY = 64; // processes read at once without the helper
-const KMSG_TIMEOUT_MS = 1000;
-const STAT_LIST_MAX = 18_000; // hex bytes of one stat request (the helper reads lines of up to 20,000)
-
-// The records of /dev/kmsg text read one record after the other: a record is its first line and
-// the dictionary lines after it, which begin with a space (Documentation/ABI/testing/dev-kmsg).
-function kmsgRecords(text: string): string[] {
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.startsWith(' ') && out.length > 0) out[out.length - 1] += `\n${line}`;
-    else if (line !== '') out.push(line);
-  }
-  return out;
-}
-
-// An errno number from a helper reply, named.
-function errnoText(field: string | undefined): string {
-  return field !== undefined && /^[0-9]+$/.test(field) ? errnoName(Number(field)) : (field ?? 'EPROTO');
-}
 
 // Default directories: root gets the FHS ones; other users get per-user ones. Env overrides both.
 export function defaultDirs(): { stateDir: string; runDir: string } {
@@ -224,38 +204,6 @@ export class NodeHost implements Host {
     return names.filter((n) => /^\d+$/.test(n)).map(Number);
   }
 
-  boundedFs(): BoundedFs | null {
-    const helper = this.helper();
-    if (!helper) return null;
-    const late = (timeoutMs: number): { ok: false; timedOut: true; detail: string } => ({
-      ok: false,
-      timedOut: true,
-      detail: `no answer within ${timeoutMs}ms`,
-    });
-    return {
-      stat: async (paths, follow, timeoutMs) => {
-        if (paths.reduce((n, p) => n + Buffer.byteLength(p) * 2 + 1, 0) > STAT_LIST_MAX) {
-          return { ok: false, timedOut: false, detail: 'too many paths for one request' };
-        }
-        const items = await helper.statPaths(paths, follow, timeoutMs);
-        if (items === null || items.length !== paths.length) return late(timeoutMs);
-        return { ok: true, stats: items.map(parseStatItem) };
-      },
-      summarizeDir: async (dir, maxFileBytes, timeoutMs) => {
-        const f = await helper.dirSummary(dir, maxFileBytes, timeoutMs);
-        if (f === null || f[0] === 'hung') return late(timeoutMs);
-        if (f[0] !== 'ok') return { ok: false, timedOut: false, detail: errnoText(f[1]) };
-        const name = f[2] === undefined || f[2] === '-' ? null : Buffer.from(f[2], 'hex').toString('utf8');
-        return { ok: true, entries: Number(f[1]), firstFile: name };
-      },
-      read: async (file, maxBytes, timeoutMs) => {
-        const r = await helper.readBounded(file, maxBytes, timeoutMs);
-        if (r.ok) return { ok: true, data: r.data };
-        return 'hung' in r ? late(timeoutMs) : { ok: false, timedOut: false, detail: r.errno };
-      },
-    };
-  }
-
   async readProcess(pid: number, what: readonly ProcField[], opts: ProcReadOptions = {}): Promise<ProcEntry> {
     const helper = this.helper();
     if (!helper) return procEntryByParts(this, pid, what, opts);
@@ -318,11 +266,6 @@ export class NodeHost implements Host {
   }
 
   async readKmsg(maxRecords = 20000): Promise<string[] | null> {
-    // The helper reads the records (thousands of read(2) calls) and sends them in one reply.
-    const helper = this.helper();
-    const text = helper ? await helper.kmsg(maxRecords, KMSG_TIMEOUT_MS) : null;
-    if (typeof text === 'string') return kmsgRecords(text);
-    if (text !== null) return null; // the helper could not open it: neither can this process
     const file = path.join(this.root || '/', 'dev', 'kmsg');
     // Why O_NONBLOCK: a blocking read of /dev/kmsg waits for the next message once the buffer is
     // drained (Documentation/ABI/testing/dev-kmsg); non-blocking returns EAGAIN instead.

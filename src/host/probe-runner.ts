@@ -36,11 +36,6 @@ interface Pending {
 // The answer of a bounded read (readBounded).
 export type BoundedRead = { ok: true; data: Buffer } | { ok: false; errno: string } | { ok: false; hung: true };
 
-// The errno name of a reply's number; the runner's own failures are names already (EPROBECHILD).
-function replyErrno(field: string | undefined): string {
-  return field !== undefined && /^[0-9]+$/.test(field) ? errnoName(Number(field)) : (field ?? 'EPROTO');
-}
-
 // Runs probes in a dedicated, abandonable engine process (the native helper, or the Node probe
 // child as the fallback), at most one per mount, here and, through the engine's registry, across
 // every enotconn process on the host.
@@ -204,33 +199,6 @@ export class ProbeRunner {
       this.tables.set(id, t);
       this.send(child, `T ${id} ${Math.max(1, Math.round(timeoutMs))} ${afterPid} ${letters} ${hexPrefix}`);
     });
-  }
-
-  // lstat(2) (stat(2) with `follow`) of each path, in the helper: its reply's items
-  // ("dev:ino:uid:gid:mode" or "-errno"), or null when it did not answer in time (or is not running).
-  async statPaths(paths: readonly string[], follow: boolean, timeoutMs: number): Promise<string[] | null> {
-    if (this.engine !== 'native' || paths.length === 0) return null;
-    const list = paths.map(toHex).join(',');
-    const f = await this.request(timeoutMs, (id, ms) => `S ${id} ${ms} ${follow ? 1 : 0} ${list}`);
-    return f !== null && f[0] === 'ok' && f[1] !== undefined ? f[1].split(',') : null;
-  }
-
-  // A directory's entry count and first regular file (native/enotconn-helper.c, request Y): the
-  // reply's fields, or null when it did not answer in time.
-  async dirSummary(dir: string, maxFileBytes: number | null, timeoutMs: number): Promise<string[] | null> {
-    if (this.engine !== 'native') return null;
-    const f = await this.request(timeoutMs, (id, ms) => `Y ${id} ${ms} ${maxFileBytes ?? -1} ${toHex(dir)}`);
-    return f;
-  }
-
-  // The kernel log's last `maxRecords` records, read by the helper without blocking (one syscall
-  // a record, there instead of here), as one text; null when it did not answer (or is not running).
-  async kmsg(maxRecords: number, timeoutMs: number): Promise<string | { errno: string } | null> {
-    if (this.engine !== 'native') return null;
-    const f = await this.request(timeoutMs, (id, ms) => `K ${id} ${ms} ${maxRecords}`);
-    if (f === null || f[0] === 'hung') return null;
-    if (f[0] !== 'ok') return { errno: replyErrno(f[1]) };
-    return f[1] === '-' || f[1] === undefined ? '' : Buffer.from(f[1], 'hex').toString('utf8');
   }
 
   private request(timeoutMs: number, line: (id: number, ms: number) => string): Promise<string[] | null> {
@@ -414,7 +382,6 @@ export class ProbeRunner {
     const id = Number(f[1]);
     if (kind === 'D') return this.onRead(id, f);
     if (kind === 'Q') return this.onFields(id, f);
-    if (kind === 'S' || kind === 'Y' || kind === 'K') return this.onFields(id, f);
     if (kind === 't' || kind === 'T') return this.onTable(id, f);
     if (kind === 'M') {
       const b = this.binds.get(id);

@@ -1,4 +1,3 @@
-import type { BoundedFs } from './bounded-fs.js';
 import type { ProcEntry, ProcField, ProcReadOptions, ProcTable } from './proc-entry.js';
 
 // The Host interface: the only way enotconn touches the operating system.
@@ -143,9 +142,6 @@ export interface Host {
   removeDir(path: string): Promise<void>;
 
   listPids(): Promise<number[]>;
-  // stat, list and read user-chosen paths in the native helper, with a deadline (bounded-fs.ts);
-  // null where it does not run: callers then run a program with a timeout.
-  boundedFs(): BoundedFs | null;
   // Fields of one process under /proc/<pid> (argv, stat, links, fds, FUSE connections, mapped
   // paths; see proc-entry.ts), in one request where the host can. Links are readlink text: never a
   // stat through the paths they name.

@@ -1,8 +1,7 @@
-// Checking a mountpoint's path without following it: every component is lstat'ed with a deadline
-// by the native helper (one request), or else by one `stat` (no -L) child, so a component on a hung
-// mount stalls only that thread or child, never heal. A symlink anywhere, a missing directory, or a directory that is no longer the one
+// Checking a mountpoint's path without following it: every component is lstat'ed by one
+// `stat` (no -L) child with a deadline, so a component on a hung mount stalls only that child,
+// never heal. A symlink anywhere, a missing directory, or a directory that is no longer the one
 // recorded before the first step (same device and inode) stops the step.
-import type { Bounded, FileStat } from '../../host/bounded-fs.js';
 import type { Host } from '../../host/types.js';
 
 // One directory of the path as lstat saw it.
@@ -35,7 +34,7 @@ export function pathComponents(p: string, includeLast: boolean): string[] {
   return out;
 }
 
-// lstat every component of `p` (its parents only, unless includeLast) in one request or child.
+// lstat every component of `p` (its parents only, unless includeLast) in one child process.
 export async function checkPath(
   host: Host,
   p: string,
@@ -51,56 +50,34 @@ export async function checkPath(
     (c) => skip === undefined || (c !== skip && !c.startsWith(skip === '/' ? '/' : `${skip}/`)),
   );
   if (comps.length === 0) return { ok: true, dirs: [] };
-  const got = await lstatAll(host, comps, opts.timeoutMs, opts.stat);
-  if (!got.ok)
-    return got.timedOut
-      ? {
-          ok: false,
-          problem: 'timeout',
-          at: null,
-          detail: `lstat of the path did not return within ${opts.timeoutMs}ms`,
-        }
-      : { ok: false, problem: 'error', at: null, detail: got.detail };
+  const r = await host.exec([opts.stat ?? 'stat', '--printf=%d %i %u %f\\n', '--', ...comps], {
+    timeoutMs: opts.timeoutMs,
+  });
+  if (r.timedOut) {
+    return {
+      ok: false,
+      problem: 'timeout',
+      at: null,
+      detail: `lstat of the path did not return within ${opts.timeoutMs}ms`,
+    };
+  }
+  if (r.spawnError) return { ok: false, problem: 'error', at: null, detail: `stat could not start: ${r.spawnError}` };
+  const lines = r.stdout.split('\n').filter((l) => l !== '');
   const dirs: DirIdentity[] = [];
   for (let i = 0; i < comps.length; i++) {
     const at = comps[i]!;
-    const st = got.stats[i] ?? null;
-    if (!st) return { ok: false, problem: 'missing', at, detail: `${at} does not exist (or cannot be read)` };
-    if ((st.mode & S_IFMT) === S_IFLNK)
-      return { ok: false, problem: 'symlink', at, detail: `${at} is a symbolic link` };
-    if ((st.mode & S_IFMT) !== S_IFDIR) {
+    const f = lines[i]?.split(' ');
+    if (!f || f.length < 4) {
+      return { ok: false, problem: 'missing', at, detail: `${at} does not exist (or cannot be read)` };
+    }
+    const mode = parseInt(f[3]!, 16);
+    if ((mode & S_IFMT) === S_IFLNK) return { ok: false, problem: 'symlink', at, detail: `${at} is a symbolic link` };
+    if ((mode & S_IFMT) !== S_IFDIR) {
       return { ok: false, problem: 'not-a-directory', at, detail: `${at} is not a directory` };
     }
-    dirs.push({ path: at, dev: st.dev, ino: st.ino, uid: st.uid });
+    dirs.push({ path: at, dev: Number(f[0]), ino: Number(f[1]), uid: Number(f[2]) });
   }
   return { ok: true, dirs };
-}
-
-// lstat of path components (each under the one before): the helper when it runs, else one `stat`
-// child, whose output stops at the first component that is missing.
-async function lstatAll(
-  host: Host,
-  comps: readonly string[],
-  timeoutMs: number,
-  stat?: string,
-): Promise<Bounded<{ stats: Array<FileStat | null> }>> {
-  const fsx = stat === undefined ? host.boundedFs() : null;
-  if (fsx) {
-    const r = await fsx.stat(comps, false, timeoutMs);
-    if (r.ok || r.timedOut) return r;
-  }
-  const r = await host.exec([stat ?? 'stat', '--printf=%d %i %u %f\\n', '--', ...comps], { timeoutMs });
-  if (r.timedOut) return { ok: false, timedOut: true, detail: 'timed out' };
-  if (r.spawnError) return { ok: false, timedOut: false, detail: `stat could not start: ${r.spawnError}` };
-  const lines = r.stdout.split('\n').filter((l) => l !== '');
-  return {
-    ok: true,
-    stats: comps.map((_, i) => {
-      const f = lines[i]?.split(' ');
-      if (!f || f.length < 4) return null;
-      return { dev: Number(f[0]), ino: Number(f[1]), uid: Number(f[2]), gid: 0, mode: parseInt(f[3]!, 16) };
-    }),
-  };
 }
 
 // The first directory of `now` that is not the one recorded in `before` (same path, other inode).
@@ -133,17 +110,11 @@ export async function verifyPath(
   return c;
 }
 
-// Does `p` exist (following symlinks)? Asked of the helper or a `stat` child with a deadline, never
-// of our own process: the path is a user's choice (a mount source) and may lie on a hung mount. A timeout is
+// Does `p` exist (following symlinks)? Asked of a `stat` child with a deadline, never of our own
+// process: the path is a user's choice (a mount source) and may lie on a hung mount. A timeout is
 // "don't know", reported as false.
 export async function existsBounded(host: Host, p: string, timeoutMs = 1000): Promise<boolean> {
   if (!p.startsWith('/')) return false;
-  const fsx = host.boundedFs();
-  if (fsx) {
-    const r = await fsx.stat([p], true, timeoutMs);
-    if (r.ok) return r.stats[0] !== null;
-    if (r.timedOut) return false;
-  }
   const r = await host.exec(['stat', '-L', '--printf=%i', '--', p], { timeoutMs });
   return r.code === 0;
 }

@@ -1,10 +1,7 @@
 // Proof that a heal worked (heal issue, "Validation"): a fresh probe is healthy, the directory lists,
 // and a file that existed before the failure reads back with the same content. Every check that
-// touches the mount runs as the mount's owner with a timeout: in the native helper when the owner is
-// this process's own user (one request each, no program started), else in a child process.
-import { createHash } from 'node:crypto';
+// touches the mount runs in a child process with a timeout, as the mount's owner.
 import path from 'node:path';
-import type { BoundedFs } from '../../host/bounded-fs.js';
 import type { Host, ProbeResult, ProbeState } from '../../host/types.js';
 import type { MountInfo } from '../mountinfo/parse.js';
 import { mountKey } from '../scan.js';
@@ -92,26 +89,11 @@ export function localSourceDir(recipe: Pick<Recipe, 'backend' | 'source'>, mount
   return null;
 }
 
-// The helper, when a check as `owner` needs no other identity (the owner is this process's user).
-function asSelf(host: Host, owner: { uid: number } | null): BoundedFs | null {
-  return owner === null || owner.uid === host.uid() ? host.boundedFs() : null;
-}
-
-// A read cap far above the sample's 1 MiB: a file that reaches it has changed and is not compared.
-const READ_CAP_BYTES = 4 * 1024 * 1024;
-
 async function sha256As(
   host: Host,
   file: string,
   owner: { uid: number; gid: number; user?: string } | null,
 ): Promise<{ sha256: string | null; error: string }> {
-  const fsx = asSelf(host, owner);
-  if (fsx) {
-    const r = await fsx.read(file, READ_CAP_BYTES, CHECK_TIMEOUT_MS);
-    if (!r.ok) return { sha256: null, error: r.timedOut ? 'timed out' : r.detail };
-    if (r.data.length >= READ_CAP_BYTES) return { sha256: null, error: 'larger than 4 MiB' };
-    return { sha256: createHash('sha256').update(r.data).digest('hex'), error: '' };
-  }
   const cmd = [program('sha256sum'), '--', file];
   const argv = owner ? runAsArgv(cmd, owner, host.uid(), program('setpriv')) : cmd;
   const r = await host.exec(argv, { timeoutMs: CHECK_TIMEOUT_MS });
@@ -127,11 +109,6 @@ async function firstFile(
   dir: string,
   owner: { uid: number; gid: number; user?: string } | null,
 ): Promise<string | null> {
-  const fsx = asSelf(host, owner);
-  if (fsx) {
-    const r = await fsx.summarizeDir(dir, SAMPLE_MAX_BYTES, CHECK_TIMEOUT_MS);
-    return r.ok ? r.firstFile : null;
-  }
   const base = [
     program('find'),
     dir,
@@ -172,15 +149,6 @@ export async function validateMount(
   });
   const none: SampleCheck = { how: 'none', path: null, ok: false, detail: 'not checked' };
   if (probe.state !== 'healthy') return done({ probe, listed: false, entries: null, sample: none });
-  const fsx = asSelf(host, owner);
-  if (fsx) {
-    const r = await fsx.summarizeDir(mount.mountpoint, null, CHECK_TIMEOUT_MS);
-    if (!r.ok) {
-      const why = r.timedOut ? `no answer within ${CHECK_TIMEOUT_MS}ms` : r.detail;
-      return done({ probe, listed: false, entries: null, sample: { ...none, detail: `could not list: ${why}` } });
-    }
-    return done({ probe, listed: true, entries: r.entries, sample: await checkSample(host, mount, recipe, owner) });
-  }
   const ls = await host.exec(
     runAsArgv([program('ls'), '-A1', '--', mount.mountpoint], owner, host.uid(), program('setpriv')),
     {
