@@ -70,7 +70,7 @@ try {
   const total = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
   daemon = spawn('bindfs', ['-f', src, mp], { stdio: 'ignore', detached: true });
   await waitFor(() => isMounted(mp), 15000);
-  console.log(`diagnose bench ${new Date().toISOString()}: ${machine()}; CLI dist/bundle/enotconn.mjs; ${load()}`);
+  console.log(`diagnose bench ${new Date().toISOString()}: ${machine()}; CLI dist/bundle/enotconn.cjs; ${load()}`);
   console.log(`processes on the host: ${before} before, ${total} with ${IDLE} idle sleep children`);
   const healthy = await timeRuns(mp, 'healthy bindfs mount', true);
   console.log(`  healthy, in-process: ${stats(healthy)}; ${load()}`);

@@ -174,7 +174,7 @@ async function bench(name: string, argv: string[], mp: string): Promise<void> {
 
 try {
   console.log(
-    `bench/heal: kill -9 → validated healthy mount; ${new Date().toISOString()}; ${machine()}; CLI dist/bundle/enotconn.mjs; ${load()}`,
+    `bench/heal: kill -9 → validated healthy mount; ${new Date().toISOString()}; ${machine()}; CLI dist/bundle/enotconn.cjs; ${load()}`,
   );
   const nf: number[] = [];
   for (let i = 0; i < 5; i++) {

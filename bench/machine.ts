@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // The bundled CLI (package.json "bin"): what `npm i -g enotconn` puts on the PATH.
-export const BUNDLE_CLI = path.join(REPO, 'dist/bundle/enotconn.mjs');
+export const BUNDLE_CLI = path.join(REPO, 'dist/bundle/enotconn.cjs');
 
 // One line describing this machine.
 export function machine(): string {

@@ -2,7 +2,7 @@
 // run: `node -e 0` (the floor of any Node CLI), `df -a`, `findmnt` and the first scrape of Debian's
 // prometheus-node-exporter filesystem collector (installed when missing). Figures and ratios for
 // each probe engine (the native helper and the Node probe child). The CLI is the npm bundle
-// (dist/bundle/enotconn.mjs, package.json's bin). Each figure's line ends with the load average
+// (dist/bundle/enotconn.cjs, package.json's bin). Each figure's line ends with the load average
 // at that moment. It asserts nothing: benchmarks are not tests. Needs root, bindfs and fusermount3. Run under the live-test lock:
 //   node dist/bench/scan.js [--small 200] [--large 1000] [--dead 50] [--hung 25] [--runs 5]
 import { spawn, spawnSync } from 'node:child_process';

@@ -15,9 +15,9 @@ const RUNS = i >= 0 ? Number(process.argv[i + 1]) : 30;
 
 const variants: Array<[string, string[]]> = [
   ['node -e 0 (the floor)', [process.execPath, '-e', '0']],
-  ['bundle --version', [process.execPath, path.join(REPO, 'dist/bundle/enotconn.mjs'), '--version']],
+  ['bundle --version', [process.execPath, path.join(REPO, 'dist/bundle/enotconn.cjs'), '--version']],
   ['tsc build --version', [process.execPath, path.join(REPO, 'dist/src/cli/main.js'), '--version']],
-  ['bundle scan', [process.execPath, path.join(REPO, 'dist/bundle/enotconn.mjs'), 'scan']],
+  ['bundle scan', [process.execPath, path.join(REPO, 'dist/bundle/enotconn.cjs'), 'scan']],
   ['tsc build scan', [process.execPath, path.join(REPO, 'dist/src/cli/main.js'), 'scan']],
 ];
 const sea = path.join(REPO, 'dist/enotconn');

@@ -90,7 +90,7 @@ async function sampleFor(
 
 const date = new Date().toISOString();
 console.log(
-  `# enotconn watch overhead ${date}: mounts ${COUNTS.join(', ')}, interval 2 s, scraped every 2 s, ${SECONDS} s each; ${machine()}; CLI dist/bundle/enotconn.mjs; ${load()}`,
+  `# enotconn watch overhead ${date}: mounts ${COUNTS.join(', ')}, interval 2 s, scraped every 2 s, ${SECONDS} s each; ${machine()}; CLI dist/bundle/enotconn.cjs; ${load()}`,
 );
 if (!fs.existsSync('/usr/bin/prometheus-node-exporter')) {
   spawnSync('flock', ['/tmp/enotconn-apt.lock', 'apt-get', 'install', '-y', '-qq', 'prometheus-node-exporter'], {

@@ -20,7 +20,8 @@
 //                                                    between checking the paths and mounting
 //   Q <id> <timeout_ms> <pid> <what> <hex_prefix|->  one process's /proc files in one request:
 //                                                    `what` is letters, answered in that order:
-//                                                    a (cmdline), s (stat), n (ns/mnt link),
+//                                                    a (cmdline), s (stat, up to starttime),
+//                                                    n (ns/mnt link),
 //                                                    c (cwd), r (root), e (exe), f (every fd's
 //                                                    link), u (the FUSE connection of each
 //                                                    /dev/fuse fd, from fdinfo), m (the distinct
@@ -586,6 +587,41 @@ static void file_field(struct sbuf *b, int dirfd, const char *name, size_t cap) 
   if (!any) sb_add(b, err ? "-" : ".", 1); // `.`: empty (a kernel thread's cmdline)
 }
 
+// /proc/<pid>/stat up to its 22nd field (starttime), hex-encoded, or `-`. Its readers need pid,
+// comm, state, ppid and starttime only; the 30 fields after them (sizes, addresses, signal masks)
+// were two thirds of a process table's bytes. comm may hold spaces and ')': fields are counted
+// from the last ')' (proc(5)).
+static void stat_field(struct sbuf *b, int dirfd) {
+  int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+  if (fd < 0) {
+    sb_add(b, "-", 1);
+    return;
+  }
+  char buf[4096];
+  ssize_t n;
+  do n = read(fd, buf, sizeof buf - 1);
+  while (n < 0 && errno == EINTR);
+  close(fd);
+  if (n <= 0) {
+    sb_add(b, "-", 1);
+    return;
+  }
+  buf[n] = '\0';
+  size_t len = (size_t)n;
+  char *close_paren = strrchr(buf, ')');
+  if (close_paren) {
+    // After ") ": state is field 3, so starttime (22) ends at the 20th space after the paren.
+    int spaces = 0;
+    for (char *c = close_paren + 1; *c; c++) {
+      if (*c == ' ' && ++spaces == 21) {
+        len = (size_t)(c - buf);
+        break;
+      }
+    }
+  }
+  sb_hex(b, buf, len);
+}
+
 // The distinct mapped paths starting with `prefix`, as `hex,hex...` (`.` for none, `-` when maps
 // cannot be read). Reading maps takes the process's mmap lock (fs/proc/task_mmu.c), which a thread
 // faulting on a hung mount may hold: it is read last, and its deadline abandons only this request.
@@ -641,7 +677,7 @@ static void maps_field(struct sbuf *b, int piddir, const char *prefix) {
   else if (n_out == 0) sb_add(b, ".", 1);
 }
 
-// One process's fields, in the order of `what`, each preceded by a space: a (cmdline), s (stat),
+// One process's fields, in the order of `what`, each preceded by a space: a (cmdline), s (stat to field 22),
 // n c r e (links), f (fds), u (FUSE connections), m (maps under `prefix`, always read last).
 static void proc_fields(struct sbuf *b, long pid, const char *what, const char *prefix) {
   char dir[48], fddir[56];
@@ -656,7 +692,7 @@ static void proc_fields(struct sbuf *b, long pid, const char *what, const char *
     sb_add(b, " ", 1);
     if (piddir < 0) sb_add(b, "-", 1);
     else if (*w == 'a') file_field(b, piddir, "cmdline", 1024 * 1024);
-    else if (*w == 's') file_field(b, piddir, "stat", 4096);
+    else if (*w == 's') stat_field(b, piddir);
     else if (*w == 'n') link_field(b, piddir, "ns/mnt");
     else if (*w == 'c') link_field(b, piddir, "cwd");
     else if (*w == 'r') link_field(b, piddir, "root");
@@ -1016,7 +1052,10 @@ static void add_thread(void) {
 static void pump(void) {
   if (!queue_head) return;
   if (threads_idle > 0) {
-    pthread_cond_broadcast(&work_cv);
+    // One wake-up per queued request, not every idle thread for each (a thundering herd on `mu`).
+    int n = 0;
+    for (struct req *q = queue_head; q && n < threads_idle; q = q->next) n++;
+    while (n-- > 0) pthread_cond_signal(&work_cv);
     return;
   }
   int64_t now = now_ms(CLOCK_MONOTONIC);

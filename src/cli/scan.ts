@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { EnotconnError } from '../errors.js';
 import type { Host } from '../host/types.js';
+import { daemonsRecorded, liveDaemons } from '../mounts/heal/live-daemons.js';
 import { scanDetails, scanMounts, type MountReport, type ScanReport } from '../mounts/scan.js';
 import { parseDuration } from '../util/duration.js';
 import { makeContext, parsePositiveInt, requirePathNamesSomething } from './context.js';
@@ -48,12 +49,14 @@ export function registerScan(program: Command, run: (fn: () => Promise<number>) 
           if (flags.npd) ctx.out(npdLine(report));
           else if (flags.json) ctx.out(JSON.stringify(report, null, 2));
           else ctx.out(renderScan(report, useColour()));
-          // Remember how each live daemon was started, so a later crash is remounted exactly (heal issue).
-          // Record how to remount every live FUSE daemon (heal's recipe store). Loaded only when
-          // there is one, so a scan without FUSE mounts never loads SQLite.
+          // Record how to remount every live FUSE daemon (heal's recipe store). The recorder (and
+          // SQLite) is loaded only when a daemon is not recorded as it is now.
           if (report.mounts.some((m) => m.daemonPid != null)) {
-            const { recordLiveRecipes } = await import('../mounts/heal/record.js');
-            await recordLiveRecipes(ctx.host, report, scanDetails(report));
+            const daemons = await liveDaemons(ctx.host, report);
+            if (!(await daemonsRecorded(ctx.host, daemons))) {
+              const { recordLiveRecipes } = await import('../mounts/heal/record.js');
+              await recordLiveRecipes(ctx.host, report, scanDetails(report), daemons);
+            }
           }
           return bad.length > 0 ? EXIT_PROBLEM : EXIT_OK;
         } finally {

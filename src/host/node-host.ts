@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execArgv, spawnArgv } from './exec.js';
 import { READ_MAX_BYTES } from './probe-protocol.js';
+import { takeEarlyMountinfo } from './probe-early.js';
 import { ProbeRunner } from './probe-runner.js';
 import {
   FIELD_LETTERS,
@@ -86,6 +87,10 @@ export class NodeHost implements Host {
   }
 
   async readText(p: string, maxBytes = MAX_READ): Promise<string | null> {
+    if (p === '/proc/self/mountinfo' && this.root === '') {
+      const early = takeEarlyMountinfo(); // what the entry read for a scan's early probes
+      if (early !== null) return early;
+    }
     // A process's own files go through the probe engine, with a deadline (DESIGN §7: the read of
     // a process's stat, environ or maps can block on its exec or mm lock), never through this
     // process's libuv pool; with the native helper it is also ~10x cheaper than three libuv round trips.

@@ -5,18 +5,62 @@
 // registry and concurrency match; otherwise it is simply never used (its stdin closes when this
 // process exits, and it exits).
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { parseMountinfo } from '../mounts/mountinfo/parse.js';
+import { probeTarget, selectMounts, topMounts } from '../mounts/select.js';
+import { checkDuration } from '../util/duration.js';
+import { probeLine } from './probe-protocol.js';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
+import { registryName } from './stuck-registry.js';
 
 interface Early {
   child: ChildProcess;
   engine: ProbeEngineName;
   registryDir: string;
   concurrency: number;
+  table: EarlyTable | null;
+  probes: EarlyProbe[];
 }
+
+// The mount table the entry read for a scan's early probes; the scan takes it (once) instead of
+// reading its own, so the table it reports is the one its probes were sent from.
+// The mount table read at start-up, handed over once (null when none was read).
+export function takeEarlyMountinfo(): string | null {
+  const slotted = slot.__enotconnEarlyMountinfo ?? null;
+  slot.__enotconnEarlyMountinfo = null;
+  return slotted;
+}
+
+// A probe sent with the engine for a plain `scan` (ids 1..n: the runner's own start after them).
+export interface EarlyProbe {
+  id: number;
+  key: string;
+  path: string;
+  uid?: number;
+  gid?: number;
+  hash: string;
+  timeoutMs: number;
+  sentAt: number; // performance.now()
+  sentWallMs: number; // Date.now()
+}
+
+// A process table request sent with the engine, before the command's code is even read (its id
+// is 0: the runner's own ids start at 1).
+export interface EarlyTable {
+  id: 0;
+  letters: string;
+  timeoutMs: number;
+}
+
+// What scan asks of every process when a FUSE mount is covered (argv, stat and FUSE connections,
+// process-table.ts readProcessTable with fuse): the native helper walks /proc on the other core
+// while this process loads and compiles the command, instead of after it has read the mount table.
+export const SCAN_TABLE: EarlyTable = { id: 0, letters: 'asu', timeoutMs: 1000 };
+
 // On globalThis: the npm bundle's entry and its command file each carry a copy of this module, and
 // the engine one of them starts must be the one the other adopts (and never started twice).
-const slot = globalThis as { __enotconnEarlyEngine?: Early | null };
+const slot = globalThis as { __enotconnEarlyEngine?: Early | null; __enotconnEarlyMountinfo?: string | null };
 
 // The early-started engine for `registryDir` with at least `concurrency`, handed over once.
 export function takeEarlyEngine(registryDir: string, concurrency: number): Early | null {
@@ -24,6 +68,60 @@ export function takeEarlyEngine(registryDir: string, concurrency: number): Early
   if (!e || e.registryDir !== registryDir || e.concurrency < concurrency || e.child.exitCode !== null) return null;
   slot.__enotconnEarlyEngine = null;
   return e;
+}
+
+// The mount table as text, or null. mountinfo is the kernel's own list and never waits on a
+// filesystem (proc(5)).
+function mountTable(): string | null {
+  try {
+    return fs.readFileSync('/proc/self/mountinfo', 'latin1');
+  } catch {
+    return null;
+  }
+}
+
+// What a plain `scan` covers: the default types, at or under its path arguments (resolved as
+// scan.ts resolves them), with no flag but --json, --npd, --timeout and --concurrency; null for
+// any other scan (it sends its own probes).
+function plainScan(args: readonly string[]): { timeoutMs: number; paths: string[] } | null {
+  let timeout = '2s'; // scan's default --timeout
+  const paths: string[] = [];
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--json' || a === '--npd') continue;
+    if (a === '--timeout' || a === '--concurrency') {
+      if (a === '--timeout') timeout = args[i + 1] ?? '';
+      i++;
+    } else if (a.startsWith('--timeout=')) timeout = a.slice(10);
+    else if (a.startsWith('--concurrency=')) continue;
+    else if (a.startsWith('-')) return null;
+    else paths.push(path.resolve(a));
+  }
+  const d = checkDuration(timeout, {});
+  return 'ms' in d ? { timeoutMs: d.ms, paths } : null;
+}
+
+// Send a plain scan's probes of the mounts it covers (scan.ts's selection, from the same table), so
+// they run while this process loads the scan; the runner adopts each one whose mount it probes.
+function sendScanProbes(child: ChildProcess, text: string, timeoutMs: number, paths: string[]): EarlyProbe[] {
+  const all = parseMountinfo(text);
+  const top = topMounts(all);
+  const selfUid = process.getuid?.() ?? 0;
+  const out: EarlyProbe[] = [];
+  const lines: string[] = [];
+  for (const m of selectMounts(all, { all: false, types: null, ...(paths.length > 0 ? { paths } : {}) })) {
+    if (top.get(m.mountpoint) !== m) continue;
+    const t = probeTarget(m, selfUid);
+    const asOwner = t.uid !== undefined && t.uid !== selfUid;
+    const id = out.length + 1;
+    const hash = registryName(t.key);
+    const uid = asOwner ? t.uid! : -1;
+    const gid = asOwner ? (t.gid ?? t.uid!) : -1;
+    lines.push(probeLine({ id, timeoutMs, uid, gid, hash, path: t.path }));
+    out.push({ id, ...t, hash, timeoutMs, sentAt: performance.now(), sentWallMs: Date.now() });
+  }
+  if (lines.length > 0) child.stdin?.write(`${lines.join('\n')}\n`);
+  return out;
 }
 
 // The run directory, by node-host.ts defaultDirs()'s rule (a mismatch only means no adoption).
@@ -59,7 +157,29 @@ function start(argv: readonly string[]): void {
   const registryDir = path.join(runDir(), 'probes');
   const child = spawnEngine(engine.name, engine.helper, registryDir, concurrency);
   child.on('error', () => undefined);
-  slot.__enotconnEarlyEngine = { child, engine: engine.name, registryDir, concurrency };
+  let table: EarlyTable | null = null;
+  let probes: EarlyProbe[] = [];
+  const plain = command === 'scan' ? plainScan(args.slice(args.indexOf(command))) : null;
+  const text = command === 'scan' ? mountTable() : null;
+  if (text !== null) {
+    child.stdin?.on('error', () => undefined);
+    // Only a table with a FUSE mount makes the scan read every process (for the daemons). It is
+    // asked first: the helper takes requests in order, and the walk then runs on one thread while
+    // the probes run on the others.
+    if (engine.name === 'native' && / - fuse(?:\.|blk | )/.test(text)) {
+      table = SCAN_TABLE;
+      child.stdin?.write(`T ${table.id} ${table.timeoutMs} 0 ${table.letters} -\n`);
+    }
+    if (plain !== null) {
+      try {
+        probes = sendScanProbes(child, text, plain.timeoutMs, plain.paths);
+        slot.__enotconnEarlyMountinfo = text;
+      } catch {
+        probes = []; // a table the entry cannot parse: the scan reports it itself
+      }
+    }
+  }
+  slot.__enotconnEarlyEngine = { child, engine: engine.name, registryDir, concurrency, table, probes };
 }
 
 start(process.argv);

@@ -23,9 +23,9 @@ export function toHex(s: string): string {
   return Buffer.from(s, 'utf8').toString('hex');
 }
 
-// The probe request line for `r`.
-export function probeLine(r: ProbeRequest): string {
-  return `P ${r.id} ${Math.max(1, Math.round(r.timeoutMs))} ${r.uid} ${r.gid} ${r.hash} ${toHex(r.path)}`;
+// The probe request line for `r` (`hexPath`: its path already hex-encoded, when the caller keeps it).
+export function probeLine(r: ProbeRequest, hexPath: string = toHex(r.path)): string {
+  return `P ${r.id} ${Math.max(1, Math.round(r.timeoutMs))} ${r.uid} ${r.gid} ${r.hash} ${hexPath}`;
 }
 
 // A request for one bounded read of a /proc or /sys file, or (link) one readlink of a /proc link.

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
-import { takeEarlyEngine } from './probe-early.js';
+import { takeEarlyEngine, type EarlyProbe, type EarlyTable } from './probe-early.js';
 import { probeLine, readLine, toHex, type ReadRequest } from './probe-protocol.js';
 import { registryName } from './stuck-registry.js';
 import type {
@@ -23,14 +23,25 @@ const ENGINE_SLACK_MS = 250;
 // the engine is not restarted when probes follow. A read or graft uses whatever engine runs:
 // restarting it would abandon the requests in flight on it.
 const READ_CONCURRENCY = 8;
+// This process's uid, read once (a getuid(2) per probe was a syscall per mount per watch cycle).
+const MY_UID = process.getuid?.() ?? 0;
 
 interface Pending {
   target: ProbeTarget;
   key: string;
   timeoutMs: number;
   resolve: (r: ProbeResult) => void;
-  timer: NodeJS.Timeout | null;
+  deadline: number; // performance.now() by which the engine must answer, else the runner says hung
   answered: boolean; // resolved by the runner's own deadline; the engine's late answer frees the key
+}
+
+type TableEnd = { done: true } | { hung: number } | { lost: true };
+interface TableRead {
+  onRow: (pid: number, fields: string[]) => void;
+  resolve: (r: TableEnd) => void;
+  timer: NodeJS.Timeout;
+  limitMs: number; // no row for this long: the engine stopped answering
+  lastRow: number; // performance.now() of the last row (or of the request)
 }
 
 // The answer of a bounded read (readBounded).
@@ -48,16 +59,16 @@ export class ProbeRunner {
   private readonly binds = new Map<number, { resolve: (r: BindTreeResult) => void; timer: NodeJS.Timeout }>();
   // One process's /proc fields (Q) in flight.
   private readonly fieldReads = new Map<number, { resolve: (f: string[] | null) => void; timer: NodeJS.Timeout }>();
-  // Process tables (T) in progress: rows go to onRow; the timer is re-armed by each row.
-  private readonly tables = new Map<
-    number,
-    {
-      onRow: (pid: number, fields: string[]) => void;
-      resolve: (r: { done: true } | { hung: number } | { lost: true }) => void;
-      timer: NodeJS.Timeout;
-      arm: () => NodeJS.Timeout;
-    }
-  >();
+  // Process tables (T) in progress: rows go to onRow. One timer each: when it fires, the table is
+  // lost only if no row came for its deadline (a timer re-armed per row cost more than the row).
+  private readonly tables = new Map<number, TableRead>();
+  // The table the early engine was asked for (probe-early.ts), until a matching table() takes it.
+  private early: {
+    table: EarlyTable;
+    read: TableRead;
+    rows: Array<[number, string[]]>;
+    result: TableEnd | null;
+  } | null = null;
   // Mounts whose probe from this process has not returned yet: key → since (ms).
   private readonly inFlight = new Map<string, number>();
   private readonly keyByHash = new Map<string, string>();
@@ -90,39 +101,93 @@ export class ProbeRunner {
   }
 
   private probeOne(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> {
+    const child = this.ensureChild(opts.concurrency); // adopts the early engine and its probes
+    if (this.earlyProbes.size > 0) {
+      const early = this.takeEarlyProbe(target, opts);
+      if (early) return early;
+    }
     const since = this.inFlight.get(target.key);
     if (since !== undefined) {
       return Promise.resolve({ state: 'hung', timeoutMs: opts.timeoutMs, stuckSinceMs: since, skipped: true });
     }
-    const child = this.ensureChild(opts.concurrency);
     const id = this.nextId++;
     const hash = this.hashOf(target.key);
     this.inFlight.set(target.key, Date.now());
     this.keyByHash.set(hash, target.key);
     return new Promise((resolve) => {
-      const p: Pending = { target, key: target.key, timeoutMs: opts.timeoutMs, resolve, timer: null, answered: false };
-      p.timer = setTimeout(() => {
+      const deadline = performance.now() + opts.timeoutMs + ENGINE_SLACK_MS;
+      const p: Pending = { target, key: target.key, timeoutMs: opts.timeoutMs, resolve, deadline, answered: false };
+      this.waiting++;
+      this.armWatchdog(deadline);
+      this.pending.set(id, p);
+      const asOwner = target.uid !== undefined && target.uid !== MY_UID;
+      const uid = asOwner ? target.uid! : -1;
+      const gid = asOwner ? (target.gid ?? target.uid!) : -1;
+      const line = probeLine(
+        { id, timeoutMs: opts.timeoutMs, uid, gid, hash, path: target.path },
+        this.hexOf(target.path),
+      );
+      this.send(child, line);
+    });
+  }
+
+  // One timer for every probe's deadline (a scan or a watch cycle sends a probe per mount: a timer
+  // each was a good share of the runner's CPU). It fires at the earliest deadline still waited on,
+  // says `hung` for the probes past theirs, and sleeps until the next one; with nothing to wait for
+  // it is cleared, so it never keeps the process alive.
+  private watchdog: NodeJS.Timeout | null = null;
+  private watchdogAt = Infinity;
+  private waiting = 0; // probes sent and not yet resolved
+
+  private armWatchdog(at: number): void {
+    if (this.watchdog !== null && at >= this.watchdogAt) return;
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
+    this.watchdogAt = at;
+    this.watchdog = setTimeout(() => this.onWatchdog(), Math.max(0, at - performance.now()));
+  }
+
+  private onWatchdog(): void {
+    this.watchdog = null;
+    this.watchdogAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const p of this.pending.values()) {
+      if (p.answered) continue;
+      if (p.deadline <= now) {
         // The engine did not answer in time (overloaded or wedged): report hung, keep the key in
         // flight until the engine answers after all, says it returned, or dies.
-        p.timer = null;
         p.answered = true;
+        this.waiting--;
         this.orphans++;
-        resolve({ state: 'hung', timeoutMs: opts.timeoutMs });
-      }, opts.timeoutMs + ENGINE_SLACK_MS);
-      this.pending.set(id, p);
-      const asOwner = target.uid !== undefined && target.uid !== (process.getuid?.() ?? 0);
-      this.send(
-        child,
-        probeLine({
-          id,
-          timeoutMs: opts.timeoutMs,
-          uid: asOwner ? target.uid! : -1,
-          gid: asOwner ? (target.gid ?? target.uid!) : -1,
-          hash,
-          path: target.path,
-        }),
-      );
-    });
+        p.resolve({ state: 'hung', timeoutMs: p.timeoutMs });
+      } else if (p.deadline < next) {
+        next = p.deadline;
+      }
+    }
+    if (next < Infinity) this.armWatchdog(next);
+  }
+
+  // A probe answered by the engine before the runner's deadline: one fewer to wait for.
+  private settled(p: Pending): void {
+    if (p.answered) return;
+    this.waiting--;
+    if (this.waiting === 0 && this.watchdog !== null) {
+      clearTimeout(this.watchdog);
+      this.watchdog = null;
+      this.watchdogAt = Infinity;
+    }
+  }
+
+  // The hex of a path, cached like its registry name.
+  private readonly hexes = new Map<string, string>();
+  private hexOf(p: string): string {
+    let h = this.hexes.get(p);
+    if (h === undefined) {
+      if (this.hexes.size >= 10000) this.hexes.clear();
+      h = toHex(p);
+      this.hexes.set(p, h);
+    }
+    return h;
   }
 
   // The registry name of a mount key, cached: the watch loop probes the same mounts every cycle.
@@ -184,21 +249,46 @@ export class ProbeRunner {
     timeoutMs: number,
     afterPid: number,
     onRow: (pid: number, fields: string[]) => void,
-  ): Promise<{ done: true } | { hung: number } | { lost: true }> {
+  ): Promise<TableEnd> {
     if (this.engine !== 'native') return Promise.resolve({ lost: true });
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
+    const early = this.early;
+    if (early && early.table.letters === letters && prefix === null && afterPid === 0) {
+      // Asked for at start-up already: its rows so far, then the rest as they come.
+      this.early = null;
+      for (const [pid, f] of early.rows) onRow(pid, f);
+      if (early.result) return Promise.resolve(early.result);
+      return new Promise((resolve) => {
+        early.read.onRow = onRow;
+        early.read.resolve = resolve;
+      });
+    }
     const id = this.nextId++;
     const hexPrefix = prefix === null ? '-' : toHex(prefix);
     return new Promise((resolve) => {
-      const arm = (): NodeJS.Timeout =>
-        setTimeout(() => {
-          this.tables.delete(id);
-          resolve({ lost: true });
-        }, timeoutMs + ENGINE_SLACK_MS);
-      const t = { onRow, resolve, timer: arm(), arm };
-      this.tables.set(id, t);
+      this.tables.set(id, this.tableRead(id, timeoutMs, onRow, resolve));
       this.send(child, `T ${id} ${Math.max(1, Math.round(timeoutMs))} ${afterPid} ${letters} ${hexPrefix}`);
     });
+  }
+
+  private tableRead(
+    id: number,
+    timeoutMs: number,
+    onRow: TableRead['onRow'],
+    resolve: TableRead['resolve'],
+  ): TableRead {
+    const limitMs = timeoutMs + ENGINE_SLACK_MS;
+    const check = (): void => {
+      const idle = performance.now() - t.lastRow;
+      if (idle < limitMs) {
+        t.timer = setTimeout(check, limitMs - idle);
+        return;
+      }
+      this.tables.delete(id);
+      t.resolve({ lost: true });
+    };
+    const t: TableRead = { onRow, resolve, timer: setTimeout(check, limitMs), limitMs, lastRow: performance.now() };
+    return t;
   }
 
   private request(timeoutMs: number, line: (id: number, ms: number) => string): Promise<string[] | null> {
@@ -305,7 +395,66 @@ export class ProbeRunner {
         ? early.child
         : spawnEngine(this.engine, this.helper, this.registryDir, concurrency);
     this.attach(child, early && early.child === child ? early.concurrency : concurrency);
+    if (early && early.child === child) {
+      if (early.table) this.adoptTable(early.table);
+      this.adoptProbes(early.probes);
+    }
     return child;
+  }
+
+  // The early engine's probes (probe-early.ts), by mount key, until probe() asks for that mount:
+  // each is in flight like one of this runner's own, and its answer waits here until then.
+  private readonly earlyProbes = new Map<
+    string,
+    { probe: EarlyProbe; result: ProbeResult | null; take: ((r: ProbeResult) => void) | null }
+  >();
+
+  private adoptProbes(probes: readonly EarlyProbe[]): void {
+    for (const e of probes) {
+      const slot = { probe: e, result: null as ProbeResult | null, take: null as ((r: ProbeResult) => void) | null };
+      const resolve = (r: ProbeResult): void => {
+        if (slot.take) slot.take(r);
+        else slot.result = r;
+      };
+      const target = { key: e.key, path: e.path, ...(e.uid !== undefined ? { uid: e.uid, gid: e.gid } : {}) };
+      const deadline = e.sentAt + e.timeoutMs + ENGINE_SLACK_MS;
+      this.pending.set(e.id, { target, key: e.key, timeoutMs: e.timeoutMs, resolve, deadline, answered: false });
+      this.waiting++;
+      this.armWatchdog(deadline);
+      this.inFlight.set(e.key, e.sentWallMs);
+      this.keyByHash.set(e.hash, e.key);
+      this.hashes.set(e.key, e.hash);
+      this.earlyProbes.set(e.key, slot);
+      if (e.id >= this.nextId) this.nextId = e.id + 1;
+    }
+  }
+
+  // The early probe of `target`, when one was sent for the same path, user and timeout.
+  private takeEarlyProbe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> | null {
+    const slot = this.earlyProbes.get(target.key);
+    if (!slot) return null;
+    this.earlyProbes.delete(target.key);
+    const e = slot.probe;
+    if (e.path !== target.path || e.uid !== target.uid || e.gid !== target.gid || e.timeoutMs !== opts.timeoutMs) {
+      return null; // a probe of another kind: it stays in flight, and this one is asked anew
+    }
+    if (slot.result) return Promise.resolve(slot.result);
+    return new Promise((resolve) => (slot.take = resolve));
+  }
+
+  // Collect the early engine's table until a table() call asks for it.
+  private adoptTable(table: EarlyTable): void {
+    const rows: Array<[number, string[]]> = [];
+    const read = this.tableRead(
+      table.id,
+      table.timeoutMs,
+      (pid, f) => rows.push([pid, f]),
+      (r) => {
+        if (this.early?.read === read) this.early.result = r;
+      },
+    );
+    this.tables.set(table.id, read);
+    this.early = { table, read, rows, result: null };
   }
 
   private attach(child: ChildProcess, concurrency: number): void {
@@ -324,9 +473,11 @@ export class ProbeRunner {
       if (this.child !== child && this.child !== null) return;
       this.child = null;
       for (const [id, p] of this.pending) {
-        if (p.timer) clearTimeout(p.timer);
         this.pending.delete(id);
-        if (!p.answered) p.resolve({ state: 'unknown', errno: 'EPROBECHILD', syscall: 'statfs', latencyMs: 0 });
+        if (!p.answered) {
+          this.settled(p);
+          p.resolve({ state: 'unknown', errno: 'EPROBECHILD', syscall: 'statfs', latencyMs: 0 });
+        }
       }
       for (const [id, r] of this.reads) {
         clearTimeout(r.timer);
@@ -407,17 +558,16 @@ export class ProbeRunner {
     if (!p) return;
     if (kind === 'H') {
       // Timed out in the engine: hung. The key stays in flight until `U` (the probe returned).
-      if (p.timer) clearTimeout(p.timer);
-      p.timer = null;
       this.pending.delete(id);
       if (!p.answered) {
+        this.settled(p);
         this.orphans++;
         p.resolve({ state: 'hung', timeoutMs: p.timeoutMs });
       }
       return;
     }
-    if (p.timer) clearTimeout(p.timer);
     this.pending.delete(id);
+    this.settled(p);
     if (kind === 'B') {
       // Another enotconn process holds a probe of this mount: report hung without probing.
       this.inFlight.delete(p.key);
@@ -451,12 +601,12 @@ export class ProbeRunner {
   private onTable(id: number, f: string[]): void {
     const t = this.tables.get(id);
     if (!t) return;
-    clearTimeout(t.timer);
     if (f[0] === 't') {
-      t.timer = t.arm();
+      t.lastRow = performance.now();
       t.onRow(Number(f[2]), f.slice(3));
       return;
     }
+    clearTimeout(t.timer);
     this.tables.delete(id);
     if (f[2] === 'done') t.resolve({ done: true });
     else if (f[2] === 'hung') t.resolve({ hung: Number(f[3]) });
@@ -492,7 +642,8 @@ export class ProbeRunner {
 
   // Abandon the engine: it finishes or stays blocked on its own, never holding up this process.
   close(): void {
-    for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
+    this.watchdog = null;
     for (const r of this.reads.values()) clearTimeout(r.timer);
     for (const g of this.grafts.values()) clearTimeout(g.timer);
     for (const b of this.binds.values()) clearTimeout(b.timer);

@@ -246,6 +246,17 @@ function connectionIndex(host: Host, table: readonly ProcessInfo[]): Promise<Map
   return idx;
 }
 
+// True when every process of the table was read with its FUSE connections (asked once per table).
+const withConnections = new WeakMap<readonly ProcessInfo[], boolean>();
+function carriesConnections(table: readonly ProcessInfo[]): boolean {
+  let yes = withConnections.get(table);
+  if (yes === undefined) {
+    yes = table.length > 0 && table.every((p) => p.fuse !== undefined);
+    withConnections.set(table, yes);
+  }
+  return yes;
+}
+
 // What daemon attribution needs to know of a mount.
 export interface DaemonMount {
   mountpoint: string;
@@ -267,6 +278,12 @@ export async function findFuseDaemonProof(
   knownDaemons: ReadonlySet<string>,
 ): Promise<FoundDaemon | null> {
   const conn = fuseConnectionOf(mount);
+  // A table read with every process's FUSE connections answers at once when exactly one process
+  // holds this one: it is the daemon (whatever argv says), and no cwd is read for the argv hints.
+  if (carriesConnections(table)) {
+    const holders = (await connectionIndex(host, table)).get(conn) ?? [];
+    if (holders.length === 1) return { process: holders[0]!, proof: 'fdinfo' };
+  }
   const candidates = (await pathIndex(host, table)).get(stripSlash(mount.mountpoint)) ?? [];
   const scored = candidates.map((p) => {
     const prog = basename(p.argv[0]);

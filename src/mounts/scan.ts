@@ -3,24 +3,10 @@ import { parseMountinfo, optionValue, type MountInfo } from './mountinfo/parse.j
 import { backendFor, KNOWN_DAEMONS } from './backends/index.js';
 import { findFuseDaemonProof, readProcessTable, type DaemonProof, type ProcessInfo } from './process-table.js';
 import { ancestorsOf, topologyOf, type MountRef } from './mountinfo/topology.js';
-import { probeRunAs } from './probe/run-as.js';
+import { DEFAULT_TYPES, mountKey, probeTarget, selectMounts, topMounts, typeMatches } from './select.js';
 
-// Network and FUSE filesystems covered by default (DESIGN §2).
-export const DEFAULT_TYPES: readonly string[] = [
-  'fuse',
-  'fuse.*',
-  'fuseblk',
-  'nfs',
-  'nfs4',
-  'cifs',
-  'smb3',
-  '9p',
-  'ceph',
-  'glusterfs',
-  'davfs',
-  'lustre',
-  'gpfs',
-];
+// Which mounts a scan covers lives in select.ts (the CLI's entry uses it too, before this loads).
+export { DEFAULT_TYPES, mountKey, selectMounts, typeMatches };
 
 export interface ScanOptions {
   all: boolean;
@@ -69,33 +55,11 @@ export interface ScanReport {
   mounts: MountReport[];
 }
 
-// True when the mount's fstype is covered by `patterns` (`fuse.*` matches any FUSE subtype).
-export function typeMatches(fstype: string, patterns: readonly string[]): boolean {
-  return patterns.some((p) => (p.endsWith('.*') ? fstype.startsWith(p.slice(0, -1)) : p === fstype));
-}
-
 // Read and parse this process's mount table.
 export async function readMounts(host: Host, pid: number | 'self' = 'self'): Promise<MountInfo[]> {
   const text = await host.readText(host.proc(pid, 'mountinfo'));
   if (text === null) return [];
   return parseMountinfo(text);
-}
-
-// The mounts a scan covers, in mount-table order.
-export function selectMounts(
-  mounts: readonly MountInfo[],
-  opts: Pick<ScanOptions, 'all' | 'types' | 'paths'>,
-): MountInfo[] {
-  const under = (mp: string): boolean =>
-    !opts.paths ||
-    opts.paths.length === 0 ||
-    opts.paths.some((p) => mp === p || mp.startsWith(p.endsWith('/') ? p : `${p}/`));
-  return mounts.filter((m) => under(m.mountpoint) && (opts.all || typeMatches(m.fstype, opts.types ?? DEFAULT_TYPES)));
-}
-
-// A stable identity for a mount across processes: device plus mountpoint.
-export function mountKey(m: MountInfo): string {
-  return `${m.major}:${m.minor}@${m.mountpoint}`;
 }
 
 // What a scan read on its way (not part of the printed report): the mount table and the process
@@ -119,14 +83,11 @@ export async function scanMounts(host: Host, opts: ScanOptions): Promise<ScanRep
   const all = await readMounts(host);
   const chosen = selectMounts(all, opts);
 
-  // A later mount on the same mountpoint hides the earlier one: only the top one can be probed.
-  const topByPath = new Map<string, MountInfo>();
-  for (const m of all) topByPath.set(m.mountpoint, m);
-
+  const topByPath = topMounts(all);
   const probeable = chosen.filter((m) => topByPath.get(m.mountpoint) === m);
   const selfUid = host.uid();
   const probePromise = host.probe(
-    probeable.map((m) => ({ key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, selfUid) })),
+    probeable.map((m) => probeTarget(m, selfUid)),
     { timeoutMs: opts.timeoutMs, concurrency: opts.concurrency },
   );
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { REPO } from './live.js';
 
 // The npm bin (esbuild bundle) and the tsc build's entry.
-export const BUNDLE = path.join(REPO, 'dist/bundle/enotconn.mjs');
+export const BUNDLE = path.join(REPO, 'dist/bundle/enotconn.cjs');
 export const TSC_CLI = path.join(REPO, 'dist/src/cli/main.js');
 // The single executable (npm run sea).
 export const SEA = path.join(REPO, 'dist/enotconn');

@@ -7,8 +7,9 @@ import type Database from 'better-sqlite3';
 import type { Host } from '../../host/types.js';
 import { openDatabase } from '../../runtime/sqlite.js';
 import type { DaemonTrust, Recipe, RecipeSample } from './recipe.js';
+import { DB_FILE } from './live-daemons.js';
 
-export const DB_FILE = 'enotconn.db';
+export { DB_FILE };
 const BUSY_TIMEOUT_MS = 2000;
 
 // What the store knows about a recipe beyond the Recipe itself: the daemon it was read from.

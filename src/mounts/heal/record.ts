@@ -1,15 +1,13 @@
 // Recording recipes of live daemons (scan, diagnose, heal) and resolving the best recipe for a mount.
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Host } from '../../host/types.js';
 import type { DaemonInfo } from '../diagnosis.js';
 import type { MountInfo } from '../mountinfo/parse.js';
 import { readMounts, scanDetails, type ScanDetails, type ScanReport } from '../scan.js';
-import { findFuseDaemon, readProcessTable, type ProcessInfo } from '../process-table.js';
-import { KNOWN_DAEMONS } from '../backends/index.js';
 import { readProcStat } from '../../host/proc.js';
 import type { Recipe } from './recipe.js';
-import { DB_FILE, RecipeStore } from './recipe-store.js';
+import { RecipeStore } from './recipe-store.js';
+import { daemonsRecorded, liveDaemons, SEEN_FILE, seenDigest, type LiveDaemon } from './live-daemons.js';
 import {
   configRecipe,
   fstabRecipe,
@@ -52,59 +50,20 @@ export async function recordRecipe(host: Host, mount: MountInfo, pid: number): P
   }
 }
 
-// The daemons a scan last found all recorded, as one digest of (mountpoint, source, pid, start):
-// while it matches, nothing changed, and the store is not even opened (loading SQLite and reading
-// every row cost a scan of 200 mounts ~25 ms). Only recordLiveRecipes writes it, after the store
-// held every one of those daemons; any new daemon (a remount, a restart) changes the digest.
-export const SEEN_FILE = 'recipes-seen';
-
-function seenDigest(daemons: ReadonlyArray<{ m: MountInfo; pid: number; start: number | null }>): string {
-  const keys = daemons.map(({ m, pid, start }) => JSON.stringify([m.mountpoint, m.source, pid, start])).sort();
-  return `v1 ${createHash('sha256').update(keys.join('\n')).digest('hex')}\n`;
-}
-
 // After a scan: record the recipe of every healthy FUSE mount's daemon, in one transaction.
 // Daemons already recorded (same pid and start time) are skipped. `details`: what the scan read on
 // its way (its mount and process tables), handed over explicitly because this module may be loaded
-// from a file of its own (scripts/bundle.mjs). Never throws; returns how many were written.
+// from a file of its own (scripts/bundle.mjs); `found`: the daemons, when the caller has them
+// already. Never throws; returns how many were written.
 export async function recordLiveRecipes(
   host: Host,
   report: ScanReport,
   details: ScanDetails | undefined = scanDetails(report),
+  found?: readonly LiveDaemon[],
 ): Promise<number> {
   try {
-    // `denied`: a FUSE mount without allow_other seen by root; its daemon is alive all the same.
-    const healthy = report.mounts.filter(
-      (m) => (m.state === 'healthy' || m.state === 'denied') && /^fuse(\.|blk$|$)/.test(m.fstype),
-    );
-    if (healthy.length === 0) return 0;
-    // The scan's own mount and process tables when it has them (this process just read them).
-    const mounts = details?.mounts ?? (await readMounts(host));
-    const byId = new Map(mounts.map((x) => [x.id, x]));
-    const scanned = new Map((details?.processes ?? []).map((p) => [p.pid, p]));
-    // The full process table only when a mount's daemon is not known yet; otherwise each known
-    // daemon's start time comes from the scan's table, or its own /proc/<pid>/stat.
-    let table: Promise<ProcessInfo[]> | null = null;
-    const fullTable = (): Promise<ProcessInfo[]> => (table ??= readProcessTable(host));
-    const found = await Promise.all(
-      healthy.map(async (r) => {
-        const m = byId.get(r.id);
-        if (!m || m.mountpoint !== r.mountpoint) return null;
-        const pid = r.daemonPid ?? (await findFuseDaemon(host, m, await fullTable(), KNOWN_DAEMONS))?.pid ?? null;
-        if (pid === null) return null;
-        const seen = scanned.get(pid);
-        const start =
-          seen && seen.state !== '' ? seen.startTicks : ((await readProcStat(host, pid))?.startTicks ?? null);
-        return { m, pid, start };
-      }),
-    );
-    const daemons = found.filter((x): x is NonNullable<typeof x> => x !== null);
-    if (daemons.length === 0) return 0;
-    const digest = seenDigest(daemons);
-    const seenFile = path.join(host.stateDir, SEEN_FILE);
-    if ((await host.readText(seenFile)) === digest && (await host.fileExists(path.join(host.stateDir, DB_FILE)))) {
-      return 0;
-    }
+    const daemons = found ?? (await liveDaemons(host, report, details));
+    if (await daemonsRecorded(host, daemons)) return 0;
     const store = await openStore(host);
     if (!store) return 0;
     let written = 0;
@@ -126,7 +85,8 @@ export async function recordLiveRecipes(
     } finally {
       store.close();
     }
-    if (current === daemons.length) await host.writeText(seenFile, digest, { atomic: true, mode: 0o600 });
+    const seenFile = path.join(host.stateDir, SEEN_FILE);
+    if (current === daemons.length) await host.writeText(seenFile, seenDigest(daemons), { atomic: true, mode: 0o600 });
     else await host.removeFile(seenFile);
     return written;
   } catch {

@@ -12,7 +12,7 @@ test('a copy of the bundle alone probes through its probe child and runs the lab
   const dir = tempDir(t, 'enc-ship-bundle-');
   fs.cpSync(path.join(REPO, 'dist/bundle'), path.join(dir, 'bundle'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-  const cli = [process.execPath, path.join(dir, 'bundle/enotconn.mjs')];
+  const cli = [process.execPath, path.join(dir, 'bundle/enotconn.cjs')];
   const env = { ...process.env, NO_COLOR: '1', ...privateDirs(t) };
 
   const scan = await runArgv([...cli, 'scan', '--type', 'proc', '--json', '/proc'], { env });

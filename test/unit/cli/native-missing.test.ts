@@ -22,7 +22,7 @@ test('watch without the SQLite addon: one line, how to fix it, exit 2', async (t
   }
   const port = await freePort();
   const r = await runArgv(
-    [process.execPath, path.join(dir, 'dist/bundle/enotconn.mjs'), 'watch', '--listen', `127.0.0.1:${port}`],
+    [process.execPath, path.join(dir, 'dist/bundle/enotconn.cjs'), 'watch', '--listen', `127.0.0.1:${port}`],
     {
       env: {
         ...process.env,

@@ -119,7 +119,7 @@ test('enotconn tarball: prepack built it; LICENSE, docs/, the bin and types, no 
     'LICENSE',
     'README.md',
     'package.json',
-    'dist/bundle/enotconn.mjs',
+    'dist/bundle/enotconn.cjs',
     'dist/bundle/probe-worker.cjs',
     'dist/src/index.js',
     'dist/src/index.d.ts',
