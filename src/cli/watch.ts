@@ -4,7 +4,9 @@ import { EnotconnError } from '../errors.js';
 import { closeInheritedFds } from '../host/daemon-launch.js';
 import { NodeHost } from '../host/node-host.js';
 import { parseDuration } from '../util/duration.js';
-import { configProblems, defaultConfig, loadConfig, readConfigText, type WatchConfig } from '../watch/config.js';
+import { releaseLazyModule } from '../runtime/release-module.js';
+import type * as ConfigModule from '../watch/config.js';
+import type { WatchConfig } from '../watch/config.js';
 import { installProcessGuard } from '../watch/guard.js';
 import { startWatch } from '../watch/daemon.js';
 import { parseListen } from '../watch/http.js';
@@ -49,8 +51,8 @@ export function registerWatch(program: Command, run: (fn: () => Promise<number>)
     )
     .action((flags: WatchFlags, cmd: Command) =>
       run(async () => {
-        if (flags.checkConfig !== undefined) return checkConfig(flags.checkConfig);
-        const config = applyFlags(readConfig(flags.config), flags);
+        if (flags.checkConfig !== undefined) return checkConfig(await import('../watch/config.js'), flags.checkConfig);
+        const config = applyFlags(await readConfigOnce(flags.config), flags);
         const g = cmd.optsWithGlobals<GlobalOptions>();
         if (g.procRoot !== undefined) {
           throw new EnotconnError(
@@ -85,8 +87,10 @@ export function registerWatch(program: Command, run: (fn: () => Promise<number>)
 }
 
 // `--check-config FILE`, as `promtool check config` and `nginx -t`: every problem on its own line.
-function checkConfig(file: string): number {
-  const problems = configProblems(readConfigText(file), file);
+type ConfigParser = typeof ConfigModule;
+
+function checkConfig(parser: ConfigParser, file: string): number {
+  const problems = parser.configProblems(parser.readConfigText(file), file);
   if (problems.length === 0) {
     process.stdout.write(`${file}: ok\n`);
     return EXIT_OK;
@@ -95,10 +99,19 @@ function checkConfig(file: string): number {
   return EXIT_USAGE;
 }
 
-function readConfig(file: string | undefined): WatchConfig {
-  if (file !== undefined) return loadConfig(file);
-  if (fs.existsSync(DEFAULT_WATCH_CONFIG)) return loadConfig(DEFAULT_WATCH_CONFIG);
-  return defaultConfig();
+// The config, read with a parser (zod, yaml) that is loaded for this moment only and let go once
+// the config is read (no reference to it outlives this call): kept, it cost the daemon ~9 MB for
+// its whole life.
+async function readConfigOnce(file: string | undefined): Promise<WatchConfig> {
+  const config = readConfig(await import('../watch/config.js'), file);
+  releaseLazyModule('watch-config');
+  return config;
+}
+
+function readConfig(parser: ConfigParser, file: string | undefined): WatchConfig {
+  if (file !== undefined) return parser.loadConfig(file);
+  if (fs.existsSync(DEFAULT_WATCH_CONFIG)) return parser.loadConfig(DEFAULT_WATCH_CONFIG);
+  return parser.defaultConfig();
 }
 
 // Command-line flags win over the config file.

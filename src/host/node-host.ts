@@ -370,8 +370,10 @@ export class NodeHost implements Host {
     }
   }
 
+  // Read once: this process never changes its own ids (a probe as a mount's owner runs in the engine).
+  private readonly selfUid = process.getuid?.() ?? 0;
   uid(): number {
-    return process.getuid?.() ?? 0;
+    return this.selfUid;
   }
 
   selfPid(): number | null {

@@ -113,9 +113,13 @@ export class Alerter {
     if (this.targets.length > 0) setImmediate(() => this.deliverDue());
   }
 
-  // Start delivering in the background (every 500 ms, and at once after each emit).
+  // Start delivering in the background (every 500 ms, and at once after each emit), when there is
+  // a target to deliver to.
   start(): void {
     this.stopped = false;
+    // Without a target nothing is ever queued: no timer (a query of the queue every 500 ms was
+    // watch's largest cost between cycles).
+    if (this.targets.length === 0) return;
     this.timer = setInterval(() => this.deliverDue(), TICK_MS);
     this.timer.unref();
     setImmediate(() => this.deliverDue());

@@ -1,17 +1,11 @@
 // Prometheus metrics for watch, named exactly as DESIGN §3. A scrape reads cached state only: the
 // gauges are filled from WatchState in collect(), which never probes and never awaits a mount.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from './process-metrics.js';
 import type { MountView, WatchState } from './state.js';
 
 // Every state a mount can be reported in, so enotconn_mount_state is a full state set (0 or 1 each).
 export const REPORTED_STATES = ['healthy', 'dead', 'hung', 'stale', 'io-error', 'denied', 'unknown', 'absent'] as const;
-
-// prom-client default metrics that are gauges with a counter's `_total` suffix.
-const GAUGES_NAMED_TOTAL = [
-  'nodejs_active_handles_total',
-  'nodejs_active_requests_total',
-  'nodejs_active_resources_total',
-];
 
 export interface ProbeStats {
   inFlight(): number;
@@ -136,14 +130,7 @@ export class WatchMetrics {
         if (state.lastCycleAt !== null) this.set(state.lastCycleAt / 1000);
       },
     });
-    // Why a coarse event-loop precision: the default (10 ms) wakes the process 100 times a second.
-    if (opts.processMetrics !== false) {
-      collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 1000 });
-      // Why drop these: they are gauges named `_total`, which `promtool check metrics` rejects (a
-      // `_total` suffix promises a counter); the same values are exported without the suffix
-      // (nodejs_active_handles, nodejs_active_requests, nodejs_active_resources).
-      for (const name of GAUGES_NAMED_TOTAL) r.removeSingleMetric(name);
-    }
+    if (opts.processMetrics !== false) registerProcessMetrics(r);
   }
 
   // The text exposition of every metric: the per-mount families first, then the registry's.
