@@ -26,8 +26,9 @@
 //                                                    link), u (the FUSE connection of each
 //                                                    /dev/fuse fd, from fdinfo), m (the distinct
 //                                                    mapped paths that start with prefix)
-//   T <id> <timeout_ms> <after_pid> <what> <hex_prefix|->  the same for every process whose pid
-//                                                    is above after_pid, each with its own deadline
+//   T <id> <timeout_ms> <after_pid> <what> <hex_prefix|-> [<last_pid>]  the same for every process
+//                                                    whose pid is above after_pid (and at most
+//                                                    last_pid), each with its own deadline
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
@@ -110,6 +111,7 @@ struct req {
   long long want[4];                   // bind: st_dev, st_ino of src, then of dst (-1: not checked)
   char what[16];                       // links and table: the letters asked for
   long cur_pid;                        // table: the process being read
+  long until_pid;                      // table: read none above it (0: no bound)
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
@@ -738,7 +740,7 @@ static char *run_table(struct req *r, size_t *len) {
   while (!gone && (e = readdir(d)) != NULL) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     long pid = strtol(e->d_name, NULL, 10);
-    if (pid <= r->pid) continue;
+    if (pid <= r->pid || (r->until_pid > 0 && pid > r->until_pid)) continue;
     pthread_mutex_lock(&mu);
     gone = r->timed_out;
     r->started_ms = now_ms(CLOCK_MONOTONIC); // this process's deadline starts now
@@ -1145,7 +1147,10 @@ static void enqueue(char *line) {
   } else if (line[0] == 'Q' || line[0] == 'T') {
     // Q <id> <timeout_ms> <pid> <letters> <hex_prefix|->; T: the same, <pid> = read those after it
     r->kind = line[0] == 'Q' ? LINKS : TABLE;
-    ok = sscanf(line + 1, " %ld %ld %ld %15s %8195s", &r->id, &r->timeout_ms, &r->pid, r->what, hexpath) == 5;
+    // T may name a last pid: a table read in ranges, one request (and pool thread) each.
+    int n = sscanf(line + 1, " %ld %ld %ld %15s %8195s %ld", &r->id, &r->timeout_ms, &r->pid, r->what, hexpath,
+                   &r->until_pid);
+    ok = (n == 5 || (n == 6 && r->kind == TABLE && r->until_pid > r->pid));
     ok = ok && (r->kind == TABLE ? r->pid >= 0 : r->pid > 0) && r->what[0] != '\0' &&
          strspn(r->what, "asncrefum") == strlen(r->what);
     if (ok && strcmp(hexpath, "-") == 0) strcpy(hexpath, "2f"); // no prefix: every path ("/")

@@ -43,6 +43,10 @@ const PROC_READ_TIMEOUT_MS = 1000;
 // stat, while the process is inside execve (which can take as long as a hung mount hangs).
 const PROC_PID_LINK = /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cwd|exe|root|fd\/[0-9]+|ns\/[a-z_]+)$/;
 const PROC_CONCURRENCY = 64; // processes read at once without the helper
+// A process table of more than TABLE_PART_MIN processes per part is read in up to TABLE_PARTS
+// ranges at once (the helper walks each on a thread of its own).
+const TABLE_PARTS = Math.max(1, Math.min(4, os.availableParallelism()));
+const TABLE_PART_MIN = 400;
 
 // Default directories: root gets the FHS ones; other users get per-user ones. Env overrides both.
 export function defaultDirs(): { stateDir: string; runDir: string } {
@@ -227,29 +231,23 @@ export class NodeHost implements Host {
     const helper = this.helper();
     const deadline = opts.deadline ?? Infinity;
     const entries: ProcEntry[] = [];
-    const safe = what.filter((w) => !MM_FIELDS.has(w));
+    let read: ReadonlySet<number> = new Set();
     if (helper) {
-      // One request for every process. A process whose read blocks (cmdline or maps waits on its
-      // mmap lock) is read again alone, without those fields, and the walk goes on after it.
       const letters = what.map((w) => FIELD_LETTERS[w]).join('');
-      let after = 0;
-      for (;;) {
-        const r = await helper.table(letters, opts.mapsPrefix ?? null, PROC_READ_TIMEOUT_MS, after, (pid, f) => {
-          entries.push(procEntryFromFields(pid, what, f));
-          after = pid;
-        });
-        if ('done' in r) return { entries, complete: true };
-        if ('lost' in r) break;
-        const alone = safe.length > 0 ? await this.readProcess(r.hung, safe, opts) : { pid: r.hung };
-        entries.push({ ...procEntryFromFields(r.hung, what, []), ...alone });
-        after = r.hung;
-        if (performance.now() >= deadline) return { entries, complete: false };
-      }
+      // Many processes are read in ranges of pids, one request (and helper thread) each, so the
+      // walk runs on every core; the table asked for at start-up is taken whole.
+      const ranges = helper.hasEarlyTable(letters) ? [[0, null] as const] : await this.pidRanges();
+      const parts = await Promise.all(
+        ranges.map(([from, to]) => this.tableRange(helper, what, letters, opts, from, to, deadline)),
+      );
+      const got = parts.flatMap((p) => p.entries).sort((x, y) => x.pid - y.pid);
+      if (parts.every((p) => p.end !== 'lost')) return { entries: got, complete: parts.every((p) => p.end === 'done') };
+      entries.push(...got);
+      read = new Set(got.map((e) => e.pid));
     }
     // Without the helper (or it stopped answering): PROC_CONCURRENCY processes at a time, until the
     // deadline, which also ends the wait for a read that never returns.
-    const last = entries.at(-1)?.pid ?? 0;
-    const pids = (await this.listPids()).filter((p) => p > last).sort((a, b) => a - b);
+    const pids = (await this.listPids()).filter((p) => !read.has(p)).sort((a, b) => a - b);
     const rest: Array<ProcEntry | undefined> = new Array<ProcEntry | undefined>(pids.length);
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -268,6 +266,51 @@ export class NodeHost implements Host {
     }
     for (const e of rest) if (e) entries.push(e);
     return { entries, complete: rest.every((e) => e !== undefined) };
+  }
+
+  // Ranges of pids for a table read in parts: (after, last] each, the last one open-ended. One
+  // range for a small table (a request is cheaper than its share of a walk).
+  private async pidRanges(): Promise<Array<readonly [number, number | null]>> {
+    const pids = (await this.listPids()).sort((a, b) => a - b);
+    const parts = Math.min(TABLE_PARTS, Math.floor(pids.length / TABLE_PART_MIN));
+    if (parts <= 1) return [[0, null]];
+    const out: Array<readonly [number, number | null]> = [];
+    let after = 0;
+    for (let i = 1; i < parts; i++) {
+      const last = pids[Math.floor((pids.length * i) / parts) - 1]!;
+      out.push([after, last]);
+      after = last;
+    }
+    out.push([after, null]);
+    return out;
+  }
+
+  // One range of a table through the helper. A process whose read blocks (cmdline or maps waits
+  // on its mmap lock) is read again alone, without those fields, and the walk goes on after it.
+  private async tableRange(
+    helper: ProbeRunner,
+    what: readonly ProcField[],
+    letters: string,
+    opts: ProcReadOptions,
+    from: number,
+    to: number | null,
+    deadline: number,
+  ): Promise<{ entries: ProcEntry[]; end: 'done' | 'deadline' | 'lost' }> {
+    const entries: ProcEntry[] = [];
+    const safe = what.filter((w) => !MM_FIELDS.has(w));
+    let after = from;
+    for (;;) {
+      const r = await helper.table(letters, opts.mapsPrefix ?? null, PROC_READ_TIMEOUT_MS, after, to, (pid, f) => {
+        entries.push(procEntryFromFields(pid, what, f));
+        after = pid;
+      });
+      if ('done' in r) return { entries, end: 'done' };
+      if ('lost' in r) return { entries, end: 'lost' };
+      const alone = safe.length > 0 ? await this.readProcess(r.hung, safe, opts) : { pid: r.hung };
+      entries.push({ ...procEntryFromFields(r.hung, what, []), ...alone });
+      after = r.hung;
+      if (performance.now() >= deadline) return { entries, end: 'deadline' };
+    }
   }
 
   async readKmsg(maxRecords = 20000): Promise<string[] | null> {

@@ -240,7 +240,7 @@ export class ProbeRunner {
     return f !== null && f[0] === 'ok' && f.length === letters.length + 1 ? f.slice(1) : null;
   }
 
-  // The same fields for every process whose pid is above `afterPid`, in one request: `onRow` gets
+  // The same fields for every process whose pid is above `afterPid` (and at most `lastPid`), in one request: `onRow` gets
   // each (pid ascending). Each process has its own deadline of `timeoutMs`: `hung` names the one
   // whose read did not return (ask again after it); `lost` means the engine stopped answering.
   table(
@@ -248,12 +248,13 @@ export class ProbeRunner {
     prefix: string | null,
     timeoutMs: number,
     afterPid: number,
+    lastPid: number | null,
     onRow: (pid: number, fields: string[]) => void,
   ): Promise<TableEnd> {
     if (this.engine !== 'native') return Promise.resolve({ lost: true });
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const early = this.early;
-    if (early && early.table.letters === letters && prefix === null && afterPid === 0) {
+    if (early && early.table.letters === letters && prefix === null && afterPid === 0 && lastPid === null) {
       // Asked for at start-up already: its rows so far, then the rest as they come.
       this.early = null;
       for (const [pid, f] of early.rows) onRow(pid, f);
@@ -267,8 +268,14 @@ export class ProbeRunner {
     const hexPrefix = prefix === null ? '-' : toHex(prefix);
     return new Promise((resolve) => {
       this.tables.set(id, this.tableRead(id, timeoutMs, onRow, resolve));
-      this.send(child, `T ${id} ${Math.max(1, Math.round(timeoutMs))} ${afterPid} ${letters} ${hexPrefix}`);
+      const last = lastPid === null ? '' : ` ${lastPid}`;
+      this.send(child, `T ${id} ${Math.max(1, Math.round(timeoutMs))} ${afterPid} ${letters} ${hexPrefix}${last}`);
     });
+  }
+
+  // True when the table asked for at start-up (these letters, every process) is still to be taken.
+  hasEarlyTable(letters: string): boolean {
+    return this.early !== null && this.early.table.letters === letters;
   }
 
   private tableRead(

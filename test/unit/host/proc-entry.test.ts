@@ -106,12 +106,60 @@ test('native helper: malformed link and table requests are refused, one line eac
     child.stdout!.on('data', (s: string) => (text += s));
     child.on('exit', () => resolve(text.split('\n').filter((l) => l !== '')));
     child.stdin!.end(
-      ['Q 1 1000 0 n -', 'Q 2 1000 5 nz -', 'T 3 1000 0 - -', 'Q 4 1000 1', 'T 5 0 0 a -', ''].join('\n'),
+      [
+        'Q 1 1000 0 n -',
+        'Q 2 1000 5 nz -',
+        'T 3 1000 0 - -',
+        'Q 4 1000 1',
+        'T 5 0 0 a -',
+        'T 6 1000 9 a - 9', // a range must hold at least one pid
+        'Q 7 1000 1 a - 5', // only a table takes a last pid
+        '',
+      ].join('\n'),
     );
   });
   assert.deepEqual(
     out.sort(),
-    [1, 2, 3, 4, 5].map((id) => `E ${id} malformed request`),
+    [1, 2, 3, 4, 5, 6, 7].map((id) => `E ${id} malformed request`),
+  );
+});
+
+test('native helper: a table range (after, last] lists exactly the processes in it', async (t) => {
+  const helper = helperPath(path.join(REPO, 'dist/src/host'));
+  if (!needHelper(t) || helper === null) return;
+  const pids = fs
+    .readdirSync('/proc')
+    .filter((n) => /^[0-9]+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
+  const after = pids[Math.floor(pids.length / 4)]!;
+  const last = pids[Math.floor((pids.length * 3) / 4)]!;
+  const child = spawnEngine(
+    'native',
+    helper,
+    path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'enc-perf-reg-')), 'p'),
+    2,
+  );
+  const out = await new Promise<string[]>((resolve) => {
+    let text = '';
+    child.stdout!.setEncoding('latin1');
+    child.stdout!.on('data', (s: string) => (text += s));
+    child.on('exit', () => resolve(text.split('\n').filter((l) => l !== '')));
+    child.stdin!.end(`T 1 1000 ${after} a - ${last}\n`);
+  });
+  assert.equal(out.at(-1), 'T 1 done');
+  const listed = out.slice(0, -1).map((l) => Number(l.split(' ')[2]));
+  assert.ok(listed.length > 0, 'the range is not empty');
+  assert.ok(
+    listed.every((p) => p > after && p <= last),
+    `every pid in (${after}, ${last}]: ${listed.join(' ')}`,
+  );
+  // Processes that lived through the request (the stable ones of the range) are all there.
+  const stable = pids.filter((p) => p > after && p <= last && fs.existsSync(`/proc/${p}`));
+  assert.deepEqual(
+    stable.filter((p) => !listed.includes(p)),
+    [],
+    'none of the range left out',
   );
 });
 
