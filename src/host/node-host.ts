@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execArgv, spawnArgv } from './exec.js';
 import { READ_MAX_BYTES } from './probe-protocol.js';
+import { pidRanges } from './pid-ranges.js';
 import { takeEarlyMountinfo } from './probe-early.js';
 import { ProbeRunner } from './probe-runner.js';
 import {
@@ -43,10 +44,6 @@ const PROC_READ_TIMEOUT_MS = 1000;
 // stat, while the process is inside execve (which can take as long as a hung mount hangs).
 const PROC_PID_LINK = /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cwd|exe|root|fd\/[0-9]+|ns\/[a-z_]+)$/;
 const PROC_CONCURRENCY = 64; // processes read at once without the helper
-// A process table of more than TABLE_PART_MIN processes per part is read in up to TABLE_PARTS
-// ranges at once (the helper walks each on a thread of its own).
-const TABLE_PARTS = Math.max(1, Math.min(4, os.availableParallelism()));
-const TABLE_PART_MIN = 400;
 
 // Default directories: root gets the FHS ones; other users get per-user ones. Env overrides both.
 export function defaultDirs(): { stateDir: string; runDir: string } {
@@ -236,7 +233,7 @@ export class NodeHost implements Host {
       const letters = what.map((w) => FIELD_LETTERS[w]).join('');
       // Many processes are read in ranges of pids, one request (and helper thread) each, so the
       // walk runs on every core; the table asked for at start-up is taken whole.
-      const ranges = helper.hasEarlyTable(letters) ? [[0, null] as const] : await this.pidRanges();
+      const ranges = helper.earlyTableRanges(letters) ?? pidRanges(await this.listPids());
       const parts = await Promise.all(
         ranges.map(([from, to]) => this.tableRange(helper, what, letters, opts, from, to, deadline)),
       );
@@ -266,23 +263,6 @@ export class NodeHost implements Host {
     }
     for (const e of rest) if (e) entries.push(e);
     return { entries, complete: rest.every((e) => e !== undefined) };
-  }
-
-  // Ranges of pids for a table read in parts: (after, last] each, the last one open-ended. One
-  // range for a small table (a request is cheaper than its share of a walk).
-  private async pidRanges(): Promise<Array<readonly [number, number | null]>> {
-    const pids = (await this.listPids()).sort((a, b) => a - b);
-    const parts = Math.min(TABLE_PARTS, Math.floor(pids.length / TABLE_PART_MIN));
-    if (parts <= 1) return [[0, null]];
-    const out: Array<readonly [number, number | null]> = [];
-    let after = 0;
-    for (let i = 1; i < parts; i++) {
-      const last = pids[Math.floor((pids.length * i) / parts) - 1]!;
-      out.push([after, last]);
-      after = last;
-    }
-    out.push([after, null]);
-    return out;
   }
 
   // One range of a table through the helper. A process whose read blocks (cmdline or maps waits

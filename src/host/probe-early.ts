@@ -7,11 +7,12 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseMountinfo } from '../mounts/mountinfo/parse.js';
+import { parseMountinfo, type MountInfo } from '../mounts/mountinfo/parse.js';
 import { probeTarget, selectMounts, topMounts } from '../mounts/select.js';
 import { checkDuration } from '../util/duration.js';
 import { probeLine } from './probe-protocol.js';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
+import { pidRanges, type PidRange } from './pid-ranges.js';
 import { registryName } from './stuck-registry.js';
 
 interface Early {
@@ -19,7 +20,7 @@ interface Early {
   engine: ProbeEngineName;
   registryDir: string;
   concurrency: number;
-  table: EarlyTable | null;
+  tables: EarlyTable[];
   probes: EarlyProbe[];
 }
 
@@ -28,8 +29,24 @@ interface Early {
 // The mount table read at start-up, handed over once (null when none was read).
 export function takeEarlyMountinfo(): string | null {
   const slotted = slot.__enotconnEarlyMountinfo ?? null;
+  if (slotted === null) return null;
+  slot.__enotconnEarlyMountinfo = { ...slotted, handed: true };
+  return slotted.handed ? null : slotted.text;
+}
+
+// The entry's parse of `text`, when it is the table it handed over (parsed once, not twice).
+export function earlyParse(text: string): MountInfo[] | null {
+  const e = slot.__enotconnEarlyMountinfo ?? null;
+  if (e === null || e.text !== text) return null;
   slot.__enotconnEarlyMountinfo = null;
-  return slotted;
+  return e.mounts;
+}
+
+// The mount table the entry read and parsed.
+export interface EarlyMountinfo {
+  text: string;
+  mounts: MountInfo[];
+  handed?: boolean;
 }
 
 // A probe sent with the engine for a plain `scan` (ids 1..n: the runner's own start after them).
@@ -45,22 +62,35 @@ export interface EarlyProbe {
   sentWallMs: number; // Date.now()
 }
 
-// A process table request sent with the engine, before the command's code is even read (its id
-// is 0: the runner's own ids start at 1).
+// A process table request sent with the engine, before the command's code is even read: one per
+// pid range (pid-ranges.ts), with ids after the early probes'.
 export interface EarlyTable {
-  id: 0;
+  id: number;
   letters: string;
   timeoutMs: number;
+  range: PidRange;
 }
 
 // What scan asks of every process when a FUSE mount is covered (argv, stat and FUSE connections,
 // process-table.ts readProcessTable with fuse): the native helper walks /proc on the other core
 // while this process loads and compiles the command, instead of after it has read the mount table.
-export const SCAN_TABLE: EarlyTable = { id: 0, letters: 'asu', timeoutMs: 1000 };
+const SCAN_TABLE = { letters: 'asu', timeoutMs: 1000 } as const;
+
+// The pids now (readdir of /proc names processes only; it never waits on a filesystem).
+function listPids(): number[] {
+  try {
+    return fs
+      .readdirSync('/proc')
+      .filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
 
 // On globalThis: the npm bundle's entry and its command file each carry a copy of this module, and
 // the engine one of them starts must be the one the other adopts (and never started twice).
-const slot = globalThis as { __enotconnEarlyEngine?: Early | null; __enotconnEarlyMountinfo?: string | null };
+const slot = globalThis as { __enotconnEarlyEngine?: Early | null; __enotconnEarlyMountinfo?: EarlyMountinfo | null };
 
 // The early-started engine for `registryDir` with at least `concurrency`, handed over once.
 export function takeEarlyEngine(registryDir: string, concurrency: number): Early | null {
@@ -101,10 +131,15 @@ function plainScan(args: readonly string[]): { timeoutMs: number; paths: string[
   return 'ms' in d ? { timeoutMs: d.ms, paths } : null;
 }
 
-// Send a plain scan's probes of the mounts it covers (scan.ts's selection, from the same table), so
-// they run while this process loads the scan; the runner adopts each one whose mount it probes.
-function sendScanProbes(child: ChildProcess, text: string, timeoutMs: number, paths: string[]): EarlyProbe[] {
-  const all = parseMountinfo(text);
+// A plain scan's probes of the mounts it covers (scan.ts's selection, from the same table), to
+// send so they run while this process loads the scan; the runner adopts each one whose mount it
+// probes.
+function scanProbes(
+  all: readonly MountInfo[],
+  timeoutMs: number,
+  paths: string[],
+  firstId: number,
+): { probes: EarlyProbe[]; lines: string[] } {
   const top = topMounts(all);
   const selfUid = process.getuid?.() ?? 0;
   const out: EarlyProbe[] = [];
@@ -113,15 +148,14 @@ function sendScanProbes(child: ChildProcess, text: string, timeoutMs: number, pa
     if (top.get(m.mountpoint) !== m) continue;
     const t = probeTarget(m, selfUid);
     const asOwner = t.uid !== undefined && t.uid !== selfUid;
-    const id = out.length + 1;
+    const id = firstId + out.length;
     const hash = registryName(t.key);
     const uid = asOwner ? t.uid! : -1;
     const gid = asOwner ? (t.gid ?? t.uid!) : -1;
     lines.push(probeLine({ id, timeoutMs, uid, gid, hash, path: t.path }));
     out.push({ id, ...t, hash, timeoutMs, sentAt: performance.now(), sentWallMs: Date.now() });
   }
-  if (lines.length > 0) child.stdin?.write(`${lines.join('\n')}\n`);
-  return out;
+  return { probes: out, lines };
 }
 
 // The run directory, by node-host.ts defaultDirs()'s rule (a mismatch only means no adoption).
@@ -157,29 +191,36 @@ function start(argv: readonly string[]): void {
   const registryDir = path.join(runDir(), 'probes');
   const child = spawnEngine(engine.name, engine.helper, registryDir, concurrency);
   child.on('error', () => undefined);
-  let table: EarlyTable | null = null;
+  const tables: EarlyTable[] = [];
   let probes: EarlyProbe[] = [];
   const plain = command === 'scan' ? plainScan(args.slice(args.indexOf(command))) : null;
   const text = command === 'scan' ? mountTable() : null;
   if (text !== null) {
     child.stdin?.on('error', () => undefined);
     // Only a table with a FUSE mount makes the scan read every process (for the daemons). It is
-    // asked first: the helper takes requests in order, and the walk then runs on one thread while
-    // the probes run on the others.
-    if (engine.name === 'native' && / - fuse(?:\.|blk | )/.test(text)) {
-      table = SCAN_TABLE;
-      child.stdin?.write(`T ${table.id} ${table.timeoutMs} 0 ${table.letters} -\n`);
+    // asked first, in pid ranges: the helper takes requests in order, and the walk then runs on a
+    // thread per range while the probes run on the others.
+    const wantTable = engine.name === 'native' && / - fuse(?:\.|blk | )/.test(text);
+    const lines: string[] = [];
+    for (const range of wantTable ? pidRanges(listPids()) : []) {
+      const t: EarlyTable = { id: tables.length + 1, ...SCAN_TABLE, range };
+      tables.push(t);
+      lines.push(`T ${t.id} ${t.timeoutMs} ${range[0]} ${t.letters} -${range[1] === null ? '' : ` ${range[1]}`}`);
     }
     if (plain !== null) {
       try {
-        probes = sendScanProbes(child, text, plain.timeoutMs, plain.paths);
-        slot.__enotconnEarlyMountinfo = text;
+        const mounts = parseMountinfo(text);
+        const p = scanProbes(mounts, plain.timeoutMs, plain.paths, tables.length + 1);
+        probes = p.probes;
+        lines.push(...p.lines);
+        slot.__enotconnEarlyMountinfo = { text, mounts };
       } catch {
         probes = []; // a table the entry cannot parse: the scan reports it itself
       }
     }
+    if (lines.length > 0) child.stdin?.write(`${lines.join('\n')}\n`);
   }
-  slot.__enotconnEarlyEngine = { child, engine: engine.name, registryDir, concurrency, table, probes };
+  slot.__enotconnEarlyEngine = { child, engine: engine.name, registryDir, concurrency, tables, probes };
 }
 
 start(process.argv);

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
+import type { PidRange } from './pid-ranges.js';
 import { takeEarlyEngine, type EarlyProbe, type EarlyTable } from './probe-early.js';
 import { probeLine, readLine, toHex, type ReadRequest } from './probe-protocol.js';
 import { registryName } from './stuck-registry.js';
@@ -41,7 +42,7 @@ interface TableRead {
   resolve: (r: TableEnd) => void;
   timer: NodeJS.Timeout;
   limitMs: number; // no row for this long: the engine stopped answering
-  lastRow: number; // performance.now() of the last row (or of the request)
+  rows: number; // rows so far (the timer looks whether any came since it last fired)
 }
 
 // The answer of a bounded read (readBounded).
@@ -60,15 +61,17 @@ export class ProbeRunner {
   // One process's /proc fields (Q) in flight.
   private readonly fieldReads = new Map<number, { resolve: (f: string[] | null) => void; timer: NodeJS.Timeout }>();
   // Process tables (T) in progress: rows go to onRow. One timer each: when it fires, the table is
-  // lost only if no row came for its deadline (a timer re-armed per row cost more than the row).
+  // lost only if no row came since it last fired (a timer re-armed, or the clock read, per row
+  // cost more than the row).
   private readonly tables = new Map<number, TableRead>();
-  // The table the early engine was asked for (probe-early.ts), until a matching table() takes it.
-  private early: {
+  // The tables the early engine was asked for (probe-early.ts), one per pid range, each until a
+  // matching table() takes it.
+  private early: Array<{
     table: EarlyTable;
     read: TableRead;
     rows: Array<[number, string[]]>;
     result: TableEnd | null;
-  } | null = null;
+  }> = [];
   // Mounts whose probe from this process has not returned yet: key → since (ms).
   private readonly inFlight = new Map<string, number>();
   private readonly keyByHash = new Map<string, string>();
@@ -253,15 +256,18 @@ export class ProbeRunner {
   ): Promise<TableEnd> {
     if (this.engine !== 'native') return Promise.resolve({ lost: true });
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
-    const early = this.early;
-    if (early && early.table.letters === letters && prefix === null && afterPid === 0 && lastPid === null) {
+    const i = this.early.findIndex(
+      (e) =>
+        e.table.letters === letters && prefix === null && e.table.range[0] === afterPid && e.table.range[1] === lastPid,
+    );
+    if (i >= 0) {
       // Asked for at start-up already: its rows so far, then the rest as they come.
-      this.early = null;
-      for (const [pid, f] of early.rows) onRow(pid, f);
-      if (early.result) return Promise.resolve(early.result);
+      const [early] = this.early.splice(i, 1);
+      for (const [pid, f] of early!.rows) onRow(pid, f);
+      if (early!.result) return Promise.resolve(early!.result);
       return new Promise((resolve) => {
-        early.read.onRow = onRow;
-        early.read.resolve = resolve;
+        early!.read.onRow = onRow;
+        early!.read.resolve = resolve;
       });
     }
     const id = this.nextId++;
@@ -273,9 +279,11 @@ export class ProbeRunner {
     });
   }
 
-  // True when the table asked for at start-up (these letters, every process) is still to be taken.
-  hasEarlyTable(letters: string): boolean {
-    return this.early !== null && this.early.table.letters === letters;
+  // The pid ranges of the table asked for at start-up with these letters (every process, no
+  // prefix), when none of it has been taken yet; null otherwise.
+  earlyTableRanges(letters: string): PidRange[] | null {
+    const mine = this.early.filter((e) => e.table.letters === letters);
+    return mine.length > 0 ? mine.map((e) => e.table.range) : null;
   }
 
   private tableRead(
@@ -284,17 +292,20 @@ export class ProbeRunner {
     onRow: TableRead['onRow'],
     resolve: TableRead['resolve'],
   ): TableRead {
+    // The helper gives each process its own deadline and says `hung` itself; this is the backstop
+    // for a helper that stops answering: no row in a whole window (so at most two windows).
     const limitMs = timeoutMs + ENGINE_SLACK_MS;
+    let seen = 0;
     const check = (): void => {
-      const idle = performance.now() - t.lastRow;
-      if (idle < limitMs) {
-        t.timer = setTimeout(check, limitMs - idle);
+      if (t.rows !== seen) {
+        seen = t.rows;
+        t.timer = setTimeout(check, limitMs);
         return;
       }
       this.tables.delete(id);
       t.resolve({ lost: true });
     };
-    const t: TableRead = { onRow, resolve, timer: setTimeout(check, limitMs), limitMs, lastRow: performance.now() };
+    const t: TableRead = { onRow, resolve, timer: setTimeout(check, limitMs), limitMs, rows: 0 };
     return t;
   }
 
@@ -403,7 +414,7 @@ export class ProbeRunner {
         : spawnEngine(this.engine, this.helper, this.registryDir, concurrency);
     this.attach(child, early && early.child === child ? early.concurrency : concurrency);
     if (early && early.child === child) {
-      if (early.table) this.adoptTable(early.table);
+      for (const t of early.tables) this.adoptTable(t);
       this.adoptProbes(early.probes);
     }
     return child;
@@ -452,16 +463,20 @@ export class ProbeRunner {
   // Collect the early engine's table until a table() call asks for it.
   private adoptTable(table: EarlyTable): void {
     const rows: Array<[number, string[]]> = [];
-    const read = this.tableRead(
-      table.id,
-      table.timeoutMs,
-      (pid, f) => rows.push([pid, f]),
-      (r) => {
-        if (this.early?.read === read) this.early.result = r;
-      },
-    );
-    this.tables.set(table.id, read);
-    this.early = { table, read, rows, result: null };
+    const entry: { table: EarlyTable; read: TableRead; rows: typeof rows; result: TableEnd | null } = {
+      table,
+      rows,
+      result: null,
+      read: this.tableRead(
+        table.id,
+        table.timeoutMs,
+        (pid, f) => rows.push([pid, f]),
+        (r) => (entry.result = r),
+      ),
+    };
+    this.tables.set(table.id, entry.read);
+    this.early.push(entry);
+    if (table.id >= this.nextId) this.nextId = table.id + 1;
   }
 
   private attach(child: ChildProcess, concurrency: number): void {
@@ -609,7 +624,7 @@ export class ProbeRunner {
     const t = this.tables.get(id);
     if (!t) return;
     if (f[0] === 't') {
-      t.lastRow = performance.now();
+      t.rows++;
       t.onRow(Number(f[2]), f.slice(3));
       return;
     }

@@ -3,6 +3,7 @@ import { parseMountinfo, optionValue, type MountInfo } from './mountinfo/parse.j
 import { backendFor, KNOWN_DAEMONS } from './backends/index.js';
 import { findFuseDaemonProof, readProcessTable, type DaemonProof, type ProcessInfo } from './process-table.js';
 import { ancestorsOf, topologyOf, type MountRef } from './mountinfo/topology.js';
+import { earlyParse } from '../host/probe-early.js';
 import { DEFAULT_TYPES, mountKey, probeTarget, selectMounts, topMounts, typeMatches } from './select.js';
 
 // Which mounts a scan covers lives in select.ts (the CLI's entry uses it too, before this loads).
@@ -59,7 +60,7 @@ export interface ScanReport {
 export async function readMounts(host: Host, pid: number | 'self' = 'self'): Promise<MountInfo[]> {
   const text = await host.readText(host.proc(pid, 'mountinfo'));
   if (text === null) return [];
-  return parseMountinfo(text);
+  return earlyParse(text) ?? parseMountinfo(text);
 }
 
 // What a scan read on its way (not part of the printed report): the mount table and the process
