@@ -55,6 +55,10 @@ const FUSE = /^fuse: (.*)$/;
 // thousands of lines, nearly all of them about something else).
 const ANY =
   /Killed process|^oom-kill:|^oom_reaper:|^nfs: server |CIFS|^INFO: task |segfault at|general protection|trap |^fuse: /;
+// The same words anywhere in a raw record ("pri,seq,usec,flags;message"): a record without any of
+// them is not even parsed.
+const ANY_RAW =
+  /Killed process|oom-kill:|oom_reaper:|nfs: server |CIFS|INFO: task |segfault at|general protection|trap |fuse: /;
 
 // Recognise the lines diagnose cares about; null for every other line.
 export function recogniseKernelLine(rec: KmsgRecord, bootMs: number | null): KernelEvent | null {
@@ -93,6 +97,7 @@ export async function collectKmsg(host: Host, bootMsKnown?: number | null, maxRe
   // Continuation lines (" SUBSYSTEM=...") start with a space and are skipped by the parser.
   const lines = records.flatMap((r) => r.split('\n'));
   for (const text of lines) {
+    if (!ANY_RAW.test(text)) continue;
     const rec = parseKmsgRecord(text);
     if (!rec) continue;
     const ev = recogniseKernelLine(rec, bootMs);
