@@ -113,22 +113,29 @@ function mountTable(): string | null {
 // What a plain `scan` covers: the default types, at or under its path arguments (resolved as
 // scan.ts resolves them), with no flag but --json, --npd, --timeout and --concurrency; null for
 // any other scan (it sends its own probes).
-function plainScan(args: readonly string[]): { timeoutMs: number; paths: string[] } | null {
+export function plainScan(args: readonly string[]): { timeoutMs: number; paths: string[] } | null {
   let timeout = '2s'; // scan's default --timeout
   const paths: string[] = [];
+  const flags = new Set<string>();
   for (let i = 1; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--json' || a === '--npd') continue;
-    if (a === '--timeout' || a === '--concurrency') {
-      if (a === '--timeout') timeout = args[i + 1] ?? '';
-      i++;
-    } else if (a.startsWith('--timeout=')) timeout = a.slice(10);
-    else if (a.startsWith('--concurrency=')) continue;
-    else if (a.startsWith('-')) return null;
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    if (name === '--json' || name === '--npd') {
+      if (eq > 0) return null;
+      flags.add(name);
+    } else if (name === '--timeout' || name === '--concurrency') {
+      const value = eq > 0 ? a.slice(eq + 1) : args[++i];
+      if (value === undefined) return null;
+      if (name === '--timeout') timeout = value;
+      else if (!/^[1-9][0-9]*$/.test(value)) return null;
+    } else if (a.startsWith('-')) return null;
     else paths.push(path.resolve(a));
   }
+  // Only a command line the scan accepts: one it refuses (exit 2) must not have probed anything.
+  if (flags.has('--json') && flags.has('--npd')) return null;
   const d = checkDuration(timeout, {});
-  return 'ms' in d ? { timeoutMs: d.ms, paths } : null;
+  return 'ms' in d && d.ms > 0 ? { timeoutMs: d.ms, paths } : null;
 }
 
 // A plain scan's probes of the mounts it covers (scan.ts's selection, from the same table), to
