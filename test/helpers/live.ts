@@ -168,12 +168,13 @@ export async function startFuseDaemon(
   t: TestContext,
   argv: string[],
   mountpoint: string,
-  opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<LiveMount> {
   fs.mkdirSync(mountpoint, { recursive: true });
   const daemon = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
     ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     ...(opts.env !== undefined ? { env: opts.env } : {}),

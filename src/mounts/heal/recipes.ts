@@ -69,23 +69,26 @@ export async function recipeFromProcess(
   const backend = backendFor(mount, { daemonArgv: argv });
   // A daemon whose mountpoint moved (its parent renamed) still names the old path: point the recipe
   // at the path the kernel shows now, which is where the remount must go.
-  const moved = movedArgv(argv, mount);
+  const recordedCwd = cwd !== null && cwd.startsWith('/') ? bytesToUtf8(cwd) : null;
+  const anchored = anchorRelativeArgs(argv, recordedCwd, mount);
+  const moved = movedArgv(anchored.argv, mount);
   const trust = await judgeDaemon(host, mount, pid, ids.uid);
   const recipe: Recipe = {
     mountpoint: mount.mountpoint,
     source: mount.source,
     fstype: mount.fstype,
     backend: backend?.name ?? null,
-    argv: moved?.argv ?? argv,
+    argv: moved?.argv ?? anchored.argv,
     uid: ids.uid,
     gid: ids.gid,
-    cwd: cwd !== null && cwd.startsWith('/') ? bytesToUtf8(cwd) : null,
+    cwd: recordedCwd,
     env: env ? filterEnv(env) : {},
     origin: 'recorded',
     recordedAt: new Date(host.now()).toISOString(),
     missing: [
       ...(env ? [] : ['environment (not readable: run as root or as the owner)']),
       ...(moved ? [`the daemon was started on ${moved.from}; the mountpoint has moved to ${mount.mountpoint}`] : []),
+      ...anchored.notes,
     ],
     ...(moved ? { movedFrom: moved.from } : {}),
     ...(user ? { user: user.name } : {}),
@@ -559,6 +562,36 @@ export function retargetArgv(argv: readonly string[], from: string, to: string):
     return a;
   });
   return hit ? out : null;
+}
+
+// A daemon started with relative paths (`cd /srv && bindfs data mnt`) may have changed directory
+// since: libfuse's fuse_daemonize() chdirs to "/", and bindfs chdirs into its source. Its cwd then
+// no longer gives those paths their meaning, and replaying the argv from it would mount somewhere
+// else (or fail after the dead mount was taken down). A relative positional argument that does
+// not resolve, from the recorded cwd, to the mountpoint or the (absolute) source, but is the tail
+// of exactly one of them, is replaced by that absolute path, and the recipe says so.
+export function anchorRelativeArgs(
+  argv: readonly string[],
+  cwd: string | null,
+  mount: Pick<MountInfo, 'mountpoint' | 'source'>,
+): { argv: string[]; notes: string[] } {
+  const norm = (p: string): string => (p.length > 1 ? p.replace(/\/+$/, '') : p);
+  const targets = [mount.mountpoint, ...(mount.source.startsWith('/') ? [norm(mount.source)] : [])];
+  const notes: string[] = [];
+  const out = argv.map((a, i) => {
+    if (i === 0 || a === '' || a.startsWith('-') || a.startsWith('/') || a.includes(':') || a.includes('=')) return a;
+    if (/^-[opFlu]$/.test(argv[i - 1] ?? '')) return a; // an option's value, not a path
+    const rel = norm(a);
+    if (rel.split('/').some((c) => c === '..' || c === '.')) return a;
+    if (cwd !== null && targets.includes(path.resolve(cwd, rel))) return a; // still means what it meant
+    const fits = targets.filter((t) => t.endsWith(`/${rel}`));
+    if (fits.length !== 1) return a;
+    notes.push(
+      `argument ${a} named a path relative to the directory the daemon started in; it has changed directory since (now ${cwd ?? 'unknown'}), so the recipe names ${fits[0]}`,
+    );
+    return fits[0]!;
+  });
+  return { argv: out, notes };
 }
 
 // When a daemon's argv does not name the mount's current path but names exactly one other absolute

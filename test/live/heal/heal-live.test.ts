@@ -111,6 +111,31 @@ test('a bindfs mount never seen alive, killed with kill -9, is remounted from a 
   assert.equal(fs.readFileSync(path.join(mp, 'hello.txt'), 'utf8'), 'hello from before the crash\n');
 });
 
+test('bindfs started with relative paths (it chdirs into its source) comes back at its mountpoint, and nowhere else', async (t) => {
+  if (!requireBinary(t, 'bindfs', 'fusermount3')) return;
+  const { dir, src, mp, env } = setup(t);
+  // `cd dir && bindfs -f src mnt`: bindfs then lives in src, where `mnt` would be src/mnt.
+  const decoy = path.join(src, 'mnt');
+  fs.mkdirSync(decoy);
+  const m = await startFuseDaemon(t, ['bindfs', '-f', 'src', 'mnt'], mp, { cwd: dir });
+  assert.equal(fs.readlinkSync(`/proc/${m.daemonPid}/cwd`), src, 'bindfs moved into its source');
+  await scanOnce(env, mp);
+  await kill9(m);
+  const { code, report } = await heal(env, [mp]);
+  t.after(() => forceUnmount(decoy));
+  assert.equal(code, 0, report.reason);
+  assert.equal(report.result, 'healed');
+  assert.equal(report.recipe?.origin, 'recorded');
+  const remount = report.plan?.find((s) => s.action === 'remount');
+  assert.deepEqual(
+    remount?.argv?.slice(-4, -2),
+    [src, mp],
+    `the remount names both paths absolutely: ${remount?.argv?.join(' ')}`,
+  );
+  assert.equal(fs.readFileSync(path.join(mp, 'hello.txt'), 'utf8'), 'hello from before the crash\n');
+  assert.equal(isMounted(decoy), false, 'nothing was mounted inside the source');
+});
+
 test('sshfs killed with kill -9 comes back from its recorded recipe: same content, fsynced file intact, same owner', async (t) => {
   if (!requireBinary(t, 'sshfs', 'sshd', 'fusermount3')) return;
   const { src, mp, env } = setup(t);
