@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { EnotconnError } from '../errors.js';
 import type { Host } from '../host/types.js';
 import { daemonsRecorded, liveDaemons } from '../mounts/heal/live-daemons.js';
-import { scanDetails, scanMounts, type MountReport, type ScanReport } from '../mounts/scan.js';
+import { scanMounts, type MountReport, type ScanReport } from '../mounts/scan.js';
 import { parseDuration } from '../util/duration.js';
 import { makeContext, parsePositiveInt, requirePathNamesSomething } from './context.js';
 import { EXIT_OK, EXIT_PROBLEM } from './exit.js';
@@ -54,8 +54,8 @@ export function registerScan(program: Command, run: (fn: () => Promise<number>) 
           if (report.mounts.some((m) => m.daemonPid != null)) {
             const daemons = await liveDaemons(ctx.host, report);
             if (!(await daemonsRecorded(ctx.host, daemons))) {
-              const { recordLiveRecipes } = await import('../mounts/heal/record.js');
-              await recordLiveRecipes(ctx.host, report, scanDetails(report), daemons);
+              const { recordDaemons } = await import('../mounts/heal/record.js');
+              await recordDaemons(ctx.host, daemons);
             }
           }
           return bad.length > 0 ? EXIT_PROBLEM : EXIT_OK;

@@ -1,6 +1,7 @@
 // Imported first by the CLI (and by the npm bundle's entry, before it loads the command's file):
-// for `scan`, `diagnose` and `heal`, the probe engine is started before anything else loads, so its start-up (a Node runtime for the fallback child, a few ms for the
-// native helper) runs on the other core while the CLI loads its modules and reads the mount table,
+// for `scan`, `diagnose` and `heal`, the probe engine is started before anything else loads, so
+// its start-up (a Node runtime for the fallback child, a few ms for the native helper) runs on
+// the other core while the CLI loads its modules and reads the mount table,
 // and the spawn itself forks a process that is still small. The probe runner adopts it when its
 // registry and concurrency match; otherwise it is simply never used (its stdin closes when this
 // process exits, and it exits).
@@ -10,7 +11,8 @@ import path from 'node:path';
 import { parseMountinfo, type MountInfo } from '../mounts/mountinfo/parse.js';
 import { probeTarget, selectMounts, topMounts } from '../mounts/select.js';
 import { checkDuration } from '../util/duration.js';
-import { probeLine } from './probe-protocol.js';
+import { FIELD_LETTERS } from './proc-entry.js';
+import { probeIds, probeLine, tableLine } from './probe-protocol.js';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
 import { pidRanges, type PidRange } from './pid-ranges.js';
 import { registryName } from './stuck-registry.js';
@@ -24,9 +26,9 @@ interface Early {
   probes: EarlyProbe[];
 }
 
-// The mount table the entry read for a scan's early probes; the scan takes it (once) instead of
-// reading its own, so the table it reports is the one its probes were sent from.
-// The mount table read at start-up, handed over once (null when none was read).
+// The mount table the entry read for a scan's early probes, handed over once (null when none was
+// read): the scan takes it instead of reading its own, so the table it reports is the one its
+// probes were sent from.
 export function takeEarlyMountinfo(): string | null {
   const slotted = slot.__enotconnEarlyMountinfo ?? null;
   if (slotted === null) return null;
@@ -74,7 +76,10 @@ export interface EarlyTable {
 // What scan asks of every process when a FUSE mount is covered (argv, stat and FUSE connections,
 // process-table.ts readProcessTable with fuse): the native helper walks /proc on the other core
 // while this process loads and compiles the command, instead of after it has read the mount table.
-const SCAN_TABLE = { letters: 'asu', timeoutMs: 1000 } as const;
+const SCAN_TABLE = {
+  letters: (['argv', 'stat', 'fuse'] as const).map((f) => FIELD_LETTERS[f]).join(''),
+  timeoutMs: 1000,
+} as const;
 
 // The pids now (readdir of /proc names processes only; it never waits on a filesystem).
 function listPids(): number[] {
@@ -154,12 +159,9 @@ function scanProbes(
   for (const m of selectMounts(all, { all: false, types: null, ...(paths.length > 0 ? { paths } : {}) })) {
     if (top.get(m.mountpoint) !== m) continue;
     const t = probeTarget(m, selfUid);
-    const asOwner = t.uid !== undefined && t.uid !== selfUid;
     const id = firstId + out.length;
     const hash = registryName(t.key);
-    const uid = asOwner ? t.uid! : -1;
-    const gid = asOwner ? (t.gid ?? t.uid!) : -1;
-    lines.push(probeLine({ id, timeoutMs, uid, gid, hash, path: t.path }));
+    lines.push(probeLine({ id, timeoutMs, ...probeIds(t, selfUid), hash, path: t.path }));
     out.push({ id, ...t, hash, timeoutMs, sentAt: performance.now(), sentWallMs: Date.now() });
   }
   return { probes: out, lines };
@@ -212,7 +214,7 @@ function start(argv: readonly string[]): void {
     for (const range of wantTable ? pidRanges(listPids()) : []) {
       const t: EarlyTable = { id: tables.length + 1, ...SCAN_TABLE, range };
       tables.push(t);
-      lines.push(`T ${t.id} ${t.timeoutMs} ${range[0]} ${t.letters} -${range[1] === null ? '' : ` ${range[1]}`}`);
+      lines.push(tableLine({ ...t, afterPid: range[0], lastPid: range[1], hexPrefix: '-' }));
     }
     if (plain !== null) {
       try {

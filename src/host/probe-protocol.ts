@@ -23,9 +23,30 @@ export function toHex(s: string): string {
   return Buffer.from(s, 'utf8').toString('hex');
 }
 
+// Who the engine runs a probe of `target` as, when the caller is `selfUid`: the target's own user
+// when it names another one (a FUSE mount without allow_other, DESIGN §7), else -1 (the engine's).
+export function probeIds(target: { uid?: number; gid?: number }, selfUid: number): { uid: number; gid: number } {
+  if (target.uid === undefined || target.uid === selfUid) return { uid: -1, gid: -1 };
+  return { uid: target.uid, gid: target.gid ?? target.uid };
+}
+
 // The probe request line for `r` (`hexPath`: its path already hex-encoded, when the caller keeps it).
 export function probeLine(r: ProbeRequest, hexPath: string = toHex(r.path)): string {
   return `P ${r.id} ${Math.max(1, Math.round(r.timeoutMs))} ${r.uid} ${r.gid} ${r.hash} ${hexPath}`;
+}
+
+// The process table request line (the helper's T): every process above `afterPid`, and at most
+// `lastPid` when one is given (a table read in pid ranges), its `letters` fields each.
+export function tableLine(r: {
+  id: number;
+  timeoutMs: number;
+  afterPid: number;
+  lastPid: number | null;
+  letters: string;
+  hexPrefix: string; // '-': no maps prefix
+}): string {
+  const last = r.lastPid === null ? '' : ` ${r.lastPid}`;
+  return `T ${r.id} ${Math.max(1, Math.round(r.timeoutMs))} ${r.afterPid} ${r.letters} ${r.hexPrefix}${last}`;
 }
 
 // A request for one bounded read of a /proc or /sys file, or (link) one readlink of a /proc link.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
 import type { PidRange } from './pid-ranges.js';
 import { takeEarlyEngine, type EarlyProbe, type EarlyTable } from './probe-early.js';
-import { probeLine, readLine, toHex, type ReadRequest } from './probe-protocol.js';
+import { probeIds, probeLine, readLine, tableLine, toHex, type ReadRequest } from './probe-protocol.js';
 import { registryName } from './stuck-registry.js';
 import type {
   BindTreeRequest,
@@ -26,6 +26,8 @@ const ENGINE_SLACK_MS = 250;
 const READ_CONCURRENCY = 8;
 // This process's uid, read once (a getuid(2) per probe was a syscall per mount per watch cycle).
 const MY_UID = process.getuid?.() ?? 0;
+// At most this many paths and mount keys are kept with their hex and registry names.
+const CACHE_MAX = 10000;
 
 interface Pending {
   target: ProbeTarget;
@@ -41,7 +43,6 @@ interface TableRead {
   onRow: (pid: number, fields: string[]) => void;
   resolve: (r: TableEnd) => void;
   timer: NodeJS.Timeout;
-  limitMs: number; // no row for this long: the engine stopped answering
   rows: number; // rows so far (the timer looks whether any came since it last fired)
 }
 
@@ -123,11 +124,9 @@ export class ProbeRunner {
       this.waiting++;
       this.armWatchdog(deadline);
       this.pending.set(id, p);
-      const asOwner = target.uid !== undefined && target.uid !== MY_UID;
-      const uid = asOwner ? target.uid! : -1;
-      const gid = asOwner ? (target.gid ?? target.uid!) : -1;
+      const ids = probeIds(target, MY_UID);
       const line = probeLine(
-        { id, timeoutMs: opts.timeoutMs, uid, gid, hash, path: target.path },
+        { id, timeoutMs: opts.timeoutMs, ...ids, hash, path: target.path },
         this.hexOf(target.path),
       );
       this.send(child, line);
@@ -184,25 +183,13 @@ export class ProbeRunner {
   // The hex of a path, cached like its registry name.
   private readonly hexes = new Map<string, string>();
   private hexOf(p: string): string {
-    let h = this.hexes.get(p);
-    if (h === undefined) {
-      if (this.hexes.size >= 10000) this.hexes.clear();
-      h = toHex(p);
-      this.hexes.set(p, h);
-    }
-    return h;
+    return cached(this.hexes, p, toHex);
   }
 
   // The registry name of a mount key, cached: the watch loop probes the same mounts every cycle.
   private readonly hashes = new Map<string, string>();
   private hashOf(key: string): string {
-    let h = this.hashes.get(key);
-    if (h === undefined) {
-      if (this.hashes.size >= 10000) this.hashes.clear();
-      h = registryName(key);
-      this.hashes.set(key, h);
-    }
-    return h;
+    return cached(this.hashes, key, registryName);
   }
 
   // Read at most `maxBytes` of a /proc or /sys file through the engine, abandoned after
@@ -274,8 +261,7 @@ export class ProbeRunner {
     const hexPrefix = prefix === null ? '-' : toHex(prefix);
     return new Promise((resolve) => {
       this.tables.set(id, this.tableRead(id, timeoutMs, onRow, resolve));
-      const last = lastPid === null ? '' : ` ${lastPid}`;
-      this.send(child, `T ${id} ${Math.max(1, Math.round(timeoutMs))} ${afterPid} ${letters} ${hexPrefix}${last}`);
+      this.send(child, tableLine({ id, timeoutMs, afterPid, lastPid, letters, hexPrefix }));
     });
   }
 
@@ -305,7 +291,7 @@ export class ProbeRunner {
       this.tables.delete(id);
       t.resolve({ lost: true });
     };
-    const t: TableRead = { onRow, resolve, timer: setTimeout(check, limitMs), limitMs, rows: 0 };
+    const t: TableRead = { onRow, resolve, timer: setTimeout(check, limitMs), rows: 0 };
     return t;
   }
 
@@ -454,7 +440,9 @@ export class ProbeRunner {
     this.earlyProbes.delete(target.key);
     const e = slot.probe;
     if (e.path !== target.path || e.uid !== target.uid || e.gid !== target.gid || e.timeoutMs !== opts.timeoutMs) {
-      return null; // a probe of another kind: it stays in flight, and this one is asked anew
+      // A probe of another kind (the mount changed since the entry read the table): its key stays
+      // in flight until it answers, so this probe is reported as one still in flight, as for any.
+      return null;
     }
     if (slot.result) return Promise.resolve(slot.result);
     return new Promise((resolve) => (slot.take = resolve));
@@ -673,4 +661,15 @@ export class ProbeRunner {
     for (const t of this.tables.values()) clearTimeout(t.timer);
     this.release();
   }
+}
+
+// `map`'s value for `key`, computed once; the map is emptied when it reaches CACHE_MAX entries.
+function cached(map: Map<string, string>, key: string, compute: (k: string) => string): string {
+  let v = map.get(key);
+  if (v === undefined) {
+    if (map.size >= CACHE_MAX) map.clear();
+    v = compute(key);
+    map.set(key, v);
+  }
+  return v;
 }

@@ -14,7 +14,7 @@ import { KNOWN_DAEMONS } from '../backends/index.js';
 export const DB_FILE = 'enotconn.db';
 
 // The daemons a scan last found all recorded, as one digest of (mountpoint, source, pid, start):
-// while it matches, nothing changed, and the store is not even opened. Only recordLiveRecipes
+// while it matches, nothing changed, and the store is not even opened. Only recordDaemons (record.ts)
 // writes it, after the store held every one of those daemons; any new daemon (a remount, a
 // restart) changes the digest.
 export const SEEN_FILE = 'recipes-seen';

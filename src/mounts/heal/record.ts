@@ -50,20 +50,28 @@ export async function recordRecipe(host: Host, mount: MountInfo, pid: number): P
   }
 }
 
-// After a scan: record the recipe of every healthy FUSE mount's daemon, in one transaction.
-// Daemons already recorded (same pid and start time) are skipped. `details`: what the scan read on
-// its way (its mount and process tables), handed over explicitly because this module may be loaded
-// from a file of its own (scripts/bundle.mjs); `found`: the daemons, when the caller has them
-// already. Never throws; returns how many were written.
+// After a scan: record the recipe of every healthy FUSE mount's daemon, in one transaction, unless
+// the store already holds every one of them as it is now. `details`: what the scan read on its way
+// (its mount and process tables), handed over explicitly because this module may be loaded from a
+// file of its own (scripts/bundle.mjs). Never throws; returns how many were written.
 export async function recordLiveRecipes(
   host: Host,
   report: ScanReport,
   details: ScanDetails | undefined = scanDetails(report),
-  found?: readonly LiveDaemon[],
 ): Promise<number> {
   try {
-    const daemons = found ?? (await liveDaemons(host, report, details));
-    if (await daemonsRecorded(host, daemons)) return 0;
+    const daemons = await liveDaemons(host, report, details);
+    return (await daemonsRecorded(host, daemons)) ? 0 : await recordDaemons(host, daemons);
+  } catch {
+    return 0;
+  }
+}
+
+// Record these daemons' recipes (a caller that found them not recorded, daemonsRecorded), in one
+// transaction; daemons the store holds as they are now (same pid and start time) are skipped.
+// Never throws; returns how many were written.
+export async function recordDaemons(host: Host, daemons: readonly LiveDaemon[]): Promise<number> {
+  try {
     const store = await openStore(host);
     if (!store) return 0;
     let written = 0;

@@ -128,15 +128,21 @@ async function lifecycle(
   assert.equal(s.code, 1);
 }
 
+// bindfs and, for the native engine, the helper: a test without them skips, loudly.
+function canRun(t: TestContext, engine: 'native' | 'node'): boolean {
+  if (!requireBinary(t, 'bindfs', 'fusermount3')) return false;
+  if (engine === 'native' && helperPath(path.join(REPO, 'dist/src/host')) === null) {
+    t.skip('SKIPPED: the native helper was not built (no C compiler)');
+    return false;
+  }
+  return true;
+}
+
 // The hung, dead and stuck-probe lifecycle runs with each probe engine: the native helper and the
 // Node probe child (ENOTCONN_PROBE_ENGINE), which must keep the same promises.
 for (const engine of ['native', 'node'] as const) {
   test(`bindfs (${engine} engine): healthy, SIGSTOP hung without blocking scan, SIGCONT healthy, kill -9 dead ENOTCONN`, async (t) => {
-    if (!requireBinary(t, 'bindfs', 'fusermount3')) return;
-    if (engine === 'native' && helperPath(path.join(REPO, 'dist/src/host')) === null) {
-      t.skip('SKIPPED: the native helper was not built (no C compiler)');
-      return;
-    }
+    if (!canRun(t, engine)) return;
     const dir = tempDir(t);
     fs.mkdirSync(path.join(dir, 'src'));
     fs.writeFileSync(path.join(dir, 'src', 'file'), 'data');
@@ -147,11 +153,7 @@ for (const engine of ['native', 'node'] as const) {
   // first in the mount table, so each engine must start enough threads fast enough that the
   // healthy mounts queued behind them are still probed within the deadline.
   test(`${engine} engine: 25 hung mounts first in the table, 25 healthy after them: every state right`, async (t) => {
-    if (!requireBinary(t, 'bindfs', 'fusermount3')) return;
-    if (engine === 'native' && helperPath(path.join(REPO, 'dist/src/host')) === null) {
-      t.skip('SKIPPED: the native helper was not built (no C compiler)');
-      return;
-    }
+    if (!canRun(t, engine)) return;
     const dir = tempDir(t);
     fs.mkdirSync(path.join(dir, 'src'));
     const name = (i: number): string => path.join(dir, `m${String(i).padStart(2, '0')}`);

@@ -21,6 +21,24 @@ function needHelper(t: TestContext): boolean {
   return false;
 }
 
+// Every reply line of a fresh helper given these request lines, once it has answered them all and
+// exited (its stdin closed).
+async function helperReplies(helper: string, requests: readonly string[]): Promise<string[]> {
+  const child = spawnEngine(
+    'native',
+    helper,
+    path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'enc-perf-reg-')), 'p'),
+    2,
+  );
+  return new Promise<string[]>((resolve) => {
+    let text = '';
+    child.stdout!.setEncoding('latin1');
+    child.stdout!.on('data', (s: string) => (text += s));
+    child.on('exit', () => resolve(text.split('\n').filter((l) => l !== '')));
+    child.stdin!.end(`${requests.join('\n')}\n`);
+  });
+}
+
 // A sleeping child in its own temporary cwd, stdio on /dev/null: fds 0, 1 and 2 only.
 async function sleeper(t: TestContext): Promise<{ child: ChildProcess; cwd: string }> {
   const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'enc-perf-cwd-')));
@@ -94,30 +112,15 @@ test('native helper: the table request lists every process once, ascending, with
 test('native helper: malformed link and table requests are refused, one line each', async (t) => {
   const helper = helperPath(path.join(REPO, 'dist/src/host'));
   if (!needHelper(t) || helper === null) return;
-  const child = spawnEngine(
-    'native',
-    helper,
-    path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'enc-perf-reg-')), 'p'),
-    2,
-  );
-  const out = await new Promise<string[]>((resolve) => {
-    let text = '';
-    child.stdout!.setEncoding('latin1');
-    child.stdout!.on('data', (s: string) => (text += s));
-    child.on('exit', () => resolve(text.split('\n').filter((l) => l !== '')));
-    child.stdin!.end(
-      [
-        'Q 1 1000 0 n -',
-        'Q 2 1000 5 nz -',
-        'T 3 1000 0 - -',
-        'Q 4 1000 1',
-        'T 5 0 0 a -',
-        'T 6 1000 9 a - 9', // a range must hold at least one pid
-        'Q 7 1000 1 a - 5', // only a table takes a last pid
-        '',
-      ].join('\n'),
-    );
-  });
+  const out = await helperReplies(helper, [
+    'Q 1 1000 0 n -',
+    'Q 2 1000 5 nz -',
+    'T 3 1000 0 - -',
+    'Q 4 1000 1',
+    'T 5 0 0 a -',
+    'T 6 1000 9 a - 9', // a range must hold at least one pid
+    'Q 7 1000 1 a - 5', // only a table takes a last pid
+  ]);
   assert.deepEqual(
     out.sort(),
     [1, 2, 3, 4, 5, 6, 7].map((id) => `E ${id} malformed request`),
@@ -134,19 +137,7 @@ test('native helper: a table range (after, last] lists exactly the processes in 
     .sort((a, b) => a - b);
   const after = pids[Math.floor(pids.length / 4)]!;
   const last = pids[Math.floor((pids.length * 3) / 4)]!;
-  const child = spawnEngine(
-    'native',
-    helper,
-    path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'enc-perf-reg-')), 'p'),
-    2,
-  );
-  const out = await new Promise<string[]>((resolve) => {
-    let text = '';
-    child.stdout!.setEncoding('latin1');
-    child.stdout!.on('data', (s: string) => (text += s));
-    child.on('exit', () => resolve(text.split('\n').filter((l) => l !== '')));
-    child.stdin!.end(`T 1 1000 ${after} a - ${last}\n`);
-  });
+  const out = await helperReplies(helper, [`T 1 1000 ${after} a - ${last}`]);
   assert.equal(out.at(-1), 'T 1 done');
   const listed = out.slice(0, -1).map((l) => Number(l.split(' ')[2]));
   assert.ok(listed.length > 0, 'the range is not empty');
