@@ -216,7 +216,10 @@ function start(argv: readonly string[]): void {
       tables.push(t);
       lines.push(tableLine({ ...t, afterPid: range[0], lastPid: range[1], hexPrefix: '-' }));
     }
-    if (plain !== null) {
+    // The Node probe child (the fallback) answers only once its runtime and workers have booted:
+    // probes sent to it now would start their deadlines ~60 ms before it can take them, and a run
+    // of hung mounts then cost the healthy ones behind it their answer. The runner sends its own.
+    if (plain !== null && engine.name === 'native') {
       try {
         const mounts = parseMountinfo(text);
         const p = scanProbes(mounts, plain.timeoutMs, plain.paths, tables.length + 1);
