@@ -22,6 +22,20 @@ if (( ${#missing[@]} > 0 )); then
   fi
 fi
 
+# Some live tests run enotconn as an unprivileged user (a user's own FUSE mounts, the Node probe
+# child probing as a mount's owner): that user must reach this checkout. Say so up front, once,
+# rather than leave three puzzling failures (mktemp -d and /root are 0700).
+dir=$(pwd -P)
+while [[ "$dir" != / ]]; do
+  if [[ $(( 0$(stat -c %a "$dir") & 01 )) -eq 0 ]]; then
+    echo "test.sh: WARNING: $dir is not searchable by other users (mode $(stat -c %a "$dir")); the live" \
+      "tests that run as an unprivileged user will FAIL: clone into a directory others can traverse" \
+      "(such as /srv or /opt), or run: chmod o+x $dir" >&2
+    break
+  fi
+  dir=$(dirname "$dir")
+done
+
 # 2. Node dependencies and build.
 if [[ "${ENOTCONN_SKIP_NPM_CI:-}" != 1 ]]; then
   npm ci --no-audit --no-fund
