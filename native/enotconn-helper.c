@@ -29,6 +29,14 @@
 //   T <id> <timeout_ms> <after_pid> <what> <hex_prefix|-> [<last_pid>]  the same for every process
 //                                                    whose pid is above after_pid (and at most
 //                                                    last_pid), each with its own deadline
+//   S <id> <timeout_ms> <p|f> <hex_path>            p: lstat(2) of "/" and of each longer prefix of
+//                                                    the path down to the path itself (a path
+//                                                    check: no symlink, same directories), up to
+//                                                    the first that fails; f: stat(2) of the path
+//   K <id> <timeout_ms> <max_records> <hex_words>    the kernel log (/dev/kmsg, read without
+//                                                    blocking): the first line of each of the
+//                                                    last max_records records that holds one of
+//                                                    the words (hex of the words, one per line)
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
@@ -40,6 +48,9 @@
 //                           `.` when empty); f is `-`, `.` (no fd) or `fd:hex,fd:hex...`; u is `-`,
 //                           `.` (no /dev/fuse fd) or `N,?,...` (`?`: a /dev/fuse fd naming no
 //                           connection); m is `-`, `.` (none) or `hex,hex...`
+//   S <id> ok <item>[,<item>...] | S <id> hung: an item is dev:ino:uid:mode (decimal, st_dev as
+//                           stat(1) %d prints it) or -errno
+//   K <id> ok <hex_lines|-> (the lines newline-separated) | K <id> err <errno> | K <id> hung
 //   t <id> <pid> <field>... (one per process) then T <id> done | T <id> hung <pid> (that process's
 //                           read passed its deadline; ask again after it) | T <id> err <errno>
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
@@ -88,7 +99,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ, LINK, GRAFT, BIND, LINKS, TABLE };
+enum kind { PROBE, READ, LINK, GRAFT, BIND, LINKS, TABLE, STAT, KMSG };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -112,6 +123,9 @@ struct req {
   char what[16];                       // links and table: the letters asked for
   long cur_pid;                        // table: the process being read
   long until_pid;                      // table: read none above it (0: no bound)
+  int follow;                          // stat: stat(2) of the path alone
+  char *words;                         // kmsg: the words, one per line (malloc'd)
+  size_t words_len;
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
@@ -724,6 +738,115 @@ static char *run_links(struct req *r, size_t *len) {
   return b.p;
 }
 
+// One stat item: "dev:ino:uid:mode", or "-errno". Returns 0 when the call failed.
+static int stat_item(struct sbuf *b, const char *p, int follow) {
+  struct stat st;
+  char item[96];
+  int ok = (follow ? stat(p, &st) : lstat(p, &st)) == 0;
+  int k = ok ? snprintf(item, sizeof item, "%llu:%llu:%u:%u", (unsigned long long)st.st_dev,
+                        (unsigned long long)st.st_ino, (unsigned)st.st_uid, (unsigned)st.st_mode)
+             : snprintf(item, sizeof item, "-%d", errno);
+  sb_add(b, item, (size_t)k);
+  return ok;
+}
+
+// A path check without a `stat` process: lstat(2) of "/" and of each longer prefix of the path
+// ("/a", "/a/b", ...), as root's `stat --printf -- / /a /a/b` did, stopping after the first that
+// fails (the ones below it cannot be reached either); or, with follow, stat(2) of the path. A
+// prefix on a hung mount blocks this thread only: its deadline abandons it.
+static char *run_stat(struct req *r, size_t *len) {
+  struct sbuf b = {0};
+  char head[64];
+  sb_add(&b, head, (size_t)snprintf(head, sizeof head, "S %ld ok ", r->id));
+  if (r->follow) {
+    stat_item(&b, r->path, 1);
+  } else {
+    char prefix[sizeof r->path];
+    size_t n = strlen(r->path);
+    int ok = stat_item(&b, "/", 0);
+    for (size_t i = 2; ok && i <= n; i++) {
+      if (i < n && r->path[i] != '/') continue;
+      memcpy(prefix, r->path, i);
+      prefix[i] = '\0';
+      sb_add(&b, ",", 1);
+      ok = stat_item(&b, prefix, 0);
+    }
+  }
+  sb_add(&b, "\n", 1);
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  *len = b.len;
+  return b.p;
+}
+
+// Does the line hold one of the words (newline-separated)?
+static int has_word(const char *line, size_t n, const char *words, size_t words_len) {
+  for (const char *w = words, *end = words + words_len; w < end;) {
+    const char *nl = memchr(w, '\n', (size_t)(end - w));
+    size_t k = nl ? (size_t)(nl - w) : (size_t)(end - w);
+    if (k > 0 && memmem(line, n, w, k)) return 1;
+    w += k + 1;
+  }
+  return 0;
+}
+
+// The kernel log, filtered here so that only its few interesting records cross the pipe: one
+// read(2) of /dev/kmsg is one record, O_NONBLOCK ends at the newest with EAGAIN instead of waiting
+// for the next, and EPIPE says records were overwritten meanwhile: reading goes on from the oldest
+// left (Documentation/ABI/testing/dev-kmsg). A record's first line is its message; the dictionary
+// lines after it (" SUBSYSTEM=...") are left out. Only the last max_records records count.
+static char *run_kmsg(struct req *r, size_t *len) {
+  char head[64];
+  int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    char *line = malloc(64);
+    if (line) *len = (size_t)snprintf(line, 64, "K %ld err %d\n", r->id, errno);
+    return line;
+  }
+  struct sbuf kept = {0}; // matching lines, each "<record number>\t<line>" and a NUL
+  long total = 0;
+  char rec[8192];
+  for (;;) {
+    ssize_t n = read(fd, rec, sizeof rec);
+    if (n < 0 && (errno == EINTR || errno == EPIPE)) continue;
+    if (n <= 0) break;
+    total++;
+    char *nl = memchr(rec, '\n', (size_t)n);
+    size_t first = nl ? (size_t)(nl - rec) : (size_t)n;
+    if (!has_word(rec, first, r->words, r->words_len)) continue;
+    char num[24];
+    sb_add(&kept, num, (size_t)snprintf(num, sizeof num, "%ld\t", total));
+    sb_add(&kept, rec, first);
+    sb_add(&kept, "", 1);
+  }
+  close(fd);
+  struct sbuf b = {0};
+  sb_add(&b, head, (size_t)snprintf(head, sizeof head, "K %ld ok ", r->id));
+  int any = 0;
+  for (size_t off = 0; !kept.oom && off < kept.len;) {
+    char *e = kept.p + off;
+    size_t n = strlen(e);
+    char *tab = strchr(e, '\t');
+    if (tab && strtol(e, NULL, 10) > total - r->max_bytes) {
+      if (any++) sb_add(&b, "0a", 2);
+      sb_hex(&b, tab + 1, n - (size_t)(tab + 1 - e));
+    }
+    off += n + 1;
+  }
+  if (!any) sb_add(&b, "-", 1);
+  sb_add(&b, "\n", 1);
+  int oom = kept.oom || b.oom;
+  free(kept.p);
+  if (oom) {
+    free(b.p);
+    return NULL;
+  }
+  *len = b.len;
+  return b.p;
+}
+
 // Every process after `r->pid` in /proc (ascending pid order, proc_pid_readdir), one line each.
 // Each process has its own deadline: the main loop answers `T <id> hung <pid>` for one that
 // blocks, and the caller asks again from the next pid. Returns the final line, or NULL once
@@ -931,6 +1054,11 @@ static size_t run_bind(struct req *r, char *line, size_t cap) {
   return (size_t)n;
 }
 
+static void free_req(struct req *r) {
+  free(r->words);
+  free(r);
+}
+
 static void wake_main(void) {
   char b = 1;
   if (write(wake_fd[1], &b, 1) < 0) { /* the pipe is full: the loop is awake anyway */ }
@@ -962,7 +1090,7 @@ static void *pool_thread(void *arg) {
         answering++;
         pthread_mutex_unlock(&mu);
         replyf("B %ld %lld\n", r->id, (long long)since);
-        free(r);
+        free_req(r);
         pthread_mutex_lock(&mu);
         answering--;
         if (!input_open && !queue_head) wake_main();
@@ -990,6 +1118,12 @@ static void *pool_thread(void *arg) {
       len = run_graft(r, small, sizeof small);
     } else if (r->kind == BIND) {
       len = run_bind(r, small, sizeof small);
+    } else if (r->kind == STAT || r->kind == KMSG) {
+      line = r->kind == STAT ? run_stat(r, &len) : run_kmsg(r, &len);
+      if (!line) {
+        line = small;
+        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", r->kind == STAT ? 'S' : 'K', r->id, ENOMEM);
+      }
     } else if (r->kind == LINKS || r->kind == TABLE) {
       line = r->kind == LINKS ? run_links(r, &len) : run_table(r, &len);
       if (!line) {
@@ -1019,7 +1153,7 @@ static void *pool_thread(void *arg) {
     if (!late) reply(line, len);
     else if (r->kind == PROBE && r->hash[0] != '-') replyf("U %s %lld\n", r->hash, (long long)lat);
     if (line != small) free(line);
-    free(r);
+    free_req(r);
     pthread_mutex_lock(&mu);
     answering--;
     if (late) {
@@ -1090,6 +1224,8 @@ static int check_deadlines(void) {
         replyf("M %ld hung\n", r->id);
       } else if (r->kind == LINKS) {
         replyf("Q %ld hung\n", r->id);
+      } else if (r->kind == STAT || r->kind == KMSG) {
+        replyf("%c %ld hung\n", r->kind == STAT ? 'S' : 'K', r->id);
       } else if (r->kind == TABLE) {
         replyf("T %ld hung %ld\n", r->id, r->cur_pid);
       } else {
@@ -1144,6 +1280,25 @@ static void enqueue(char *line) {
     }
     ok = ok && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 && r->path2[0] == '/';
     strcpy(r->hash, "-");
+  } else if (line[0] == 'S') {
+    r->kind = STAT;
+    char how[4];
+    ok = sscanf(line, "S %ld %ld %3s %8195s", &r->id, &r->timeout_ms, how, hexpath) == 4 &&
+         (strcmp(how, "p") == 0 || strcmp(how, "f") == 0);
+    r->follow = how[0] == 'f';
+    strcpy(r->hash, "-");
+  } else if (line[0] == 'K') {
+    r->kind = KMSG;
+    char hexwords[PATH_MAX_BYTES + 4];
+    ok = sscanf(line, "K %ld %ld %ld %8195s", &r->id, &r->timeout_ms, &r->max_bytes, hexwords) == 4 &&
+         r->max_bytes > 0 && strlen(hexwords) % 2 == 0;
+    if (ok) {
+      r->words_len = strlen(hexwords) / 2;
+      r->words = malloc(r->words_len + 1);
+      ok = r->words != NULL && unhex(hexwords, r->words, r->words_len + 1) == 0;
+    }
+    strcpy(r->hash, "-");
+    strcpy(hexpath, "2f");
   } else if (line[0] == 'Q' || line[0] == 'T') {
     // Q <id> <timeout_ms> <pid> <letters> <hex_prefix|->; T: the same, <pid> = read those after it
     r->kind = line[0] == 'Q' ? LINKS : TABLE;
@@ -1163,7 +1318,7 @@ static void enqueue(char *line) {
     long id = -1;
     sscanf(line + (line[0] ? 1 : 0), " %ld", &id);
     replyf("E %ld malformed request\n", id);
-    free(r);
+    free_req(r);
     return;
   }
   r->phase = QUEUED;

@@ -10,6 +10,7 @@ import type {
   ExecResult,
   GraftRequest,
   GraftResult,
+  HelperStat,
   Host,
   ProbeOptions,
   ProbeResult,
@@ -56,6 +57,7 @@ export interface FakeProcess {
   state?: string;
   startTicks?: number;
   exe?: string;
+  root?: string; // /proc/<pid>/root ('/' when absent)
   // /proc/<pid>/fd/N: a readlink target, or a /dev/fuse fd of connection `fuse` (fdinfo says so).
   fds?: Array<string | { fuse: number }>;
   // Another mount namespace (a container): its inode and its own mount table.
@@ -215,7 +217,8 @@ export class FakeHost implements Host {
     if (!m || !p) return Promise.resolve(null);
     if (m[2] === 'ns/mnt') return Promise.resolve(`mnt:[${p.mntns?.inode ?? FAKE_HOST_MNTNS}]`);
     if (m[2] === 'exe') return Promise.resolve(p.exe ?? null);
-    if (m[2] === 'cwd' || m[2] === 'root') return Promise.resolve('/');
+    if (m[2] === 'root') return Promise.resolve(p.root ?? '/');
+    if (m[2] === 'cwd') return Promise.resolve('/');
     const fd = p.fds?.[Number(m[3])];
     return Promise.resolve(fd === undefined ? null : typeof fd === 'string' ? fd : '/dev/fuse');
   }
@@ -279,6 +282,11 @@ export class FakeHost implements Host {
   async readProcesses(what: readonly ProcField[], opts?: ProcReadOptions): Promise<ProcTable> {
     const pids = (await this.listPids()).sort((a, b) => a - b);
     return { entries: await Promise.all(pids.map((pid) => procEntryByParts(this, pid, what, opts))), complete: true };
+  }
+
+  // No native helper in the fake: path checks run the (faked) stat(1).
+  statInHelper(): Promise<HelperStat | null> {
+    return Promise.resolve(null);
   }
 
   readKmsg(): Promise<string[] | null> {

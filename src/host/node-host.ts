@@ -25,6 +25,7 @@ import type {
   ExecResult,
   GraftRequest,
   GraftResult,
+  HelperStat,
   Host,
   ProbeOptions,
   ProbeResult,
@@ -40,6 +41,7 @@ const MAX_READ = 16 * 1024 * 1024;
 const PROC_PID_FILE =
   /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cmdline|stat|status|fdinfo\/[0-9]+|environ|maps|mountinfo)$/;
 const PROC_READ_TIMEOUT_MS = 1000;
+const KMSG_TIMEOUT_MS = 1000;
 // Its links too: a readlink of /proc/<pid>/{cwd,exe,root,fd/N,ns/...} waits, like a read of its
 // stat, while the process is inside execve (which can take as long as a hung mount hangs).
 const PROC_PID_LINK = /^\/proc\/[0-9]+\/(?:task\/[0-9]+\/)?(?:cwd|exe|root|fd\/[0-9]+|ns\/[a-z_]+)$/;
@@ -293,7 +295,13 @@ export class NodeHost implements Host {
     }
   }
 
-  async readKmsg(maxRecords = 20000): Promise<string[] | null> {
+  async readKmsg(maxRecords = 20000, words?: readonly string[]): Promise<string[] | null> {
+    // With words, the helper reads and filters the records on one of its threads: the thousands of
+    // read(2) calls and the records no word is in never reach this thread.
+    const helper = words !== undefined && words.length > 0 ? this.helper() : null;
+    const kept = helper ? await helper.kmsg(words!, maxRecords, KMSG_TIMEOUT_MS) : null;
+    if (Array.isArray(kept)) return kept;
+    if (typeof kept === 'string') return null; // it could not open /dev/kmsg: neither can this process
     const file = path.join(this.root || '/', 'dev', 'kmsg');
     // Why O_NONBLOCK: a blocking read of /dev/kmsg waits for the next message once the buffer is
     // drained (Documentation/ABI/testing/dev-kmsg); non-blocking returns EAGAIN instead.
@@ -323,6 +331,20 @@ export class NodeHost implements Host {
       fs.closeSync(fd);
     }
     return records;
+  }
+
+  async statInHelper(p: string, follow: boolean, timeoutMs: number): Promise<HelperStat | null> {
+    const helper = p.startsWith('/') ? this.helper() : null;
+    if (!helper) return null;
+    const items = await helper.statChain(p, follow, timeoutMs);
+    if (items === null) return { timedOut: true };
+    return {
+      timedOut: false,
+      items: items.map((it) => {
+        const f = it.split(':').map(Number);
+        return f.length === 4 ? { dev: f[0]!, ino: f[1]!, uid: f[2]!, mode: f[3]! } : { errno: -f[0]! };
+      }),
+    };
   }
 
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {

@@ -230,6 +230,28 @@ export class ProbeRunner {
     return f !== null && f[0] === 'ok' && f.length === letters.length + 1 ? f.slice(1) : null;
   }
 
+  // lstat(2) of "/" and each longer prefix of `p` (stat(2) of `p` with `follow`) in the helper
+  // (request S): one item per path looked at, "dev:ino:uid:mode" or "-errno"; null when it did not
+  // answer in time or the engine is not the native helper.
+  async statChain(p: string, follow: boolean, timeoutMs: number): Promise<string[] | null> {
+    if (this.engine !== 'native') return null;
+    const f = await this.request(timeoutMs, (id, ms) => `S ${id} ${ms} ${follow ? 'f' : 'p'} ${this.hexOf(p)}`);
+    return f !== null && f[0] === 'ok' && f[1] !== undefined ? f[1].split(',') : null;
+  }
+
+  // The first lines of the kernel log's records that hold one of `words`, among the last
+  // `maxRecords` (request K): read and filtered in the helper, so thousands of read(2) calls and
+  // records cross neither this thread nor the pipe. null when it did not answer in time or the
+  // engine is not the native helper; an errno name when /dev/kmsg could not be opened.
+  async kmsg(words: readonly string[], maxRecords: number, timeoutMs: number): Promise<string[] | string | null> {
+    if (this.engine !== 'native') return null;
+    const hexWords = toHex(words.join('\n'));
+    const f = await this.request(timeoutMs, (id, ms) => `K ${id} ${ms} ${maxRecords} ${hexWords}`);
+    if (f === null || f[0] === 'hung' || f[1] === undefined) return null;
+    if (f[0] !== 'ok') return errnoName(Number(f[1]));
+    return f[1] === '-' ? [] : Buffer.from(f[1], 'hex').toString('utf8').split('\n');
+  }
+
   // The same fields for every process whose pid is above `afterPid` (and at most `lastPid`), in one request: `onRow` gets
   // each (pid ascending). Each process has its own deadline of `timeoutMs`: `hung` names the one
   // whose read did not return (ask again after it); `lost` means the engine stopped answering.
@@ -542,7 +564,7 @@ export class ProbeRunner {
     }
     const id = Number(f[1]);
     if (kind === 'D') return this.onRead(id, f);
-    if (kind === 'Q') return this.onFields(id, f);
+    if (kind === 'Q' || kind === 'S' || kind === 'K') return this.onFields(id, f);
     if (kind === 't' || kind === 'T') return this.onTable(id, f);
     if (kind === 'M') {
       const b = this.binds.get(id);

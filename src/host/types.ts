@@ -149,7 +149,14 @@ export interface Host {
   // The same fields for every process (pid ascending), in one pass where the host can.
   readProcesses(what: readonly ProcField[], opts?: ProcReadOptions): Promise<ProcTable>;
   // Kernel log records as /dev/kmsg prints them ("pri,seq,usec,flags;message"), read without blocking.
-  readKmsg(maxRecords?: number): Promise<string[] | null>;
+  // With `words`, a record whose first line holds none of them may be left out (the native helper
+  // filters them there, and sends each kept record's first line only).
+  readKmsg(maxRecords?: number, words?: readonly string[]): Promise<string[] | null>;
+  // lstat(2) of "/" and of each longer prefix of the absolute path `p` down to `p` (with `follow`,
+  // stat(2) of `p` alone), in the native helper on a thread it abandons at the deadline, up to the
+  // first that fails. null where there is no helper (the Node engine, fixtures, the fake): callers
+  // then run stat(1) with a timeout.
+  statInHelper(p: string, follow: boolean, timeoutMs: number): Promise<HelperStat | null>;
 
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   spawnProcess(argv: readonly string[], opts?: SpawnOptions): SpawnedProcess;
@@ -174,3 +181,8 @@ export interface Host {
   // Releases background resources (the probe child); in-flight hung probes are abandoned, never waited for.
   close(): void;
 }
+
+// What the native helper's stat said of each path it looked at (Host.statInHelper).
+export type HelperStat =
+  | { timedOut: true }
+  | { timedOut: false; items: Array<{ dev: number; ino: number; uid: number; mode: number } | { errno: number }> };

@@ -53,9 +53,21 @@ const SEGFAULT = /^(?:traps: )?(.+)\[(\d+)\]:? (segfault at|general protection|t
 const FUSE = /^fuse: (.*)$/;
 // A word every pattern above needs, anywhere in a raw record ("pri,seq,usec,flags;message"): one
 // test per record instead of a parse and nine (a kernel log holds thousands of records, nearly all
-// of them about something else); a record without one is not even parsed.
-const ANY_RAW =
-  /Killed process|oom-kill:|oom_reaper:|nfs: server |CIFS|INFO: task |segfault at|general protection|trap |fuse: /;
+// of them about something else); a record without one is not even parsed. The native helper gets
+// the same words and sends only the records that hold one.
+export const KMSG_WORDS: readonly string[] = [
+  'Killed process',
+  'oom-kill:',
+  'oom_reaper:',
+  'nfs: server ',
+  'CIFS',
+  'INFO: task ',
+  'segfault at',
+  'general protection',
+  'trap ',
+  'fuse: ',
+];
+const ANY_RAW = new RegExp(KMSG_WORDS.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
 
 // Recognise the lines diagnose cares about; null for every other line.
 export function recogniseKernelLine(rec: KmsgRecord, bootMs: number | null): KernelEvent | null {
@@ -84,7 +96,7 @@ export interface KmsgFindings {
 // `bootMs` may be passed in when the caller already has it (it is read through the busy threadpool).
 export async function collectKmsg(host: Host, bootMsKnown?: number | null, maxRecords = 20000): Promise<KmsgFindings> {
   const [records, bootMs] = await Promise.all([
-    host.readKmsg(maxRecords),
+    host.readKmsg(maxRecords, KMSG_WORDS),
     bootMsKnown !== undefined ? bootMsKnown : host.bootTimeMs(),
   ]);
   if (records === null) return { readable: false, events: [] };

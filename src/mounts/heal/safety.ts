@@ -39,14 +39,15 @@ export function protectedPathRefusal(p: string, mount: MountInfo | null): Refusa
 }
 
 // Refuse the root filesystem of a container (or chroot): some process has it as its root directory.
+// Every process's root link is read in one pass (readProcesses): one request to the helper, where a
+// readlink per process cost a round trip each, ~0.15 ms, so 300 ms on a host of 2,000 processes.
 export async function containerRootRefusal(host: Host, mount: MountInfo): Promise<Refusal | null> {
   if (mount.mountpoint === '/') return null; // covered by the protected list
-  for (const pid of await host.listPids()) {
-    const root = await host.readLink(host.proc(pid, 'root'));
-    if (root === mount.mountpoint) {
+  for (const e of (await host.readProcesses(['root'])).entries) {
+    if (e.root === mount.mountpoint) {
       return {
         rule: 'container-root',
-        message: `refusing to heal ${mount.mountpoint}: it is the root filesystem of a container or chroot (pid ${pid} runs with it as /)`,
+        message: `refusing to heal ${mount.mountpoint}: it is the root filesystem of a container or chroot (pid ${e.pid} runs with it as /)`,
       };
     }
   }

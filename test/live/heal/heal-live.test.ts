@@ -12,6 +12,7 @@ import { readMounts } from '../../../src/mounts/scan.js';
 import { findFuseDaemon, readProcessTable } from '../../../src/mounts/process-table.js';
 import { KNOWN_DAEMONS } from '../../../src/mounts/backends/index.js';
 import {
+  CLI,
   ensureTestUser,
   forceUnmount,
   isMounted,
@@ -266,6 +267,74 @@ test('refuses / and /proc with exit 1 and a message naming the rule', async (t) 
     assert.equal(r.code, 1, `${p}: ${r.stdout}${r.stderr}`);
     assert.match(r.stdout, new RegExp(`REFUSED: refusing to heal ${p === '/' ? '/' : '/proc'}: it is a system mount`));
   }
+});
+
+test('refuses a dead mount that a chrooted process runs in as its root (a container rootfs) and changes nothing', async (t) => {
+  if (!requireBinary(t, 'bindfs', 'fusermount3', 'perl')) return;
+  const { src, mp, env } = setup(t);
+  const m = await liveBindfs(t, src, mp);
+  // chroot(2) from inside the process: nothing is executed from the mount.
+  const jail = spawn('/usr/bin/perl', ['-e', 'chroot($ARGV[0]) or die "chroot: $!"; chdir "/"; sleep 600', mp], {
+    stdio: 'ignore',
+  });
+  t.after(() => jail.kill('SIGKILL'));
+  await waitFor(() => fs.readlinkSync(`/proc/${jail.pid}/root`) === mp, 5000, 'the process to chroot into the mount');
+  await kill9(m);
+  const { code, report } = await heal(env, [mp]);
+  assert.equal(code, 1, report.reason);
+  assert.equal(report.refusal, 'container-root');
+  assert.equal(
+    report.reason,
+    `refusing to heal ${mp}: it is the root filesystem of a container or chroot (pid ${jail.pid} runs with it as /)`,
+  );
+  assert.deepEqual(report.steps, []);
+  assert.ok(isMounted(mp), 'the refused heal left the mount in place');
+});
+
+test("the mountpoint's parent swapped for a symlink while heal runs: the remount is refused and nothing is mounted anywhere", async (t) => {
+  if (!requireBinary(t, 'bindfs', 'fusermount3')) return;
+  const { dir, src, env } = setup(t);
+  const parent = path.join(dir, 'par');
+  const mp = path.join(parent, 'mnt');
+  const decoy = path.join(dir, 'decoy');
+  fs.mkdirSync(path.join(decoy, 'mnt'), { recursive: true });
+  const m = await liveBindfs(t, src, mp);
+  await scanOnce(env, mp);
+  await kill9(m);
+  // heal stops itself (SIGSTOP) right after the unmount; the owner of `dir` swaps `par` for a
+  // symlink to a directory of their choice, then heal goes on.
+  const child = spawn(process.execPath, [CLI, 'heal', '--json', mp], {
+    env: { ...process.env, ...env, NO_COLOR: '1', ENOTCONN_FAILPOINT: 'after-step:unmount:heal' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => killHard(child.pid!));
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const stateOf = (): string => {
+    const st = fs.readFileSync(`/proc/${child.pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+  };
+  await waitFor(() => stateOf() === 'T', 60_000, 'heal to stop after the unmount');
+  assert.ok(!isMounted(mp), 'the dead mount was taken down before the swap');
+  fs.renameSync(parent, `${parent}-real`);
+  fs.symlinkSync(decoy, parent);
+  process.kill(child.pid!, 'SIGCONT');
+  const code = await exited;
+  const report = JSON.parse(out) as HealReport;
+  assert.equal(code, 1, report.reason);
+  assert.notEqual(report.result, 'healed');
+  const remount = report.steps.find((s) => s.step.action === 'remount');
+  assert.equal(remount?.ok, false);
+  assert.match(remount?.refused ?? '', new RegExp(`^not remounting: ${parent} is a symbolic link`));
+  for (const p of [path.join(decoy, 'mnt'), `${parent}-real/mnt`])
+    assert.ok(!isMounted(p), `nothing is mounted at ${p}`);
+  const host = new NodeHost();
+  assert.deepEqual(
+    (await readMounts(host)).filter((x) => x.source === src).map((x) => x.mountpoint),
+    [],
+    'no daemon serves the source anywhere',
+  );
 });
 
 test('refuses a healthy mount without --force (exit 1) and leaves it mounted', async (t) => {

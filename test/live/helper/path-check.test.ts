@@ -1,0 +1,149 @@
+// Live: heal's path checks and the kernel log read through the native helper (requests S and K)
+// give what their fallbacks give (stat(1) children, /dev/kmsg read in this process), on real
+// directories and the real kernel log, without starting a process; malformed requests are refused.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { NodeHost } from '../../../src/host/node-host.js';
+import { helperPath } from '../../../src/host/probe-engine.js';
+import { KMSG_WORDS } from '../../../src/mounts/evidence/kmsg.js';
+import { checkPath, existsBounded, type PathCheck } from '../../../src/mounts/heal/path-check.js';
+import { REPO, tempDir, useProbeEngine } from '../../helpers/live.js';
+
+// A NodeHost on `engine` that records every program it starts.
+function hostOn(engine: 'native' | 'node'): { host: NodeHost; execs: string[][] } {
+  const before = process.env.ENOTCONN_PROBE_ENGINE;
+  process.env.ENOTCONN_PROBE_ENGINE = engine;
+  const host = new NodeHost();
+  void host.readLink(`/proc/${process.pid}/cwd`); // its probe engine is chosen now, under this setting
+  if (before === undefined) delete process.env.ENOTCONN_PROBE_ENGINE;
+  else process.env.ENOTCONN_PROBE_ENGINE = before;
+  const execs: string[][] = [];
+  const exec = host.exec.bind(host);
+  host.exec = (argv, opts) => {
+    execs.push([...argv]);
+    return exec(argv, opts);
+  };
+  return { host, execs };
+}
+
+function tree(t: TestContext): string {
+  const dir = tempDir(t, 'enc-pathcheck-');
+  fs.mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
+  fs.symlinkSync(path.join(dir, 'a'), path.join(dir, 'lnk'));
+  fs.symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'dangling'));
+  fs.writeFileSync(path.join(dir, 'file'), 'x');
+  return dir;
+}
+
+test('path checks: the native helper answers as stat(1) does, and starts no process', async (t) => {
+  if (!useProbeEngine(t, 'native')) return;
+  const dir = tree(t);
+  const cases: Array<[string, boolean, PathCheck['ok'], string | null]> = [
+    [path.join(dir, 'a', 'b'), true, true, null],
+    [path.join(dir, 'a', 'b'), false, true, null],
+    [path.join(dir, 'lnk', 'b'), true, false, `symlink ${path.join(dir, 'lnk')}`],
+    [path.join(dir, 'lnk', 'b', 'c'), false, false, `symlink ${path.join(dir, 'lnk')}`],
+    [path.join(dir, 'file', 'x'), true, false, `not-a-directory ${path.join(dir, 'file')}`],
+    [path.join(dir, 'none', 'x', 'y'), true, false, `missing ${path.join(dir, 'none')}`],
+    [path.join(dir, 'dangling'), true, false, `symlink ${path.join(dir, 'dangling')}`],
+  ];
+  const native = hostOn('native');
+  const node = hostOn('node');
+  t.after(() => {
+    native.host.close();
+    node.host.close();
+  });
+  for (const [p, includeLast, ok, problem] of cases) {
+    const a = await checkPath(native.host, p, { includeLast, timeoutMs: 2000 });
+    const b = await checkPath(node.host, p, { includeLast, timeoutMs: 2000 });
+    assert.deepEqual(a, b, `${p} (includeLast ${includeLast})`);
+    assert.equal(a.ok, ok, p);
+    if (!a.ok) assert.equal(`${a.problem} ${a.at}`, problem);
+    else {
+      const st = fs.lstatSync(includeLast ? p : path.dirname(p));
+      assert.deepEqual(a.dirs.at(-1), {
+        path: includeLast ? p : path.dirname(p),
+        dev: st.dev,
+        ino: st.ino,
+        uid: st.uid,
+      });
+    }
+  }
+  const exists: Array<[string, boolean]> = [
+    [path.join(dir, 'lnk'), true],
+    [path.join(dir, 'file'), true],
+    [path.join(dir, 'dangling'), false],
+    [path.join(dir, 'none'), false],
+  ];
+  for (const [p, want] of exists) {
+    assert.equal(await existsBounded(native.host, p), want, p);
+    assert.equal(await existsBounded(node.host, p), want, p);
+  }
+  assert.deepEqual(native.execs, [], 'the helper answered every check itself');
+  assert.equal(node.execs.filter((a) => a[0] === 'stat').length, cases.length + exists.length);
+});
+
+// Write a record to the kernel log (as root: /dev/kmsg takes one record per write).
+function kmsgWrite(text: string): void {
+  fs.writeFileSync('/dev/kmsg', `${text}\n`);
+}
+
+test('the kernel log: the helper sends the records that hold a word, as this process reads them, and only the last max_records count', async (t) => {
+  if (!useProbeEngine(t, 'native')) return;
+  const tag = crypto.randomBytes(6).toString('hex');
+  const marker = `enotconn-test ${tag} fuse: marker`;
+  kmsgWrite(marker);
+  kmsgWrite(`enotconn-test ${tag} nothing to see`);
+  const native = hostOn('native');
+  const node = hostOn('node');
+  t.after(() => {
+    native.host.close();
+    node.host.close();
+  });
+  const viaHelper = (await native.host.readKmsg(20000, KMSG_WORDS))!;
+  const here = (await node.host.readKmsg(20000, KMSG_WORDS))!;
+  // Up to the marker: records after it may have arrived between the two reads.
+  const upTo = (rs: string[]): string[] => rs.slice(0, rs.findIndex((r) => r.endsWith(marker)) + 1);
+  const firstLines = here.map((r) => r.split('\n')[0]!).filter((l) => KMSG_WORDS.some((w) => l.includes(w)));
+  assert.ok(
+    viaHelper.some((r) => r.endsWith(marker)),
+    'the marker came back',
+  );
+  assert.deepEqual(upTo(viaHelper), upTo(firstLines));
+  assert.ok(!viaHelper.some((r) => r.includes(`${tag} nothing to see`)), 'a record without a word is left out');
+  assert.ok(viaHelper.every((r) => KMSG_WORDS.some((w) => r.includes(w)) && !r.includes('\n')));
+  // Another record followed the marker, so the marker is never the last one: with max_records 1 it
+  // is left out, whatever else the kernel logged meanwhile.
+  const last1 = (await native.host.readKmsg(1, KMSG_WORDS))!;
+  assert.ok(!last1.some((r) => r.endsWith(marker)), 'only the last record counted');
+  assert.deepEqual(native.execs, []);
+});
+
+test(
+  'the helper refuses malformed S and K requests',
+  { skip: helperPath(path.join(REPO, 'dist/src/host')) === null },
+  () => {
+    const helper = helperPath(path.join(REPO, 'dist/src/host'))!;
+    const hex = (s: string): string => Buffer.from(s).toString('hex');
+    const input = [
+      `S 1 1000 q ${hex('/')}`, // neither p nor f
+      `S 2 1000 p ${hex('relative/x')}`, // not absolute
+      `S 3 1000 p ${hex('/')}zz`, // not hex
+      `K 4 1000 0 ${hex('fuse: ')}`, // no records asked for
+      `K 5 1000 10 ${hex('fuse: ')}0`, // odd hex
+      `S 6 1000 p ${hex('/')}`, // fine
+    ].join('\n');
+    const r = spawnSync(helper, [], { input: `${input}\n`, encoding: 'utf8', timeout: 10_000 });
+    const lines = r.stdout.trim().split('\n').sort();
+    assert.deepEqual(
+      lines.slice(0, 5),
+      [1, 2, 3, 4, 5].map((i) => `E ${i} malformed request`),
+    );
+    const st = fs.lstatSync('/');
+    assert.equal(lines[5], `S 6 ok ${st.dev}:${st.ino}:0:${st.mode}`);
+  },
+);
