@@ -284,6 +284,11 @@ export class FakeHost implements Host {
     return { entries: await Promise.all(pids.map((pid) => procEntryByParts(this, pid, what, opts))), complete: true };
   }
 
+  // No native helper in the fake: nothing is born in a cgroup here.
+  execInCgroup(): Promise<ExecResult | null> {
+    return Promise.resolve(null);
+  }
+
   // No native helper in the fake: path checks run the (faked) stat(1).
   statInHelper(): Promise<HelperStat | null> {
     return Promise.resolve(null);

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { execArgv, spawnArgv } from './exec.js';
+import { execArgv, execStarted, spawnArgv } from './exec.js';
 import { READ_MAX_BYTES } from './probe-protocol.js';
 import { pidRanges } from './pid-ranges.js';
 import { takeEarlyMountinfo } from './probe-early.js';
@@ -199,8 +199,14 @@ export class NodeHost implements Host {
     await fsp.mkdir(p, { recursive: true, mode });
   }
 
+  // unlink(2), a missing file being fine (as rm -f). Not fs.rm: it loads Node's rimraf module (a few
+  // ms of a cold start) for what is one file.
   async removeFile(p: string): Promise<void> {
-    await fsp.rm(p, { force: true });
+    try {
+      await fsp.unlink(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
 
   async removeDir(p: string): Promise<void> {
@@ -345,6 +351,12 @@ export class NodeHost implements Host {
         return f.length === 4 ? { dev: f[0]!, ino: f[1]!, uid: f[2]!, mode: f[3]! } : { errno: -f[0]! };
       }),
     };
+  }
+
+  execInCgroup(argv: readonly string[], cgroup: string, opts?: ExecOptions): Promise<ExecResult | null> {
+    const helper = this.helper();
+    if (!helper) return Promise.resolve(null);
+    return execStarted((req) => helper.spawnInCgroup({ ...req, cgroup }), argv, opts);
   }
 
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
