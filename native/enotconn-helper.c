@@ -45,6 +45,11 @@
 //                                                    exactly that environment, no other fd, default
 //                                                    signal dispositions; answered when it exits,
 //                                                    its process group killed at the deadline
+//   V <id> <timeout_ms> <l|f|r> <max_bytes> <hex_path>  validating a healed mount, as this process:
+//                                                    l: the directory's entries (as ls -A counts);
+//                                                    f: its first regular file of at most max_bytes
+//                                                    by name (as find -maxdepth 1 -type f -size);
+//                                                    r: a regular file's bytes (none followed)
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
@@ -61,6 +66,7 @@
 //   K <id> ok <hex_lines|-> (the lines newline-separated) | K <id> err <errno> | K <id> hung
 //   X <id> exit <code|-1> <signal|0> | X <id> err <errno> <cgroup|output|clone3|exec> (nothing
 //                           runs) | X <id> hung (the deadline passed: its process group was killed)
+//   V <id> ok <count | hex_name | hex_bytes | -> | V <id> err <errno> | V <id> hung
 //   t <id> <pid> <field>... (one per process) then T <id> done | T <id> hung <pid> (that process's
 //                           read passed its deadline; ask again after it) | T <id> err <errno>
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
@@ -113,7 +119,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ, LINK, GRAFT, BIND, LINKS, TABLE, STAT, KMSG, SPAWN };
+enum kind { PROBE, READ, LINK, GRAFT, BIND, LINKS, TABLE, STAT, KMSG, SPAWN, VIEW };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -140,6 +146,7 @@ struct req {
   int follow;                          // stat: stat(2) of the path alone
   char *words;                         // kmsg: the words, one per line (malloc'd)
   size_t words_len;
+  char view;                           // view: l, f or r
   char **argv, **envp;                 // spawn: NULL-terminated, malloc'd
   long child;                          // spawn: its pid while not yet reaped (under `mu`), else 0
   int64_t started_ms; // when its thread started
@@ -993,6 +1000,87 @@ static size_t run_spawn(struct req *r, char *line, size_t cap) {
   return (size_t)snprintf(line, cap, "X %ld err %d %s\n", r->id, e ? e : EIO, step);
 }
 
+struct dirent64_hdr { // what getdents64(2) returns, before the name
+  uint64_t ino;
+  int64_t off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[];
+};
+
+// The checks that prove a heal (heal/validate.ts), on a thread that is abandoned if the fresh
+// mount hangs: no `ls`, `find` or `sha256sum` process each. Nothing is followed: the directory is
+// opened O_NOFOLLOW, a candidate file is lstat'ed, the file read is opened O_NOFOLLOW and must be a
+// regular file (O_NONBLOCK: a FIFO put in its place does not hold the open).
+static char *run_view(struct req *r, size_t *len) {
+  struct sbuf b = {0};
+  char head[64];
+  int e = 0;
+  sb_add(&b, head, (size_t)snprintf(head, sizeof head, "V %ld ok ", r->id));
+  if (r->view == 'r') {
+    int fd = open(r->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) e = errno;
+    else if (fstat(fd, &st) != 0) e = errno;
+    else if (!S_ISREG(st.st_mode)) e = EINVAL;
+    else if (st.st_size > r->max_bytes) e = EFBIG;
+    char buf[16384];
+    long got = 0;
+    while (!e) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) e = errno;
+      if (n <= 0) break;
+      got += n;
+      if (got > r->max_bytes) e = EFBIG; // it grew while being read
+      else sb_hex(&b, buf, (size_t)n);
+    }
+    if (fd >= 0) close(fd);
+    if (!e && got == 0) sb_add(&b, "-", 1);
+  } else {
+    int fd = open(r->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) e = errno;
+    long count = 0;
+    char best[256] = "", buf[8192];
+    while (!e) {
+      long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+      if (n < 0) e = errno;
+      if (n <= 0) break;
+      for (long off = 0; off < n;) {
+        struct dirent64_hdr *d = (struct dirent64_hdr *)(buf + off);
+        off += d->reclen;
+        if (strcmp(d->name, ".") == 0 || strcmp(d->name, "..") == 0) continue;
+        count++;
+        if (r->view != 'f' || (d->type != DT_REG && d->type != DT_UNKNOWN)) continue;
+        if (best[0] && strcmp(d->name, best) >= 0) continue;
+        struct stat st;
+        if (fstatat(fd, d->name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) || st.st_size > r->max_bytes)
+          continue;
+        snprintf(best, sizeof best, "%s", d->name);
+      }
+    }
+    if (fd >= 0) close(fd);
+    if (!e && r->view == 'l') {
+      char num[24];
+      sb_add(&b, num, (size_t)snprintf(num, sizeof num, "%ld", count));
+    } else if (!e) {
+      if (best[0]) sb_hex(&b, best, strlen(best));
+      else sb_add(&b, "-", 1);
+    }
+  }
+  if (e) {
+    b.len = 0;
+    sb_add(&b, head, (size_t)snprintf(head, sizeof head, "V %ld err %d", r->id, e));
+  }
+  sb_add(&b, "\n", 1);
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  *len = b.len;
+  return b.p;
+}
+
 // Every process after `r->pid` in /proc (ascending pid order, proc_pid_readdir), one line each.
 // Each process has its own deadline: the main loop answers `T <id> hung <pid>` for one that
 // blocks, and the caller asks again from the next pid. Returns the final line, or NULL once
@@ -1270,11 +1358,12 @@ static void *pool_thread(void *arg) {
       len = run_bind(r, small, sizeof small);
     } else if (r->kind == SPAWN) {
       len = run_spawn(r, small, sizeof small);
-    } else if (r->kind == STAT || r->kind == KMSG) {
-      line = r->kind == STAT ? run_stat(r, &len) : run_kmsg(r, &len);
+    } else if (r->kind == STAT || r->kind == KMSG || r->kind == VIEW) {
+      char k = r->kind == STAT ? 'S' : r->kind == KMSG ? 'K' : 'V';
+      line = k == 'S' ? run_stat(r, &len) : k == 'K' ? run_kmsg(r, &len) : run_view(r, &len);
       if (!line) {
         line = small;
-        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", r->kind == STAT ? 'S' : 'K', r->id, ENOMEM);
+        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", k, r->id, ENOMEM);
       }
     } else if (r->kind == LINKS || r->kind == TABLE) {
       line = r->kind == LINKS ? run_links(r, &len) : run_table(r, &len);
@@ -1376,8 +1465,8 @@ static int check_deadlines(void) {
         replyf("M %ld hung\n", r->id);
       } else if (r->kind == LINKS) {
         replyf("Q %ld hung\n", r->id);
-      } else if (r->kind == STAT || r->kind == KMSG) {
-        replyf("%c %ld hung\n", r->kind == STAT ? 'S' : 'K', r->id);
+      } else if (r->kind == STAT || r->kind == KMSG || r->kind == VIEW) {
+        replyf("%c %ld hung\n", r->kind == STAT ? 'S' : r->kind == KMSG ? 'K' : 'V', r->id);
       } else if (r->kind == SPAWN) {
         if (r->child > 0 && kill(-(pid_t)r->child, SIGKILL) != 0) kill((pid_t)r->child, SIGKILL);
         replyf("X %ld hung\n", r->id);
@@ -1441,6 +1530,13 @@ static void enqueue(char *line) {
     ok = sscanf(line, "S %ld %ld %3s %8195s", &r->id, &r->timeout_ms, how, hexpath) == 4 &&
          (strcmp(how, "p") == 0 || strcmp(how, "f") == 0);
     r->follow = how[0] == 'f';
+    strcpy(r->hash, "-");
+  } else if (line[0] == 'V') {
+    r->kind = VIEW;
+    char what[4];
+    ok = sscanf(line, "V %ld %ld %3s %ld %8195s", &r->id, &r->timeout_ms, what, &r->max_bytes, hexpath) == 5 &&
+         what[1] == '\0' && strchr("lfr", what[0]) != NULL && r->max_bytes >= 0 && r->max_bytes <= 16 * 1024 * 1024;
+    r->view = what[0];
     strcpy(r->hash, "-");
   } else if (line[0] == 'X') {
     r->kind = SPAWN;

@@ -11,6 +11,7 @@ import type {
   GraftRequest,
   GraftResult,
   HelperStat,
+  HelperView,
   Host,
   ProbeOptions,
   ProbeResult,
@@ -282,6 +283,11 @@ export class FakeHost implements Host {
   async readProcesses(what: readonly ProcField[], opts?: ProcReadOptions): Promise<ProcTable> {
     const pids = (await this.listPids()).sort((a, b) => a - b);
     return { entries: await Promise.all(pids.map((pid) => procEntryByParts(this, pid, what, opts))), complete: true };
+  }
+
+  // No native helper in the fake: validation runs the (faked) ls, find and sha256sum.
+  viewInHelper(): Promise<HelperView | null> {
+    return Promise.resolve(null);
   }
 
   // No native helper in the fake: nothing is born in a cgroup here.

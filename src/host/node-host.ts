@@ -8,6 +8,7 @@ import { READ_MAX_BYTES } from './probe-protocol.js';
 import { pidRanges } from './pid-ranges.js';
 import { takeEarlyMountinfo } from './probe-early.js';
 import { ProbeRunner } from './probe-runner.js';
+import { errnoName } from '../mounts/probe/classify.js';
 import {
   FIELD_LETTERS,
   MM_FIELDS,
@@ -26,6 +27,7 @@ import type {
   GraftRequest,
   GraftResult,
   HelperStat,
+  HelperView,
   Host,
   ProbeOptions,
   ProbeResult,
@@ -350,6 +352,25 @@ export class NodeHost implements Host {
         const f = it.split(':').map(Number);
         return f.length === 4 ? { dev: f[0]!, ino: f[1]!, uid: f[2]!, mode: f[3]! } : { errno: -f[0]! };
       }),
+    };
+  }
+
+  async viewInHelper(
+    p: string,
+    what: 'l' | 'f' | 'r',
+    maxBytes: number,
+    timeoutMs: number,
+  ): Promise<HelperView | null> {
+    const helper = p.startsWith('/') ? this.helper() : null;
+    if (!helper) return null;
+    const f = await helper.view(p, what, maxBytes, timeoutMs);
+    if (f === null) return { timedOut: true };
+    if (f[0] !== 'ok') return { timedOut: false, errno: errnoName(Number(f[1])), data: Buffer.alloc(0) };
+    const v = f[1] ?? '-';
+    return {
+      timedOut: false,
+      errno: null,
+      data: what === 'l' ? Buffer.from(v) : Buffer.from(v === '-' ? '' : v, 'hex'),
     };
   }
 

@@ -249,6 +249,15 @@ export class ProbeRunner {
     return f !== null && f[0] === 'ok' && f[1] !== undefined ? f[1].split(',') : null;
   }
 
+  // A validation read (request V: l count, f first file, r bytes) of `p`: the reply's fields
+  // (ok and the value, or err and an errno number), or null when it did not answer in time or
+  // the engine is not the native helper.
+  async view(p: string, what: 'l' | 'f' | 'r', maxBytes: number, timeoutMs: number): Promise<string[] | null> {
+    if (this.engine !== 'native') return null;
+    const f = await this.request(timeoutMs, (id, ms) => `V ${id} ${ms} ${what} ${maxBytes} ${toHex(p)}`);
+    return f === null || f[0] === 'hung' ? null : f;
+  }
+
   // The first lines of the kernel log's records that hold one of `words`, among the last
   // `maxRecords` (request K): read and filtered in the helper, so thousands of read(2) calls and
   // records cross neither this thread nor the pipe. null when it did not answer in time or the
@@ -613,7 +622,7 @@ export class ProbeRunner {
     }
     const id = Number(f[1]);
     if (kind === 'D') return this.onRead(id, f);
-    if (kind === 'Q' || kind === 'S' || kind === 'K') return this.onFields(id, f);
+    if (kind === 'Q' || kind === 'S' || kind === 'K' || kind === 'V') return this.onFields(id, f);
     if (kind === 't' || kind === 'T') return this.onTable(id, f);
     if (kind === 'X') {
       const x = this.spawns.get(id);

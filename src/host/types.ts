@@ -157,6 +157,11 @@ export interface Host {
   // first that fails. null where there is no helper (the Node engine, fixtures, the fake): callers
   // then run stat(1) with a timeout.
   statInHelper(p: string, follow: boolean, timeoutMs: number): Promise<HelperStat | null>;
+  // A validation read of a healed mount in the native helper, as this process's own user, on a
+  // thread abandoned at the deadline: l, the directory's entry count (as decimal text); f, the name
+  // of its first regular file of at most maxBytes by name (empty: none); r, a regular file's bytes
+  // (at most maxBytes, else EFBIG). Nothing is followed. null where there is no helper.
+  viewInHelper(p: string, what: 'l' | 'f' | 'r', maxBytes: number, timeoutMs: number): Promise<HelperView | null>;
 
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   // exec, the process born in the cgroup directory `cgroup` (the native helper's clone3 with
@@ -185,6 +190,9 @@ export interface Host {
   // Releases background resources (the probe child); in-flight hung probes are abandoned, never waited for.
   close(): void;
 }
+
+// What the native helper's validation read gave (Host.viewInHelper): data, or an errno name.
+export type HelperView = { timedOut: true } | { timedOut: false; errno: string | null; data: Buffer };
 
 // What the native helper's stat said of each path it looked at (Host.statInHelper).
 export type HelperStat =

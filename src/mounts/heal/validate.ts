@@ -1,6 +1,8 @@
 // Proof that a heal worked (heal issue, "Validation"): a fresh probe is healthy, the directory lists,
 // and a file that existed before the failure reads back with the same content. Every check that
-// touches the mount runs in a child process with a timeout, as the mount's owner.
+// touches the mount runs with a timeout, as the mount's owner: in the native helper when the owner
+// is this process's own user (no process started), else in a child process under setpriv.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Host, ProbeResult, ProbeState } from '../../host/types.js';
 import type { MountInfo } from '../mountinfo/parse.js';
@@ -94,6 +96,12 @@ async function sha256As(
   file: string,
   owner: { uid: number; gid: number; user?: string } | null,
 ): Promise<{ sha256: string | null; error: string }> {
+  const v = asSelf(host, owner) ? await host.viewInHelper(file, 'r', SAMPLE_MAX_BYTES, CHECK_TIMEOUT_MS) : null;
+  if (v) {
+    if (v.timedOut) return { sha256: null, error: 'timed out' };
+    if (v.errno !== null) return { sha256: null, error: `${file}: ${v.errno}` };
+    return { sha256: createHash('sha256').update(v.data).digest('hex'), error: '' };
+  }
   const cmd = [program('sha256sum'), '--', file];
   const argv = owner ? runAsArgv(cmd, owner, host.uid(), program('setpriv')) : cmd;
   const r = await host.exec(argv, { timeoutMs: CHECK_TIMEOUT_MS });
@@ -103,12 +111,19 @@ async function sha256As(
     : { sha256: null, error: r.timedOut ? 'timed out' : (r.stderr.trim().split('\n')[0] ?? '') };
 }
 
+// The helper reads as this process: only for a mount whose owner is this process's own user.
+function asSelf(host: Host, owner: { uid: number } | null): boolean {
+  return owner === null || owner.uid === host.uid();
+}
+
 // The first regular file of at most 1 MiB directly in `dir`, by name (run as `owner` when given).
 async function firstFile(
   host: Host,
   dir: string,
   owner: { uid: number; gid: number; user?: string } | null,
 ): Promise<string | null> {
+  const v = asSelf(host, owner) ? await host.viewInHelper(dir, 'f', SAMPLE_MAX_BYTES, CHECK_TIMEOUT_MS) : null;
+  if (v) return v.timedOut || v.errno !== null || v.data.length === 0 ? null : v.data.toString('utf8');
   const base = [
     program('find'),
     dir,
@@ -149,20 +164,32 @@ export async function validateMount(
   });
   const none: SampleCheck = { how: 'none', path: null, ok: false, detail: 'not checked' };
   if (probe.state !== 'healthy') return done({ probe, listed: false, entries: null, sample: none });
-  const ls = await host.exec(
-    runAsArgv([program('ls'), '-A1', '--', mount.mountpoint], owner, host.uid(), program('setpriv')),
-    {
-      timeoutMs: CHECK_TIMEOUT_MS,
-      env: { LC_ALL: 'C' },
-    },
-  );
-  const listed = ls.code === 0;
-  const entries = listed ? ls.stdout.split('\n').filter((l) => l !== '').length : null;
-  if (!listed) {
-    return done({ probe, listed, entries, sample: { ...none, detail: `ls failed: ${ls.stderr.trim()}` } });
+  const ls = await listMount(host, mount.mountpoint, owner);
+  if (!ls.listed) {
+    return done({ probe, listed: false, entries: null, sample: { ...none, detail: `ls failed: ${ls.error}` } });
   }
+  const { listed, entries } = ls;
   const sample = await checkSample(host, mount, recipe, owner);
   return done({ probe, listed, entries, sample });
+}
+
+// The mount's top directory listed as the owner: its entry count (as ls -A counts them).
+async function listMount(
+  host: Host,
+  mp: string,
+  owner: { uid: number; gid: number; user?: string },
+): Promise<{ listed: true; entries: number } | { listed: false; error: string }> {
+  const v = asSelf(host, owner) ? await host.viewInHelper(mp, 'l', 0, CHECK_TIMEOUT_MS) : null;
+  if (v) {
+    if (v.timedOut) return { listed: false, error: 'timed out' };
+    return v.errno !== null ? { listed: false, error: v.errno } : { listed: true, entries: Number(v.data.toString()) };
+  }
+  const ls = await host.exec(runAsArgv([program('ls'), '-A1', '--', mp], owner, host.uid(), program('setpriv')), {
+    timeoutMs: CHECK_TIMEOUT_MS,
+    env: { LC_ALL: 'C' },
+  });
+  if (ls.code !== 0) return { listed: false, error: ls.stderr.trim() };
+  return { listed: true, entries: ls.stdout.split('\n').filter((l) => l !== '').length };
 }
 
 async function checkSample(

@@ -11,7 +11,10 @@ import { NodeHost } from '../../../src/host/node-host.js';
 import { helperPath } from '../../../src/host/probe-engine.js';
 import { KMSG_WORDS } from '../../../src/mounts/evidence/kmsg.js';
 import { checkPath, existsBounded, type PathCheck } from '../../../src/mounts/heal/path-check.js';
-import { REPO, tempDir, useProbeEngine } from '../../helpers/live.js';
+import type { Recipe } from '../../../src/mounts/heal/recipe.js';
+import { validateMount } from '../../../src/mounts/heal/validate.js';
+import { readMounts } from '../../../src/mounts/scan.js';
+import { REPO, liveBindfs, requireBinary, tempDir, useProbeEngine } from '../../helpers/live.js';
 
 // A NodeHost on `engine` that records every program it starts.
 function hostOn(engine: 'native' | 'node'): { host: NodeHost; execs: string[][] } {
@@ -86,6 +89,48 @@ test('path checks: the native helper answers as stat(1) does, and starts no proc
   assert.deepEqual(native.execs, [], 'the helper answered every check itself');
   assert.equal(node.execs.filter((a) => a[0] === 'stat').length, cases.length + exists.length);
 });
+
+test('validation of a mount owned by this user: the helper lists and reads back what ls, find and sha256sum do', async (t) => {
+  if (!useProbeEngine(t, 'native') || !requireBinary(t, 'bindfs', 'fusermount3')) return;
+  const dir = tempDir(t, 'enc-validate-');
+  const src = path.join(dir, 'src');
+  const mp = path.join(dir, 'mnt');
+  fs.mkdirSync(src);
+  fs.writeFileSync(path.join(src, 'b.txt'), 'second\n');
+  fs.writeFileSync(path.join(src, 'a name\nwith a newline'), 'first\n');
+  fs.writeFileSync(path.join(src, '0big'), Buffer.alloc(1024 * 1024 + 1)); // too big to be the sample
+  fs.symlinkSync('b.txt', path.join(src, '0link')); // not a regular file
+  fs.mkdirSync(path.join(src, '0dir'));
+  await liveBindfs(t, src, mp);
+  const native = hostOn('native');
+  const node = hostOn('node');
+  t.after(() => {
+    native.host.close();
+    node.host.close();
+  });
+  const mount = (await readMounts(native.host)).filter((m) => m.mountpoint === mp).at(-1)!;
+  const recipe = { backend: 'bindfs', source: src, uid: 0, gid: 0, mountpoint: mp } as Recipe;
+  const a = await validateMount(native.host, mount, recipe, 2000);
+  const b = await validateMount(node.host, mount, recipe, 2000);
+  const sha = createHashOf('first\n');
+  for (const v of [a, b]) {
+    assert.equal(v.ok, true, JSON.stringify(v));
+    assert.equal(v.sample.how, 'source');
+    assert.equal(v.sample.path, 'a name\nwith a newline');
+    assert.equal(v.sample.sha256, sha);
+  }
+  assert.equal(a.entries, 5, 'the helper counts names, newlines and all');
+  assert.equal(b.entries, 6, 'ls -A1 prints the newline in a name as a line break');
+  assert.deepEqual(native.execs, [], 'no ls, find or sha256sum ran');
+  assert.deepEqual(
+    node.execs.map((x) => path.basename(x[0]!)),
+    ['ls', 'find', 'sha256sum', 'sha256sum'],
+  );
+});
+
+function createHashOf(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
 
 // Write a record to the kernel log (as root: /dev/kmsg takes one record per write).
 function kmsgWrite(text: string): void {
