@@ -1,7 +1,7 @@
 // enotconn-helper: the probe engine's native half (DESIGN section 8). It serves requests read as
 // lines on stdin and answers as lines on stdout, one thread per request, and abandons a request
 // whose deadline passes: the thread stays blocked in the kernel (a hung FUSE or NFS mount cannot
-// be interrupted) while the helper answers everything else. It uses libc only.
+// be interrupted) while the helper answers everything else. It uses libc only and never execs.
 //
 // Requests (fields separated by one space; paths are hex-encoded bytes, so any byte may appear):
 //   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>   probe: statfs, then lstat of a
@@ -37,14 +37,6 @@
 //                                                    blocking): the first line of each of the
 //                                                    last max_records records that holds one of
 //                                                    the words (hex of the words, one per line)
-//   X <id> <timeout_ms> <hex_cgroup_dir> <hex_output_file|-> <hex_arg>[,<hex_arg>...]
-//     <hex_env>[,<hex_env>...]                       run a program (argv[0] absolute) born in that
-//                                                    cgroup (clone3 CLONE_INTO_CGROUP): own
-//                                                    session, cwd /, stdin /dev/null, stdout and
-//                                                    stderr appended to the file (or /dev/null),
-//                                                    exactly that environment, no other fd, default
-//                                                    signal dispositions; answered when it exits,
-//                                                    its process group killed at the deadline
 //   V <id> <timeout_ms> <l|f|r> <max_bytes> <hex_path>  validating a healed mount, as this process:
 //                                                    l: the directory's entries (as ls -A counts);
 //                                                    f: its first regular file of at most max_bytes
@@ -64,14 +56,10 @@
 //   S <id> ok <item>[,<item>...] | S <id> hung: an item is dev:ino:uid:mode (decimal, st_dev as
 //                           stat(1) %d prints it) or -errno
 //   K <id> ok <hex_lines|-> (the lines newline-separated) | K <id> err <errno> | K <id> hung
-//   X <id> exit <code|-1> <signal|0> | X <id> err <errno> <cgroup|output|clone3|exec> (nothing
-//                           runs) | X <id> hung (the deadline passed: its process group was killed)
 //   V <id> ok <count | hex_name | hex_bytes | -> | V <id> err <errno> | V <id> hung
 //   t <id> <pid> <field>... (one per process) then T <id> done | T <id> hung <pid> (that process's
 //                           read passed its deadline; ask again after it) | T <id> err <errno>
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
-// It executes nothing itself but the programs X names, which enotconn resolved in root-owned
-// directories (host/programs.ts).
 //
 // Threads: a small pool takes requests from a queue. A request whose deadline passes is answered
 // `H` and its thread abandoned (it stays blocked in the kernel; a fresh thread takes its place);
@@ -106,8 +94,6 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <linux/close_range.h>
-#include <linux/sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,7 +105,7 @@
 #define SLOW_MS 20
 #define POOL_IDLE_MAX 4 // idle threads kept beyond the concurrency are let go
 
-enum kind { PROBE, READ, LINK, GRAFT, BIND, LINKS, TABLE, STAT, KMSG, SPAWN, VIEW };
+enum kind { PROBE, READ, LINK, GRAFT, BIND, LINKS, TABLE, STAT, KMSG, VIEW };
 enum phase { QUEUED, RUNNING, ANSWERED };
 
 struct req {
@@ -147,16 +133,14 @@ struct req {
   char *words;                         // kmsg: the words, one per line (malloc'd)
   size_t words_len;
   char view;                           // view: l, f or r
-  char **argv, **envp;                 // spawn: NULL-terminated, malloc'd
-  long child;                          // spawn: its pid while not yet reaped (under `mu`), else 0
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-// Held around every fork: a spawn's exec-error pipe must not leak into a probe's forked child
-// (which may block on a hung mount for as long as it hangs, holding the pipe open).
+// Held around a probe's pipe and fork: its result pipe exists in no other forked child (which may
+// block on a hung mount for as long as it hangs, holding the pipe's write end open).
 static pthread_mutex_t fork_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct req *queue_head, *queue_tail; // not started yet
 static struct req *running;                 // started, not finished (timed out ones included)
@@ -876,130 +860,6 @@ static char *run_kmsg(struct req *r, size_t *len) {
   return b.p;
 }
 
-static void free_strv(char **v) {
-  for (char **p = v; p && *p; p++) free(*p);
-  free(v);
-}
-
-// A comma-separated list of hex items as a NULL-terminated array of strings; NULL if any item is
-// empty or not hex (no item can hold a NUL: unhex refuses it).
-static char **hex_list(char *list) {
-  size_t n = 1;
-  for (const char *c = list; *c; c++) n += *c == ',';
-  char **v = calloc(n + 1, sizeof *v);
-  if (!v) return NULL;
-  char *save = NULL;
-  size_t i = 0;
-  for (char *it = strtok_r(list, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-    size_t len = strlen(it) / 2 + 1;
-    if (i == n || len < 2 || !(v[i] = malloc(len)) || unhex(it, v[i], len) != 0) {
-      free_strv(v);
-      return NULL;
-    }
-    i++;
-  }
-  if (i != n) {
-    free_strv(v);
-    return NULL;
-  }
-  return v;
-}
-
-// The child of a spawn, between clone3 and execve: a copy of this threaded process, so only
-// async-signal-safe calls (signal-safety(7)). What Node's spawn (libuv) gives a child, and no more:
-// default dispositions and an empty mask, its own session, cwd /, the three standard fds.
-static void spawn_child(struct req *r, int in, int out, int errpipe) {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL); // SIGKILL, SIGSTOP: EINVAL, fine
-  int e = 0;
-  if (setsid() < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || chdir("/") != 0) e = errno;
-  // Every other fd closes at exec (the exec-error pipe among them): CLOSE_RANGE_CLOEXEC, Linux 5.11.
-  if (!e && syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    for (int fd = 3; fd < 65536; fd++)
-      if (fd != errpipe) close(fd);
-  }
-  if (!e) {
-    execve(r->argv[0], r->argv, r->envp);
-    e = errno;
-  }
-  ssize_t w = write(errpipe, &e, sizeof e);
-  (void)w;
-  _exit(127);
-}
-
-// Run a program born in a cgroup (clone3(2) CLONE_INTO_CGROUP, Linux 5.7): the daemon a remount
-// starts is never in enotconn's cgroup, and enotconn never moves itself there and back (each
-// migration waits for an RCU grace period: 6 to 40 ms here). Answers when it exits; at the deadline
-// the main loop kills its process group (it is not reaped until then, so its pid is still its own).
-static size_t run_spawn(struct req *r, char *line, size_t cap) {
-  const char *step = "cgroup";
-  int e = 0, cg = -1, out = -1, in = -1, ep[2] = {-1, -1};
-  long pid = -1;
-  if ((cg = open(r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) e = errno;
-  if (!e) {
-    step = "output";
-    out = r->path2[0] ? open(r->path2, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600)
-                      : open("/dev/null", O_WRONLY | O_CLOEXEC);
-    in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (out < 0 || in < 0) e = errno;
-  }
-  if (!e) {
-    step = "clone3";
-    pthread_mutex_lock(&fork_mu); // the exec-error pipe exists in no other fork
-    if (pipe2(ep, O_CLOEXEC) != 0) {
-      e = errno;
-    } else {
-      struct clone_args ca;
-      memset(&ca, 0, sizeof ca);
-      ca.flags = CLONE_INTO_CGROUP;
-      ca.exit_signal = SIGCHLD;
-      ca.cgroup = (uint64_t)cg;
-      pthread_mutex_lock(&mu); // the deadline check sees the pid as soon as it exists
-      pid = syscall(SYS_clone3, &ca, sizeof ca);
-      if (pid == 0) spawn_child(r, in, out, ep[1]);
-      if (pid < 0) e = errno;
-      else r->child = pid;
-      pthread_mutex_unlock(&mu);
-      close(ep[1]);
-    }
-    pthread_mutex_unlock(&fork_mu);
-  }
-  if (cg >= 0) close(cg);
-  if (out >= 0) close(out);
-  if (in >= 0) close(in);
-  if (pid > 0) {
-    int ce = 0;
-    ssize_t n;
-    do n = read(ep[0], &ce, sizeof ce);
-    while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof ce) { // it never ran: execve (or its set-up) failed
-      e = ce;
-      step = "exec";
-    }
-    // Wait without reaping, so that the pid stays this child's until the deadline check is done
-    // with it; then reap.
-    siginfo_t si;
-    while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR) {}
-    pthread_mutex_lock(&mu);
-    r->child = 0;
-    pthread_mutex_unlock(&mu);
-    int st = 0;
-    while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}
-    if (!e) {
-      close(ep[0]);
-      return (size_t)snprintf(line, cap, "X %ld exit %d %d\n", r->id, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-                              WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    }
-  }
-  if (ep[0] >= 0) close(ep[0]);
-  return (size_t)snprintf(line, cap, "X %ld err %d %s\n", r->id, e ? e : EIO, step);
-}
-
 struct dirent64_hdr { // what getdents64(2) returns, before the name
   uint64_t ino;
   int64_t off;
@@ -1292,8 +1152,6 @@ static size_t run_bind(struct req *r, char *line, size_t cap) {
 
 static void free_req(struct req *r) {
   free(r->words);
-  free_strv(r->argv);
-  free_strv(r->envp);
   free(r);
 }
 
@@ -1356,8 +1214,7 @@ static void *pool_thread(void *arg) {
       len = run_graft(r, small, sizeof small);
     } else if (r->kind == BIND) {
       len = run_bind(r, small, sizeof small);
-    } else if (r->kind == SPAWN) {
-      len = run_spawn(r, small, sizeof small);
+
     } else if (r->kind == STAT || r->kind == KMSG || r->kind == VIEW) {
       char k = r->kind == STAT ? 'S' : r->kind == KMSG ? 'K' : 'V';
       line = k == 'S' ? run_stat(r, &len) : k == 'K' ? run_kmsg(r, &len) : run_view(r, &len);
@@ -1467,9 +1324,7 @@ static int check_deadlines(void) {
         replyf("Q %ld hung\n", r->id);
       } else if (r->kind == STAT || r->kind == KMSG || r->kind == VIEW) {
         replyf("%c %ld hung\n", r->kind == STAT ? 'S' : r->kind == KMSG ? 'K' : 'V', r->id);
-      } else if (r->kind == SPAWN) {
-        if (r->child > 0 && kill(-(pid_t)r->child, SIGKILL) != 0) kill((pid_t)r->child, SIGKILL);
-        replyf("X %ld hung\n", r->id);
+
       } else if (r->kind == TABLE) {
         replyf("T %ld hung %ld\n", r->id, r->cur_pid);
       } else {
@@ -1537,27 +1392,6 @@ static void enqueue(char *line) {
     ok = sscanf(line, "V %ld %ld %3s %ld %8195s", &r->id, &r->timeout_ms, what, &r->max_bytes, hexpath) == 5 &&
          what[1] == '\0' && strchr("lfr", what[0]) != NULL && r->max_bytes >= 0 && r->max_bytes <= 16 * 1024 * 1024;
     r->view = what[0];
-    strcpy(r->hash, "-");
-  } else if (line[0] == 'X') {
-    r->kind = SPAWN;
-    char *save = NULL, *f[7] = {0}, *copy = strdup(line); // the line itself is kept for `E <id>`
-    int n = 0;
-    for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; w && n < 8; w = strtok_r(NULL, " ", &save))
-      if (n++ < 7) f[n - 1] = w;
-    ok = n == 7;
-    if (ok) {
-      char *end1, *end2;
-      r->id = strtol(f[1], &end1, 10);
-      r->timeout_ms = strtol(f[2], &end2, 10);
-      ok = *end1 == '\0' && *end2 == '\0' && strlen(f[3]) < sizeof hexpath;
-    }
-    if (ok) strcpy(hexpath, f[3]);
-    ok = ok && (strcmp(f[4], "-") == 0 ? (r->path2[0] = '\0', 1)
-                                      : unhex(f[4], r->path2, sizeof r->path2) == 0 && r->path2[0] == '/');
-    if (ok) r->argv = hex_list(f[5]);
-    if (ok) r->envp = hex_list(f[6]);
-    ok = ok && r->argv && r->envp && r->argv[0][0] == '/';
-    free(copy);
     strcpy(r->hash, "-");
   } else if (line[0] == 'K') {
     r->kind = KMSG;

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execArgv } from './exec.js';
-import type { ExecOptions, ExecResult, Host, SpawnedProcess } from './types.js';
+import type { ExecResult, Host, SpawnedProcess } from './types.js';
 
 export const SYSTEMD_RUN = '/usr/bin/systemd-run';
 export const SYSTEMCTL = '/usr/bin/systemctl';
@@ -257,23 +257,6 @@ function forkInCgroup<T>(
   }
 }
 
-// Run the remount command born in the daemon's cgroup (the native helper's clone3 with
-// CLONE_INTO_CGROUP): no migration of this process there and back, each of which waits for an RCU
-// grace period (6 to 40 ms measured here). null when that cannot be done; forkInCgroup then runs it.
-async function bornInCgroup(
-  host: Host,
-  p: Extract<LaunchPlan, { mode: 'cgroup' }>,
-  opts: ExecOptions,
-): Promise<ExecResult | null> {
-  try {
-    pruneEmptyCgroups(path.dirname(p.cgroup), p.cgroup);
-    fs.mkdirSync(p.cgroup, { recursive: true, mode: 0o755 });
-  } catch {
-    return null;
-  }
-  return host.execInCgroup(p.argv, p.cgroup, opts);
-}
-
 export interface LaunchedRemount {
   plan: LaunchPlan;
   result: ExecResult;
@@ -302,8 +285,6 @@ export async function launchRemount(host: Host, req: LaunchRequest, ctx?: Launch
     return { plan, result, note: `launched ${describeLaunch(plan)}` };
   }
   if (plan.mode === 'cgroup') {
-    const born = await bornInCgroup(host, plan, opts);
-    if (born) return { plan, result: born, note: `launched ${describeLaunch(plan)}` };
     // execArgv forks inside its promise executor, so the fork happens before this call returns.
     const r = forkInCgroup(plan, () => execArgv(plan.argv, opts));
     const result = await r.result;

@@ -114,65 +114,6 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
   });
 }
 
-// How a starter other than Node's spawn (the native helper's spawn into a cgroup) ran a program:
-// its exit, or `hung` (killed at the deadline), or why it never ran; null when it could not be
-// asked at all, and the caller runs it with execArgv instead.
-export type StartedEnd =
-  | { started: true; code: number | null; signal: string | null }
-  | { started: true; hung: true }
-  | { started: false | 'exec-failed'; errno: string; step: string };
-export type Starter = (req: {
-  file: string;
-  args: readonly string[];
-  env: Readonly<Record<string, string>>;
-  outputFile: string | null;
-  timeoutMs: number;
-}) => Promise<StartedEnd> | null;
-
-// Run argv as execArgv does (the program by trusted absolute path, the fixed environment, cwd /,
-// its own session, output to opts.outputFile), started by `start`. null when the starter cannot
-// take it (stdin input, another uid, no helper) or when nothing was started (a cgroup or clone3
-// failure): the caller falls back, and no command ran twice.
-export async function execStarted(
-  start: Starter,
-  argv: readonly string[],
-  opts: ExecOptions = {},
-): Promise<ExecResult | null> {
-  const started = performance.now();
-  const [name, ...args] = argv;
-  if (name === undefined || opts.input !== undefined || opts.uid !== undefined || opts.gid !== undefined) return null;
-  const file = programPath(name);
-  if (file === null) return result(argv, null, null, '', '', false, started, 'ENOENT');
-  let outFd: number | null = null;
-  let outStart = 0;
-  if (opts.outputFile !== undefined) {
-    try {
-      outFd = fs.openSync(opts.outputFile, 'a+', 0o600);
-      outStart = fs.fstatSync(outFd).size;
-    } catch (e) {
-      return result(argv, null, null, '', '', false, started, (e as NodeJS.ErrnoException).code ?? 'EIO');
-    }
-  }
-  try {
-    const pending = start({
-      file,
-      args,
-      env: childEnv(opts.env),
-      outputFile: opts.outputFile ?? null,
-      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    });
-    const end = pending === null ? null : await pending;
-    if (end === null || end.started === false) return null;
-    if ('errno' in end) return result(argv, null, null, '', '', false, started, end.errno); // execve failed
-    const tail =
-      outFd !== null ? readTail(outFd, outStart, opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT).toString('utf8') : '';
-    if ('hung' in end) return result(argv, null, 'SIGKILL', '', tail, true, started, null);
-    return result(argv, end.code, end.signal, '', tail, false, started, null);
-  } finally {
-    if (outFd !== null) fs.closeSync(outFd);
-  }
-}
-
 // What a command appended to its output file, at most `max` bytes.
 function readTail(fd: number, start: number, max: number): Buffer {
   try {

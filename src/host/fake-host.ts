@@ -290,11 +290,6 @@ export class FakeHost implements Host {
     return Promise.resolve(null);
   }
 
-  // No native helper in the fake: nothing is born in a cgroup here.
-  execInCgroup(): Promise<ExecResult | null> {
-    return Promise.resolve(null);
-  }
-
   // No native helper in the fake: path checks run the (faked) stat(1).
   statInHelper(): Promise<HelperStat | null> {
     return Promise.resolve(null);

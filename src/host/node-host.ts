@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { execArgv, execStarted, spawnArgv } from './exec.js';
+import { execArgv, spawnArgv } from './exec.js';
 import { READ_MAX_BYTES } from './probe-protocol.js';
 import { pidRanges } from './pid-ranges.js';
 import { takeEarlyMountinfo } from './probe-early.js';
@@ -372,12 +372,6 @@ export class NodeHost implements Host {
       errno: null,
       data: what === 'l' ? Buffer.from(v) : Buffer.from(v === '-' ? '' : v, 'hex'),
     };
-  }
-
-  execInCgroup(argv: readonly string[], cgroup: string, opts?: ExecOptions): Promise<ExecResult | null> {
-    const helper = this.helper();
-    if (!helper) return Promise.resolve(null);
-    return execStarted((req) => helper.spawnInCgroup({ ...req, cgroup }), argv, opts);
   }
 
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {

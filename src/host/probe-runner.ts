@@ -1,7 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
-import type { StartedEnd } from './exec.js';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
 import type { PidRange } from './pid-ranges.js';
 import { takeEarlyEngine, type EarlyProbe, type EarlyTable } from './probe-early.js';
@@ -22,12 +20,6 @@ import { classifyErrnoNumber, errnoName } from '../mounts/probe/classify.js';
 // the engine not answer (a Node child still starting on a loaded host): scan's bound is timeout
 // + 0.3 s whatever hangs (DESIGN §2).
 const ENGINE_SLACK_MS = 250;
-// The helper reads request lines of up to 20,000 bytes (LINE_MAX_BYTES in enotconn-helper.c).
-const HELPER_LINE_MAX = 20_000;
-
-function signalName(n: number): string {
-  return Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0] ?? `SIG${n}`;
-}
 // Engine concurrency when a read or graft starts it: enough for a later scan or watch cycle, so
 // the engine is not restarted when probes follow. A read or graft uses whatever engine runs:
 // restarting it would abandon the requests in flight on it.
@@ -67,8 +59,6 @@ export class ProbeRunner {
   private readonly reads = new Map<number, { resolve: (r: BoundedRead) => void; timer: NodeJS.Timeout }>();
   private readonly grafts = new Map<number, { resolve: (r: GraftResult) => void; timer: NodeJS.Timeout }>();
   private readonly binds = new Map<number, { resolve: (r: BindTreeResult) => void; timer: NodeJS.Timeout }>();
-  // Programs started in a cgroup (X), until they exit.
-  private readonly spawns = new Map<number, { resolve: (r: StartedEnd) => void; timer: NodeJS.Timeout }>();
   // One process's /proc fields (Q) in flight.
   private readonly fieldReads = new Map<number, { resolve: (f: string[] | null) => void; timer: NodeJS.Timeout }>();
   // Process tables (T) in progress: rows go to onRow. One timer each: when it fires, the table is
@@ -377,40 +367,6 @@ export class ProbeRunner {
   // Bind `req.source` onto `req.target` by file descriptors in this mount namespace (the native
   // helper's M request: openat2 RESOLVE_NO_SYMLINKS, open_tree, an st_dev/st_ino check, mount_setattr,
   // move_mount). Without the helper: ENOSYS.
-  // Run `file` with `args` and exactly `env`, born in the cgroup directory `cgroup` (request X,
-  // clone3 CLONE_INTO_CGROUP), in its own session, cwd /, output appended to `outputFile`;
-  // resolves when it exits. null when the engine is not the native helper or the request would
-  // not fit in one line: the caller then starts it itself.
-  spawnInCgroup(req: {
-    file: string;
-    args: readonly string[];
-    env: Readonly<Record<string, string>>;
-    cgroup: string;
-    outputFile: string | null;
-    timeoutMs: number;
-  }): Promise<StartedEnd> | null {
-    if (this.engine !== 'native' || !req.file.startsWith('/')) return null;
-    const items = (xs: readonly string[]): string | null =>
-      xs.length > 0 && xs.every((x) => x !== '' && !x.includes('\0')) ? xs.map(toHex).join(',') : null;
-    const argv = items([req.file, ...req.args]);
-    const env = items(Object.entries(req.env).map(([k, v]) => `${k}=${v}`));
-    if (argv === null || env === null) return null;
-    const ms = Math.max(1, Math.round(req.timeoutMs));
-    const id = this.nextId++;
-    const line = `X ${id} ${ms} ${toHex(req.cgroup)} ${req.outputFile === null ? '-' : toHex(req.outputFile)} ${argv} ${env}`;
-    if (line.length >= HELPER_LINE_MAX) return null;
-    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
-    return new Promise((resolve) => {
-      // The helper kills it at the deadline and says so; this is the backstop for a helper that died.
-      const timer = setTimeout(() => {
-        this.spawns.delete(id);
-        resolve({ started: true, hung: true });
-      }, ms + ENGINE_SLACK_MS);
-      this.spawns.set(id, { resolve, timer });
-      this.send(child, line);
-    });
-  }
-
   bindTree(req: BindTreeRequest): Promise<BindTreeResult> {
     if (this.engine !== 'native') return Promise.resolve({ ok: false, errno: 'ENOSYS', step: 'helper' });
     const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
@@ -584,11 +540,6 @@ export class ProbeRunner {
         this.tables.delete(id);
         t.resolve({ lost: true });
       }
-      for (const [id, x] of this.spawns) {
-        clearTimeout(x.timer);
-        this.spawns.delete(id);
-        x.resolve({ started: true, hung: true }); // it may still run: the helper died under it
-      }
       for (const [id, b] of this.binds) {
         clearTimeout(b.timer);
         this.binds.delete(id);
@@ -624,25 +575,6 @@ export class ProbeRunner {
     if (kind === 'D') return this.onRead(id, f);
     if (kind === 'Q' || kind === 'S' || kind === 'K' || kind === 'V') return this.onFields(id, f);
     if (kind === 't' || kind === 'T') return this.onTable(id, f);
-    if (kind === 'X') {
-      const x = this.spawns.get(id);
-      if (!x) return;
-      clearTimeout(x.timer);
-      this.spawns.delete(id);
-      if (f[2] === 'exit') {
-        const code = Number(f[3]);
-        const sig = Number(f[4]);
-        x.resolve({ started: true, code: code >= 0 ? code : null, signal: sig > 0 ? signalName(sig) : null });
-      } else if (f[2] === 'hung') x.resolve({ started: true, hung: true });
-      // exec: it never ran (ENOENT, EACCES...); cgroup, output, clone3: nothing was started at all.
-      else
-        x.resolve({
-          started: f[4] === 'exec' ? 'exec-failed' : false,
-          errno: errnoName(Number(f[3])),
-          step: f[4] ?? '?',
-        });
-      return;
-    }
     if (kind === 'M') {
       const b = this.binds.get(id);
       if (!b) return;
@@ -756,7 +688,6 @@ export class ProbeRunner {
     for (const r of this.reads.values()) clearTimeout(r.timer);
     for (const g of this.grafts.values()) clearTimeout(g.timer);
     for (const b of this.binds.values()) clearTimeout(b.timer);
-    for (const x of this.spawns.values()) clearTimeout(x.timer);
     for (const r of this.fieldReads.values()) clearTimeout(r.timer);
     for (const t of this.tables.values()) clearTimeout(t.timer);
     this.release();

@@ -164,10 +164,6 @@ export interface Host {
   viewInHelper(p: string, what: 'l' | 'f' | 'r', maxBytes: number, timeoutMs: number): Promise<HelperView | null>;
 
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
-  // exec, the process born in the cgroup directory `cgroup` (the native helper's clone3 with
-  // CLONE_INTO_CGROUP). null when this host cannot (no helper, stdin input, another uid) or nothing
-  // was started (the cgroup refused it): the caller then moves itself there to fork.
-  execInCgroup(argv: readonly string[], cgroup: string, opts?: ExecOptions): Promise<ExecResult | null>;
   spawnProcess(argv: readonly string[], opts?: SpawnOptions): SpawnedProcess;
   probe(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<ProbeResult[]>;
   // Start the probe child now, so its start-up overlaps the caller's own work (optional to call).
