@@ -22,13 +22,16 @@ import {
 } from '../../helpers/live.js';
 
 const TIMEOUT_MS = 1000;
+// The fallback engine's timeout for a run of 25 hung mounts (see that test).
+const NODE_CHILD_HUNG_RUN_TIMEOUT_MS = 4000;
 
 // Scan only the test's own directory, so other mounts on the host cannot change the exit code.
 async function scanJson(
   env: NodeJS.ProcessEnv,
   under: string,
+  timeoutMs = TIMEOUT_MS,
 ): Promise<{ report: ScanReport; ms: number; code: number | null }> {
-  const r = await runCli(['scan', '--json', '--timeout', `${TIMEOUT_MS}ms`, under], { env });
+  const r = await runCli(['scan', '--json', '--timeout', `${timeoutMs}ms`, under], { env });
   assert.equal(r.stderr, '', `scan wrote to stderr: ${r.stderr}`);
   return { report: JSON.parse(r.stdout) as ScanReport, ms: r.ms, code: r.code };
 }
@@ -173,7 +176,11 @@ for (const engine of ['native', 'node'] as const) {
       }
     });
     const env = { ...privateDirs(t), ENOTCONN_PROBE_ENGINE: engine };
-    const s = await scanJson(env, dir);
+    // The Node child needs one worker isolate per hung probe, plus one for the healthy ones: 26
+    // isolates at ~25-60 ms of CPU each on these two cores. In a slow phase of this VM (`node -e 0`
+    // at 100+ ms) that is more than 1 s, and healthy probes still queued at the deadline were
+    // reported hung (CI, 2026-12-01). The helper's threads cost nothing to start: it keeps 1 s.
+    const s = await scanJson(env, dir, engine === 'node' ? NODE_CHILD_HUNG_RUN_TIMEOUT_MS : TIMEOUT_MS);
     assert.equal(s.code, 1);
     assert.deepEqual(
       s.report.mounts.map((m) => [m.mountpoint, m.state]).sort(),
