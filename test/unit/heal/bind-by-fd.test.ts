@@ -3,22 +3,19 @@
 // never redone with mount(8) when the helper refuses. On the honest FakeHost, whose bindTree
 // resolves paths as openat2 RESOLVE_NO_SYMLINKS does. Each test plays the FUSE owner.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { FakeHost } from '../../../src/host/fake-host.js';
+import type { FakeHost } from '../../../src/host/fake-host.js';
 import type { PlanStep } from '../../../src/mounts/diagnosis.js';
 import { identityOf } from '../../../src/mounts/mountinfo/identity.js';
 import type { MountInfo } from '../../../src/mounts/mountinfo/parse.js';
 import { runTopologySteps, type StepContext } from '../../../src/mounts/heal/steps.js';
+import { fakeHostInTempDir } from '../../helpers/fake-host.js';
 
 const MP = '/srv/data/mnt';
 const SUB_DEV = 61; // st_dev of files on the healed mount 0:61
 
 function fake(helper: boolean): { host: FakeHost; healed: MountInfo; ctx: StepContext } {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-trust-bindfd-'));
-  const host = new FakeHost({ stateDir, runDir: path.join(stateDir, 'run') });
+  const { host } = fakeHostInTempDir('enc-trust-bindfd-');
   host.bindHelper = helper;
   const healed = host.addMount({
     id: 90,

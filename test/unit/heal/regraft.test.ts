@@ -2,15 +2,13 @@
 // grafted from where, with which flags, and what the step refuses (a reused pid, a namespace
 // changed, a copy showing a subtree the healed mount does not have).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { FakeHost } from '../../../src/host/fake-host.js';
+import type { FakeHost } from '../../../src/host/fake-host.js';
 import type { NamespaceView } from '../../../src/mounts/diagnosis.js';
 import { graftSource, graftSteps, showGraft } from '../../../src/mounts/heal/regraft.js';
 import { runStep, type StepContext } from '../../../src/mounts/heal/steps.js';
 import type { MountInfo } from '../../../src/mounts/mountinfo/parse.js';
+import { fakeHostInTempDir } from '../../helpers/fake-host.js';
 
 const NS = 'mnt:[4026532999]';
 
@@ -103,8 +101,7 @@ test('graftSteps: of two copies stacked on one path only the top one is replaced
 });
 
 function fakeWithNamespace(): { host: FakeHost; healed: MountInfo; ctx: StepContext } {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-graft-fake-'));
-  const host = new FakeHost({ stateDir, runDir: path.join(stateDir, 'run') });
+  const { host } = fakeHostInTempDir('enc-graft-fake-');
   const healed = host.addMount({
     id: 90,
     mountpoint: '/mnt/fuse',

@@ -1,17 +1,14 @@
 // The container-root rule on the honest FakeHost: a process whose root directory is the mount (a
 // container's rootfs, a chroot) stops heal before anything is run, and only such a process does.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { FakeHost } from '../../../src/host/fake-host.js';
+import type { FakeHost } from '../../../src/host/fake-host.js';
 import { containerRootRefusal } from '../../../src/mounts/heal/safety.js';
 import type { MountInfo } from '../../../src/mounts/mountinfo/parse.js';
+import { fakeHostInTempDir } from '../../helpers/fake-host.js';
 
 function fake(): { host: FakeHost; mount: MountInfo } {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-safety-fake-'));
-  const host = new FakeHost({ stateDir, runDir: path.join(stateDir, 'run') });
+  const { host } = fakeHostInTempDir('enc-safety-fake-');
   const mount = host.addMount({
     id: 80,
     mountpoint: '/var/lib/c1/rootfs',

@@ -3,10 +3,9 @@
 // walks. Each test asserts the exact commands run (or that none ran) and the mount table after.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { FakeHost, unwrap } from '../../../src/host/fake-host.js';
+import { type FakeHost, unwrap } from '../../../src/host/fake-host.js';
 import type { PlanStep } from '../../../src/mounts/diagnosis.js';
 import { healMount } from '../../../src/mounts/heal/apply.js';
 import { checkPath } from '../../../src/mounts/heal/path-check.js';
@@ -14,12 +13,12 @@ import { RecipeStore } from '../../../src/mounts/heal/recipe-store.js';
 import type { Recipe } from '../../../src/mounts/heal/recipe.js';
 import { runPlan, runStep, type StepContext } from '../../../src/mounts/heal/steps.js';
 import type { MountInfo } from '../../../src/mounts/mountinfo/parse.js';
+import { fakeHostInTempDir } from '../../helpers/fake-host.js';
 
 const MP = '/srv/data/mnt';
 
 function fake(): { host: FakeHost; mount: MountInfo; stateDir: string } {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-trust-fake-'));
-  const host = new FakeHost({ stateDir, runDir: path.join(stateDir, 'run') });
+  const { host, stateDir } = fakeHostInTempDir('enc-trust-fake-');
   host.addDir('/srv/data/src');
   const mount = host.addMount({
     id: 77,

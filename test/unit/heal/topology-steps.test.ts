@@ -2,21 +2,19 @@
 // the honest FakeHost: each re-verifies the mount it names and the healed mount, runs only absolute
 // programs, refuses a path with a symlink in it, and is audited. Each test plays the hostile user.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { FakeHost } from '../../../src/host/fake-host.js';
+import type { FakeHost } from '../../../src/host/fake-host.js';
 import type { PlanStep } from '../../../src/mounts/diagnosis.js';
 import { identityOf } from '../../../src/mounts/mountinfo/identity.js';
 import type { MountInfo } from '../../../src/mounts/mountinfo/parse.js';
 import { runStep, runTopologySteps, type StepContext } from '../../../src/mounts/heal/steps.js';
+import { fakeHostInTempDir } from '../../helpers/fake-host.js';
 
 const MP = '/srv/data/mnt';
 
 function fake(): { host: FakeHost; healed: MountInfo; bind: MountInfo; ctx: StepContext; stateDir: string } {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-integrate-fake-'));
-  const host = new FakeHost({ stateDir, runDir: path.join(stateDir, 'run') });
+  const { host, stateDir } = fakeHostInTempDir('enc-integrate-fake-');
   host.addDir('/srv/data/src');
   const healed = host.addMount({
     id: 90,
