@@ -1150,6 +1150,23 @@ static size_t run_bind(struct req *r, char *line, size_t cap) {
   return (size_t)n;
 }
 
+// The letter a request's replies start with (a probe's deadline is `H`, its answer `P`).
+static char reply_letter(enum kind k) {
+  switch (k) {
+  case PROBE: return 'P';
+  case READ:
+  case LINK: return 'D';
+  case GRAFT: return 'G';
+  case BIND: return 'M';
+  case LINKS: return 'Q';
+  case TABLE: return 'T';
+  case STAT: return 'S';
+  case KMSG: return 'K';
+  case VIEW: return 'V';
+  }
+  return 'E';
+}
+
 static void free_req(struct req *r) {
   free(r->words);
   free(r);
@@ -1214,25 +1231,17 @@ static void *pool_thread(void *arg) {
       len = run_graft(r, small, sizeof small);
     } else if (r->kind == BIND) {
       len = run_bind(r, small, sizeof small);
-
-    } else if (r->kind == STAT || r->kind == KMSG || r->kind == VIEW) {
-      char k = r->kind == STAT ? 'S' : r->kind == KMSG ? 'K' : 'V';
-      line = k == 'S' ? run_stat(r, &len) : k == 'K' ? run_kmsg(r, &len) : run_view(r, &len);
-      if (!line) {
-        line = small;
-        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", k, r->id, ENOMEM);
-      }
-    } else if (r->kind == LINKS || r->kind == TABLE) {
-      line = r->kind == LINKS ? run_links(r, &len) : run_table(r, &len);
-      if (!line) {
-        line = small;
-        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", r->kind == LINKS ? 'Q' : 'T', r->id, ENOMEM);
-      }
     } else {
-      line = r->kind == LINK ? run_readlink(r, &len) : run_read(r, &len);
+      line = r->kind == STAT    ? run_stat(r, &len)
+             : r->kind == KMSG  ? run_kmsg(r, &len)
+             : r->kind == VIEW  ? run_view(r, &len)
+             : r->kind == LINKS ? run_links(r, &len)
+             : r->kind == TABLE ? run_table(r, &len)
+             : r->kind == LINK  ? run_readlink(r, &len)
+                                : run_read(r, &len);
       if (!line) {
         line = small;
-        len = (size_t)snprintf(small, sizeof small, "D %ld err %d\n", r->id, ENOMEM);
+        len = (size_t)snprintf(small, sizeof small, "%c %ld err %d\n", reply_letter(r->kind), r->id, ENOMEM);
       }
     }
 
@@ -1316,19 +1325,10 @@ static int check_deadlines(void) {
       if (r->kind == PROBE) {
         record_stuck(r);
         replyf("H %ld\n", r->id);
-      } else if (r->kind == GRAFT) {
-        replyf("G %ld hung\n", r->id);
-      } else if (r->kind == BIND) {
-        replyf("M %ld hung\n", r->id);
-      } else if (r->kind == LINKS) {
-        replyf("Q %ld hung\n", r->id);
-      } else if (r->kind == STAT || r->kind == KMSG || r->kind == VIEW) {
-        replyf("%c %ld hung\n", r->kind == STAT ? 'S' : r->kind == KMSG ? 'K' : 'V', r->id);
-
       } else if (r->kind == TABLE) {
         replyf("T %ld hung %ld\n", r->id, r->cur_pid);
       } else {
-        replyf("D %ld hung\n", r->id);
+        replyf("%c %ld hung\n", reply_letter(r->kind), r->id);
       }
       continue;
     }
