@@ -115,7 +115,7 @@ struct req {
   long id;
   long timeout_ms;
   long uid, gid;
-  long max_bytes;
+  long max_bytes;                      // read, view: the most bytes; kmsg: the most records
   char hash[48];
   char path[PATH_MAX_BYTES / 2 + 64];
   char path2[PATH_MAX_BYTES / 2 + 64]; // graft: the destination inside the target namespace

@@ -235,7 +235,7 @@ export class ProbeRunner {
   // answer in time or the engine is not the native helper.
   async statChain(p: string, follow: boolean, timeoutMs: number): Promise<string[] | null> {
     if (this.engine !== 'native') return null;
-    const f = await this.request(timeoutMs, (id, ms) => `S ${id} ${ms} ${follow ? 'f' : 'p'} ${this.hexOf(p)}`);
+    const f = await this.request(timeoutMs, (id, ms) => `S ${id} ${ms} ${follow ? 'f' : 'p'} ${toHex(p)}`);
     return f !== null && f[0] === 'ok' && f[1] !== undefined ? f[1].split(',') : null;
   }
 

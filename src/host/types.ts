@@ -190,7 +190,13 @@ export interface Host {
 // What the native helper's validation read gave (Host.viewInHelper): data, or an errno name.
 export type HelperView = { timedOut: true } | { timedOut: false; errno: string | null; data: Buffer };
 
+// What stat(2) says of a path, as far as a path check needs it.
+export interface StatFields {
+  dev: number;
+  ino: number;
+  uid: number;
+  mode: number; // st_mode: type and permission bits
+}
+
 // What the native helper's stat said of each path it looked at (Host.statInHelper).
-export type HelperStat =
-  | { timedOut: true }
-  | { timedOut: false; items: Array<{ dev: number; ino: number; uid: number; mode: number } | { errno: number }> };
+export type HelperStat = { timedOut: true } | { timedOut: false; items: Array<StatFields | { errno: number }> };

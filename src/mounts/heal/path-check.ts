@@ -3,7 +3,7 @@
 // child with a deadline), so a component on a hung mount stalls only that thread or child, never
 // heal. A symlink anywhere, a missing directory, or a directory that is no longer the one
 // recorded before the first step (same device and inode) stops the step.
-import type { Host } from '../../host/types.js';
+import type { Host, StatFields } from '../../host/types.js';
 
 // One directory of the path as lstat saw it.
 export interface DirIdentity {
@@ -21,13 +21,6 @@ export type PathCheck =
       at: string | null;
       detail: string;
     };
-
-interface StatFields {
-  dev: number;
-  ino: number;
-  uid: number;
-  mode: number;
-}
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;

@@ -168,9 +168,8 @@ export async function validateMount(
   if (!ls.listed) {
     return done({ probe, listed: false, entries: null, sample: { ...none, detail: `ls failed: ${ls.error}` } });
   }
-  const { listed, entries } = ls;
   const sample = await checkSample(host, mount, recipe, owner);
-  return done({ probe, listed, entries, sample });
+  return done({ probe, listed: true, entries: ls.entries, sample });
 }
 
 // The mount's top directory listed as the owner: its entry count (as ls -A counts them).
