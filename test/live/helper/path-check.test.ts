@@ -126,6 +126,24 @@ test('validation of a mount owned by this user: the helper lists and reads back 
     node.execs.map((x) => path.basename(x[0]!)),
     ['ls', 'find', 'sha256sum', 'sha256sum'],
   );
+  // The source's owner swaps the recorded sample for a symlink to a file only root may read, or
+  // names a FIFO: the helper reads neither through the mount, and the read-back fails.
+  const secret = path.join(dir, 'secret');
+  fs.writeFileSync(secret, 'root only\n', { mode: 0o600 });
+  const sample = { path: 'b.txt', sha256: createHashOf('second\n'), recordedAt: '2026-12-01T00:00:00.000Z' };
+  fs.rmSync(path.join(src, 'b.txt'));
+  fs.symlinkSync(secret, path.join(src, 'b.txt'));
+  const viaLink = await validateMount(native.host, mount, { ...recipe, sample }, 2000);
+  assert.equal(viaLink.sample.how, 'recorded');
+  assert.equal(viaLink.sample.ok, false);
+  assert.match(viaLink.sample.detail, /^b\.txt: unreadable \(.*b\.txt: ELOOP\)/);
+  assert.equal(viaLink.sample.sha256, undefined, 'the symlink target was not read');
+  // (A name the mount has not looked up yet: the kernel keeps the symlink's attributes a while.)
+  assert.equal(spawnSync('mkfifo', [path.join(src, 'p.fifo')]).status, 0);
+  const fifo = { ...sample, path: 'p.fifo' };
+  const viaFifo = await validateMount(native.host, mount, { ...recipe, sample: fifo }, 2000);
+  assert.match(viaFifo.sample.detail, /^p\.fifo: unreadable \(.*p\.fifo: EINVAL\)/, 'a FIFO does not hold the open');
+  assert.deepEqual(native.execs, []);
 });
 
 function createHashOf(text: string): string {
