@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NodeHost } from '../src/host/node-host.js';
 import { diagnose } from '../src/mounts/diagnose.js';
-import { BUNDLE_CLI as CLI, load, machine } from './machine.js';
+import { BUNDLE_CLI as CLI, againWithoutExtraCa, load, machine } from './machine.js';
 
 const IDLE = Number(process.env.BENCH_IDLE ?? 2000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -117,4 +117,5 @@ try {
   for (const c of idle) if (c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
   fs.rmSync(dir, { recursive: true, force: true });
 }
+againWithoutExtraCa();
 process.exit(0);

@@ -16,7 +16,7 @@ import { recordRecipe } from '../src/mounts/heal/record.js';
 import { findFuseDaemon, readProcessTable } from '../src/mounts/process-table.js';
 import { readMounts } from '../src/mounts/scan.js';
 import { KNOWN_DAEMONS } from '../src/mounts/backends/index.js';
-import { BUNDLE_CLI as CLI, load, machine, median } from './machine.js';
+import { BUNDLE_CLI as CLI, againWithoutExtraCa, load, machine, median } from './machine.js';
 
 const RUNS = Number(process.argv[2] ?? 20);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-bench-heal-'));
@@ -217,3 +217,4 @@ try {
   }
   fs.rmSync(dir, { recursive: true, force: true });
 }
+againWithoutExtraCa();

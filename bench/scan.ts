@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ScanReport } from '../src/mounts/scan.js';
 import { helperPath } from '../src/host/probe-engine.js';
-import { BUNDLE_CLI as CLI, REPO, load, machine } from './machine.js';
+import { BUNDLE_CLI as CLI, REPO, againWithoutExtraCa, load, machine } from './machine.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
@@ -249,4 +249,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+againWithoutExtraCa();
 process.exit(0);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { againWithoutExtraCa } from './machine.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const i = process.argv.indexOf('--runs');
@@ -40,7 +41,7 @@ for (let r = 0; r < RUNS; r++) variants.forEach(([, argv], k) => times[k]!.push(
 const q = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 console.log(
-  `startup bench: ${RUNS} interleaved runs, ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`,
+  `startup bench: ${RUNS} interleaved runs, ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}, NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? 'set' : 'unset'}, ${new Date().toISOString()}`,
 );
 const floor = q(times[0]!, 0.5);
 for (const [k, [name]] of variants.entries()) {
@@ -50,3 +51,4 @@ for (const [k, [name]] of variants.entries()) {
     `  ${name.padEnd(30)} median ${med.toFixed(1).padStart(6)} ms  p90 ${q(times[k]!, 0.9).toFixed(1).padStart(6)} ms${extra}`,
   );
 }
+againWithoutExtraCa();

@@ -42,6 +42,8 @@
 //                                                    f: its first regular file of at most max_bytes
 //                                                    by name (as find -maxdepth 1 -type f -size);
 //                                                    r: a regular file's bytes (none followed)
+//   W <id>                                           watch this mount namespace's table: say each
+//                                                    change (a mount, unmount, move or remount)
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
@@ -57,6 +59,7 @@
 //                           stat(1) %d prints it) or -errno
 //   K <id> ok <hex_lines|-> (the lines newline-separated) | K <id> err <errno> | K <id> hung
 //   V <id> ok <count | hex_name | hex_bytes | -> | V <id> err <errno> | V <id> hung
+//   W <id> ok (watching) | W <id> changed (the table changed since the last W line) | W <id> err <errno>
 //   t <id> <pid> <field>... (one per process) then T <id> done | T <id> hung <pid> (that process's
 //                           read passed its deadline; ask again after it) | T <id> err <errno>
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
@@ -1449,6 +1452,29 @@ static void mkdir_p(const char *dir) {
   }
 }
 
+// The mount table watch (W). proc(5): /proc/PID/mountinfo is pollable; after a mount, unmount,
+// move or remount in its mount namespace, poll(2) reports POLLPRI|POLLERR on an open descriptor
+// of it once (fs/proc_namespace.c, mounts_poll, which also re-arms it). The main loop polls it
+// beside stdin, so a watch costs no thread and no read: a steady host sends nothing. One watch per
+// helper; a second W moves it to the new id.
+static int table_fd = -1;
+static long table_id = -1;
+static void watch_table(const char *line) {
+  long id = -1;
+  char extra;
+  if (sscanf(line, "W %ld%c", &id, &extra) != 1 || id < 0) {
+    replyf("E %ld malformed request\n", id);
+    return;
+  }
+  if (table_fd < 0) table_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (table_fd < 0) {
+    replyf("W %ld err %d\n", id, errno);
+    return;
+  }
+  table_id = id;
+  replyf("W %ld ok\n", id);
+}
+
 int main(int argc, char **argv) {
   // Usage: enotconn-helper [--registry DIR] [--concurrency N]
   signal(SIGPIPE, SIG_IGN);
@@ -1478,8 +1504,9 @@ int main(int argc, char **argv) {
     main_wake_at = wait < 0 ? -1 : now_ms(CLOCK_MONOTONIC) + wait;
     pthread_mutex_unlock(&mu);
     if (idle) break;
-    struct pollfd fds[2] = {{open_now ? 0 : -1, POLLIN, 0}, {wake_fd[0], POLLIN, 0}};
-    if (poll(fds, 2, wait) < 0 && errno != EINTR) return 2;
+    struct pollfd fds[3] = {{open_now ? 0 : -1, POLLIN, 0}, {wake_fd[0], POLLIN, 0}, {table_fd, POLLPRI, 0}};
+    if (poll(fds, 3, wait) < 0 && errno != EINTR) return 2;
+    if (table_fd >= 0 && (fds[2].revents & (POLLPRI | POLLERR))) replyf("W %ld changed\n", table_id);
     if (fds[1].revents & POLLIN) {
       char drain[256];
       while (read(wake_fd[0], drain, sizeof drain) > 0) {}
@@ -1500,7 +1527,10 @@ int main(int argc, char **argv) {
       pthread_mutex_lock(&mu);
       while ((nl = memchr(start, '\n', have - (size_t)(start - buf))) != NULL) {
         *nl = '\0';
-        if (nl - start < LINE_MAX_BYTES) enqueue(start);
+        if (nl - start < LINE_MAX_BYTES) {
+          if (start[0] == 'W') watch_table(start);
+          else enqueue(start);
+        }
         start = nl + 1;
       }
       pthread_mutex_unlock(&mu);

@@ -290,6 +290,11 @@ export class FakeHost implements Host {
     return Promise.resolve(null);
   }
 
+  // Nothing watches the fake's table (as with the Node engine): callers read it every time.
+  mountTableMayHaveChanged(): boolean {
+    return true;
+  }
+
   // No native helper in the fake: path checks run the (faked) stat(1).
   statInHelper(): Promise<HelperStat | null> {
     return Promise.resolve(null);

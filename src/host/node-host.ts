@@ -341,6 +341,12 @@ export class NodeHost implements Host {
     return records;
   }
 
+  // Whether the mount table may have changed since the last call (the helper's watch, when running).
+  mountTableMayHaveChanged(): boolean {
+    if (this.root !== '') return true;
+    return this.runner?.mountTableMayHaveChanged() ?? true;
+  }
+
   async statInHelper(p: string, follow: boolean, timeoutMs: number): Promise<HelperStat | null> {
     const helper = p.startsWith('/') ? this.helper() : null;
     if (!helper) return null;

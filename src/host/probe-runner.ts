@@ -390,6 +390,37 @@ export class ProbeRunner {
     });
   }
 
+  // The mount table watch of the running helper (W): `armed` once it answered ok, `dirty` when the
+  // table may have changed since the caller last heard false.
+  private tableWatch: { child: ChildProcess; id: number; armed: boolean; dirty: boolean } | null = null;
+
+  // False only when the native helper has watched this process's mount table since the last call
+  // and saw no change (proc(5): mountinfo is pollable), so the caller may keep its parsed table.
+  // True otherwise: the Node child does not watch, the helper is not running or not armed yet, or
+  // it said `changed`. The first call that finds the helper running starts the watch; the call
+  // after it is armed still says true, for a change between the caller's last read and the arming.
+  mountTableMayHaveChanged(): boolean {
+    if (this.engine !== 'native') return true;
+    const child = this.liveChild();
+    if (!child) return true;
+    const w = this.tableWatch;
+    if (!w || w.child !== child) {
+      this.tableWatch = { child, id: this.nextId++, armed: false, dirty: true };
+      this.send(child, `W ${this.tableWatch.id}`);
+      return true;
+    }
+    if (!w.armed || !w.dirty) return !w.armed;
+    w.dirty = false;
+    return true;
+  }
+
+  private onTableWatch(id: number, what: string | undefined): void {
+    const w = this.tableWatch;
+    if (!w || w.id !== id) return;
+    if (what === 'ok') w.armed = true; // after `err` it never is: every call then says true
+    w.dirty = true;
+  }
+
   private send(child: ChildProcess, line: string): void {
     if (this.outChild !== child) this.flush();
     this.outChild = child;
@@ -513,6 +544,7 @@ export class ProbeRunner {
       // A released engine exiting after it drained says nothing about the current one's requests.
       if (this.child !== child && this.child !== null) return;
       this.child = null;
+      this.tableWatch = null;
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
         if (!p.answered) {
@@ -573,6 +605,7 @@ export class ProbeRunner {
     }
     const id = Number(f[1]);
     if (kind === 'D') return this.onRead(id, f);
+    if (kind === 'W') return this.onTableWatch(id, f[2]);
     if (kind === 'Q' || kind === 'S' || kind === 'K' || kind === 'V') return this.onFields(id, f);
     if (kind === 't' || kind === 'T') return this.onTable(id, f);
     if (kind === 'M') {

@@ -163,6 +163,11 @@ export interface Host {
   // (at most maxBytes, else EFBIG). Nothing is followed. null where there is no helper.
   viewInHelper(p: string, what: 'l' | 'f' | 'r', maxBytes: number, timeoutMs: number): Promise<HelperView | null>;
 
+  // False only when this host watched its own mount table (/proc/self/mountinfo) since the last
+  // call and saw no change: the native helper polls it (proc(5)). True otherwise, and always where
+  // nothing watches (the Node engine, fixtures): the caller then reads the table again.
+  mountTableMayHaveChanged(): boolean;
+
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   spawnProcess(argv: readonly string[], opts?: SpawnOptions): SpawnedProcess;
   probe(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<ProbeResult[]>;

@@ -151,13 +151,14 @@ export class WatchLoop {
     this.recordRecipes();
   }
 
-  // The watched mounts, from a mount table parsed only when its bytes changed since the last cycle
-  // (a steady host re-reads the same text every interval; comparing it costs far less than
-  // parsing and matching it again).
+  // The watched mounts, from a mount table read only when the host says it may have changed (the
+  // native helper polls it: a steady host then reads nothing) and parsed only when its bytes
+  // changed since the last cycle (comparing costs far less than parsing and matching again).
   private async watchedMounts(): Promise<Map<string, MountInfo>> {
     const { host, config } = this.d;
-    const text = (await host.readText(host.proc('self', 'mountinfo'))) ?? '';
     const managed = [...this.d.supervisors.keys()].join('\0');
+    if (this.table && this.table.managed === managed && !host.mountTableMayHaveChanged()) return this.table.watched;
+    const text = (await host.readText(host.proc('self', 'mountinfo'))) ?? '';
     if (this.table && this.table.text === text && this.table.managed === managed) return this.table.watched;
     const all = text === '' ? [] : parseMountinfo(text);
     // Only the top mount at a mountpoint can be probed; a lower one is hidden by it.

@@ -203,6 +203,45 @@ test('denied is not a fault: no incident', async (t) => {
   assert.equal(s.store.listIncidents().length, 0);
 });
 
+test('the mount table is read again only when the host says it may have changed, and a new mount is then watched', async (t) => {
+  const s = setup(t, 'observe: { include: ["/mnt/**", "/other"] }\nheal: { policy: off }\n', () =>
+    assert.fail('heal policy off'),
+  );
+  s.probes[MP] = HEALTHY;
+  const file = path.join(s.host.root, 'proc/self/mountinfo');
+  let reads = 0;
+  const readText = s.host.readText.bind(s.host);
+  s.host.readText = (p, max) => {
+    if (p === file) reads++;
+    return readText(p, max);
+  };
+  let changed = false; // what the helper's watch would say
+  let asked = 0;
+  s.host.mountTableMayHaveChanged = () => {
+    asked++;
+    const c = changed;
+    changed = false;
+    return c;
+  };
+  await s.loop.cycle();
+  assert.equal(reads, 1, 'the first cycle reads the table');
+  assert.equal(asked, 0, 'with no table yet, the host is not asked');
+  // A mount appears, but the host's watch has not said so: the loop keeps its table...
+  fs.appendFileSync(file, '62 1 0:63 / /mnt/y rw - fuse.sshfs u@h:/y rw\n');
+  s.probes['/mnt/y'] = HEALTHY;
+  await s.loop.cycle();
+  await s.loop.cycle();
+  assert.equal(reads, 1);
+  assert.equal(asked, 2);
+  assert.deepEqual([...s.state.mounts.keys()].sort(), [MP, '/other']);
+  // ...and reads it, and watches the new mount, in the first cycle after the watch says changed.
+  changed = true;
+  await s.loop.cycle();
+  assert.equal(reads, 2);
+  assert.deepEqual([...s.state.mounts.keys()].sort(), [MP, '/mnt/y', '/other']);
+  assert.equal(s.state.mounts.get('/mnt/y')?.state, 'healthy');
+});
+
 test('globs: * stays in one path segment, ** crosses them', () => {
   assert.ok(globToRegExp('/mnt/*').test('/mnt/a'));
   assert.ok(!globToRegExp('/mnt/*').test('/mnt/a/b'));
