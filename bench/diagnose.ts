@@ -117,5 +117,5 @@ try {
   for (const c of idle) if (c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
   fs.rmSync(dir, { recursive: true, force: true });
 }
-againWithoutExtraCa();
+await againWithoutExtraCa();
 process.exit(0);

@@ -217,4 +217,4 @@ try {
   }
   fs.rmSync(dir, { recursive: true, force: true });
 }
-againWithoutExtraCa();
+await againWithoutExtraCa();

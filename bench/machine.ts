@@ -1,7 +1,7 @@
 // What every bench prints beside its figures: the CLI it times (the npm bundle the user runs, as
 // `enotconn` from package.json's bin), the machine, and the load average at the moment of a figure
 // (other work on a shared machine moves the numbers; the reader can judge).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,11 +35,19 @@ export function median(xs: readonly number[]): number {
 // both figures. Why: with it set, every Node start (`node -e 0` included) reads and parses that CA
 // bundle before any script runs (Node's crypto init); measured here on 2026-12-01, `node -e 0` took
 // 61 ms with it and 22 ms without. This sandbox sets it; a host's default environment and
-// enotconn's systemd unit do not. The second pass is the figure such a host sees.
-export function againWithoutExtraCa(): void {
+// enotconn's systemd unit do not. The second pass is the figure such a host sees. It starts once
+// this process has reaped the daemons and sleepers it killed: left as zombies, they were rows in
+// the second pass's process-table walks (2,000 of them in diagnose's).
+export async function againWithoutExtraCa(): Promise<void> {
   if (!process.env.NODE_EXTRA_CA_CERTS) return;
+  const children = `/proc/self/task/${process.pid}/children`;
+  for (let i = 0; i < 250 && fs.readFileSync(children, 'utf8').trim() !== ''; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
   console.log('\n# the same bench again, with NODE_EXTRA_CA_CERTS unset (a default environment)\n');
-  spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env });
+  await new Promise((resolve) =>
+    spawn(process.execPath, process.argv.slice(1), { stdio: 'inherit', env }).on('exit', resolve),
+  );
 }

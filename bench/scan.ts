@@ -249,5 +249,5 @@ async function main(): Promise<void> {
 }
 
 await main();
-againWithoutExtraCa();
+await againWithoutExtraCa();
 process.exit(0);

@@ -51,4 +51,4 @@ for (const [k, [name]] of variants.entries()) {
     `  ${name.padEnd(30)} median ${med.toFixed(1).padStart(6)} ms  p90 ${q(times[k]!, 0.9).toFixed(1).padStart(6)} ms${extra}`,
   );
 }
-againWithoutExtraCa();
+await againWithoutExtraCa();
