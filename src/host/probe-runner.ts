@@ -409,7 +409,8 @@ export class ProbeRunner {
       this.send(child, `W ${this.tableWatch.id}`);
       return true;
     }
-    if (!w.armed || !w.dirty) return !w.armed;
+    if (!w.armed) return true;
+    if (!w.dirty) return false;
     w.dirty = false;
     return true;
   }
