@@ -863,14 +863,6 @@ static char *run_kmsg(struct req *r, size_t *len) {
   return b.p;
 }
 
-struct dirent64_hdr { // what getdents64(2) returns, before the name
-  uint64_t ino;
-  int64_t off;
-  unsigned short reclen;
-  unsigned char type;
-  char name[];
-};
-
 // The checks that prove a heal (heal/validate.ts), on a thread that is abandoned if the fresh
 // mount hangs: no `ls`, `find` or `sha256sum` process each. Nothing is followed: the directory is
 // opened O_NOFOLLOW, a candidate file is lstat'ed, the file read is opened O_NOFOLLOW and must be a
@@ -901,28 +893,33 @@ static char *run_view(struct req *r, size_t *len) {
     if (fd >= 0) close(fd);
     if (!e && got == 0) sb_add(&b, "-", 1);
   } else {
+    // fdopendir of the O_NOFOLLOW descriptor: opendir(3) would follow a symlink put there.
     int fd = open(r->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) e = errno;
-    long count = 0;
-    char best[256] = "", buf[8192];
-    while (!e) {
-      long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
-      if (n < 0) e = errno;
-      if (n <= 0) break;
-      for (long off = 0; off < n;) {
-        struct dirent64_hdr *d = (struct dirent64_hdr *)(buf + off);
-        off += d->reclen;
-        if (strcmp(d->name, ".") == 0 || strcmp(d->name, "..") == 0) continue;
-        count++;
-        if (r->view != 'f' || (d->type != DT_REG && d->type != DT_UNKNOWN)) continue;
-        if (best[0] && strcmp(d->name, best) >= 0) continue;
-        struct stat st;
-        if (fstatat(fd, d->name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) || st.st_size > r->max_bytes)
-          continue;
-        snprintf(best, sizeof best, "%s", d->name);
-      }
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+      e = errno;
+      if (fd >= 0) close(fd);
     }
-    if (fd >= 0) close(fd);
+    long count = 0;
+    char best[256] = "";
+    while (!e) {
+      errno = 0;
+      struct dirent *de = readdir(d);
+      if (!de) {
+        e = errno; // 0 at the end
+        break;
+      }
+      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+      count++;
+      if (r->view != 'f' || (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)) continue;
+      if (best[0] && strcmp(de->d_name, best) >= 0) continue;
+      struct stat st;
+      if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+          st.st_size > r->max_bytes)
+        continue;
+      snprintf(best, sizeof best, "%s", de->d_name);
+    }
+    if (d) closedir(d);
     if (!e && r->view == 'l') {
       char num[24];
       sb_add(&b, num, (size_t)snprintf(num, sizeof num, "%ld", count));
