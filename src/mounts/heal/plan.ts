@@ -88,12 +88,19 @@ export function isFuse(m: Pick<MountInfo, 'type'>): boolean {
   return m.type === 'fuse' || m.type === 'fuseblk';
 }
 
+// The user a command runs as (runAsArgv): a mount's owner.
+export interface RunAsOwner {
+  uid: number;
+  gid: number;
+  user?: string | undefined;
+}
+
 // The argv that runs `argv` as uid:gid with the owner's supplementary groups and a reset
 // environment (util-linux setpriv, by absolute path), or argv itself when heal already runs as
 // that user. Never root on the owner's behalf.
 export function runAsArgv(
   argv: readonly string[],
-  owner: { uid: number; gid: number; user?: string | undefined },
+  owner: RunAsOwner,
   selfUid: number,
   setpriv: string = DEFAULT_PROGRAMS.setpriv,
 ): string[] {

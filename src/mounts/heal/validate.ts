@@ -9,7 +9,7 @@ import type { MountInfo } from '../mountinfo/parse.js';
 import { mountKey } from '../scan.js';
 import type { Recipe, RecipeSample } from './recipe.js';
 import { program } from '../../host/programs.js';
-import { isFuse, runAsArgv } from './plan.js';
+import { isFuse, runAsArgv, type RunAsOwner } from './plan.js';
 
 const CHECK_TIMEOUT_MS = 5_000;
 const SAMPLE_MAX_BYTES = 1024 * 1024;
@@ -47,7 +47,7 @@ const ERRNO_TEXT: Array<[RegExp, ProbeState, string]> = [
 export async function probeMount(
   host: Host,
   mount: MountInfo,
-  owner: { uid: number; gid: number; user?: string } | null,
+  owner: RunAsOwner | null,
   timeoutMs: number,
   keySuffix = '',
 ): Promise<Validation['probe']> {
@@ -94,7 +94,7 @@ export function localSourceDir(recipe: Pick<Recipe, 'backend' | 'source'>, mount
 async function sha256As(
   host: Host,
   file: string,
-  owner: { uid: number; gid: number; user?: string } | null,
+  owner: RunAsOwner | null,
 ): Promise<{ sha256: string | null; error: string }> {
   const v = asSelf(host, owner) ? await host.viewInHelper(file, 'r', SAMPLE_MAX_BYTES, CHECK_TIMEOUT_MS) : null;
   if (v) {
@@ -117,11 +117,7 @@ function asSelf(host: Host, owner: { uid: number } | null): boolean {
 }
 
 // The first regular file of at most 1 MiB directly in `dir`, by name (run as `owner` when given).
-async function firstFile(
-  host: Host,
-  dir: string,
-  owner: { uid: number; gid: number; user?: string } | null,
-): Promise<string | null> {
+async function firstFile(host: Host, dir: string, owner: RunAsOwner | null): Promise<string | null> {
   const v = asSelf(host, owner) ? await host.viewInHelper(dir, 'f', SAMPLE_MAX_BYTES, CHECK_TIMEOUT_MS) : null;
   if (v) return v.timedOut || v.errno !== null || v.data.length === 0 ? null : v.data.toString('utf8');
   const base = [
@@ -176,7 +172,7 @@ export async function validateMount(
 async function listMount(
   host: Host,
   mp: string,
-  owner: { uid: number; gid: number; user?: string },
+  owner: RunAsOwner,
 ): Promise<{ listed: true; entries: number } | { listed: false; error: string }> {
   const v = asSelf(host, owner) ? await host.viewInHelper(mp, 'l', 0, CHECK_TIMEOUT_MS) : null;
   if (v) {
@@ -191,12 +187,7 @@ async function listMount(
   return { listed: true, entries: ls.stdout.split('\n').filter((l) => l !== '').length };
 }
 
-async function checkSample(
-  host: Host,
-  mount: MountInfo,
-  recipe: Recipe,
-  owner: { uid: number; gid: number; user?: string },
-): Promise<SampleCheck> {
+async function checkSample(host: Host, mount: MountInfo, recipe: Recipe, owner: RunAsOwner): Promise<SampleCheck> {
   const recorded: RecipeSample | undefined = recipe.sample;
   if (recorded) {
     const got = await sha256As(host, path.join(mount.mountpoint, recorded.path), owner);
