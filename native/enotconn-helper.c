@@ -44,6 +44,13 @@
 //                                                    r: a regular file's bytes (none followed)
 //   W <id>                                           watch this mount namespace's table: say each
 //                                                    change (a mount, unmount, move or remount)
+//   O <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <lo_us> <hi_us> <hex_path>
+//                                                    a quiet probe: as P, but a healthy answer with
+//                                                    lo_us <= latency < hi_us is left out (the
+//                                                    caller knows the mount is healthy in that band)
+//   Z <id> <le_us,...|->                             a barrier: answered once every O before it has
+//                                                    been answered, left out or abandoned; le_us: the
+//                                                    caller's histogram buckets (µs, ascending)
 // Replies:
 //   P <id> ok <latency_us> | P <id> err <errno> <s|l> <latency_us> | H <id> (deadline passed)
 //   B <id> <since_ms>       another live process holds a probe of this mount; none was started
@@ -60,6 +67,9 @@
 //   K <id> ok <hex_lines|-> (the lines newline-separated) | K <id> err <errno> | K <id> hung
 //   V <id> ok <count | hex_name | hex_bytes | -> | V <id> err <errno> | V <id> hung
 //   W <id> ok (watching) | W <id> changed (the table changed since the last W line) | W <id> err <errno>
+//   O: as P (P, H, B lines); Z <id> done <n> <count:sum_us,...>: of the O lines between the last Z
+//                           and this one, n were left out; per bucket (and +Inf), how many and
+//                           their latencies' sum
 //   t <id> <pid> <field>... (one per process) then T <id> done | T <id> hung <pid> (that process's
 //                           read passed its deadline; ask again after it) | T <id> err <errno>
 // When stdin closes, the helper exits once every thread, abandoned ones included, has returned.
@@ -101,6 +111,7 @@
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 20000
+#define PATH_CAP (PATH_MAX_BYTES / 2 + 64) // the longest path a request may carry, with its NUL
 #define PATH_MAX_BYTES 8192
 #define MAX_THREADS 1024
 // A probe still running after SLOW_MS no longer counts against the concurrency: it is on a slow
@@ -120,8 +131,9 @@ struct req {
   long uid, gid;
   long max_bytes;                      // read, view: the most bytes; kmsg: the most records
   char hash[48];
-  char path[PATH_MAX_BYTES / 2 + 64];
-  char path2[PATH_MAX_BYTES / 2 + 64]; // graft: the destination inside the target namespace
+  // Allocated to their length (a request waits in the queue: a watch cycle queues one per mount).
+  char *path;
+  char *path2; // graft, bind: the destination (inside the target namespace for a graft), or NULL
   long pid;                            // graft: a process in the target mount namespace
   unsigned long ns_ino;                // graft: the inode of that mount namespace, as planned
   long src_major, src_minor;           // graft: the fresh mount's device (-1: not checked)
@@ -139,6 +151,9 @@ struct req {
   int64_t started_ms; // when its thread started
   int timed_out;      // the deadline passed and `H`/`D hung` was sent; the thread is abandoned
   int claimed;        // holds the registry lock for `hash`
+  int quiet;          // O: a healthy answer within [lo_us, hi_us) is left out
+  long long lo_us, hi_us;
+  uint64_t seq;       // O: its place among the quiet probes, for the barriers (Z)
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -160,6 +175,39 @@ static int wake_fd[2];    // a thread writes a byte when the main loop should lo
 static int reg_fd = -1;   // the registry directory, or -1 without one
 static int lock_fd = -1;  // <registry>/probes.lock
 static char my_start[32];
+
+#define MAX_BUCKETS 32
+struct lats {
+  int64_t *v;
+  size_t n, cap;
+};
+
+// Quiet probes (O) and their barriers (Z). A steady host's watch cycle sends one O per mount and
+// one Z: only the mounts whose answer changed cross the pipe, and Z says when the rest were done.
+struct barrier {
+  struct barrier *next;
+  long id;
+  uint64_t need;  // every O with seq < need must be done
+  long remaining; // of those, the ones not done yet
+  struct lats left_out; // the latencies of those that were left out
+  long long le_us[MAX_BUCKETS]; // the caller's histogram buckets (upper bounds, ascending)
+  int buckets;
+};
+static struct barrier *barriers;  // oldest first; each completes no later than the next
+static uint64_t quiet_seq;        // O requests accepted so far
+static long quiet_open;           // accepted and not done
+static struct lats unassigned; // left out before their barrier arrived
+
+static void lats_add(struct lats *l, int64_t v) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    int64_t *nv = realloc(l->v, cap * sizeof *nv);
+    if (!nv) return; // the barrier's count then differs, and the caller trusts none of its batch
+    l->v = nv;
+    l->cap = cap;
+  }
+  l->v[l->n++] = v;
+}
 
 static int64_t now_ms(int clock) {
   struct timespec ts;
@@ -388,8 +436,8 @@ static void probe_as(long uid, long gid, const char *path, const char *random_pa
 
 
 // Run one request on this thread; the reply line goes to `line` (at most `cap` bytes).
-static size_t run_probe(struct req *r, char *line, size_t cap, int64_t *lat_out) {
-  char random_path[sizeof r->path + 48];
+static size_t run_probe(struct req *r, char *line, size_t cap, int64_t *lat_out, int *err_out) {
+  char random_path[PATH_CAP + 48];
   uint64_t rnd = 0;
   if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) rnd ^= (uint64_t)now_us() * 2654435761u;
   snprintf(random_path, sizeof random_path, "%s%s.enotconn-probe-%016llx", r->path,
@@ -402,6 +450,7 @@ static size_t run_probe(struct req *r, char *line, size_t cap, int64_t *lat_out)
     probe_here(r->path, random_path, &o);
   int64_t lat = now_us() - t0;
   *lat_out = lat;
+  *err_out = o.err;
   int n = o.err == 0 ? snprintf(line, cap, "P %ld ok %lld\n", r->id, (long long)lat)
                      : snprintf(line, cap, "P %ld err %d %c %lld\n", r->id, o.err, o.sys, (long long)lat);
   return (size_t)n;
@@ -777,7 +826,7 @@ static char *run_stat(struct req *r, size_t *len) {
   if (r->follow) {
     stat_item(&b, r->path, 1);
   } else {
-    char prefix[sizeof r->path];
+    char prefix[PATH_CAP];
     size_t n = strlen(r->path);
     int ok = stat_item(&b, "/", 0);
     for (size_t i = 2; ok && i <= n; i++) {
@@ -1169,12 +1218,82 @@ static char reply_letter(enum kind k) {
 
 static void free_req(struct req *r) {
   free(r->words);
+  free(r->path);
+  free(r->path2);
   free(r);
 }
 
 static void wake_main(void) {
   char b = 1;
   if (write(wake_fd[1], &b, 1) < 0) { /* the pipe is full: the loop is awake anyway */ }
+}
+
+// Answer the barriers whose quiet probes are all done, oldest first. Called with `mu` held.
+static void answer_barriers(void) {
+  while (barriers && barriers->remaining == 0) {
+    struct barrier *b = barriers;
+    barriers = b->next;
+    // Per bucket (le_us[i-1] < v <= le_us[i], then +Inf): how many were left out, and their sum.
+    long long count[MAX_BUCKETS + 1] = {0}, sum[MAX_BUCKETS + 1] = {0};
+    for (size_t i = 0; i < b->left_out.n; i++) {
+      int k = 0;
+      while (k < b->buckets && b->left_out.v[i] > b->le_us[k]) k++;
+      count[k]++;
+      sum[k] += b->left_out.v[i];
+    }
+    char line[64 + (MAX_BUCKETS + 1) * 42];
+    int len = snprintf(line, sizeof line, "Z %ld done %zu ", b->id, b->left_out.n);
+    for (int k = 0; k <= b->buckets; k++)
+      len += snprintf(line + len, sizeof line - (size_t)len, "%s%lld:%lld", k ? "," : "", count[k], sum[k]);
+    line[len++] = '\n';
+    reply(line, (size_t)len);
+    free(b->left_out.v);
+    free(b);
+  }
+}
+
+// A quiet probe is done (answered, left out, refused as busy or abandoned): the barriers after it
+// wait for one fewer. Called with `mu` held, after its own line was written.
+static void quiet_done(const struct req *r) {
+  if (!r->quiet) return;
+  quiet_open--;
+  for (struct barrier *b = barriers; b; b = b->next)
+    if (r->seq < b->need) b->remaining--;
+  answer_barriers();
+}
+
+// A barrier (Z): answered at once when no quiet probe is open, else once the open ones are done.
+static void add_barrier(const char *line) {
+  long id = -1;
+  char csv[MAX_BUCKETS * 21 + 2];
+  struct barrier *b = calloc(1, sizeof *b);
+  int ok = b && sscanf(line, "Z %ld %660s", &id, csv) == 2 && id >= 0 && strlen(line) < 700;
+  if (ok && strcmp(csv, "-") != 0) {
+    // The buckets: ascending positive integers (µs), comma-separated.
+    for (char *c = csv; ok && *c;) {
+      char *end;
+      long long v = strtoll(c, &end, 10);
+      ok = end != c && v > 0 && b->buckets < MAX_BUCKETS && (b->buckets == 0 || v > b->le_us[b->buckets - 1]) &&
+           (*end == ',' ? end[1] != '\0' : *end == '\0');
+      if (ok) b->le_us[b->buckets++] = v;
+      c = *end == ',' ? end + 1 : end;
+    }
+  }
+  if (!ok) {
+    if (id < 0) sscanf(line, "Z %ld", &id);
+    replyf("E %ld malformed request\n", id);
+    free(b);
+    return;
+  }
+  b->id = id;
+  b->need = quiet_seq;
+  b->remaining = quiet_open;
+  b->left_out = unassigned; // barriers come in order: those were sent before this one
+  memset(&unassigned, 0, sizeof unassigned);
+  struct barrier **pp = &barriers;
+  while (*pp) pp = &(*pp)->next;
+  *pp = b;
+  answer_barriers();
 }
 
 static void *pool_thread(void *arg) {
@@ -1203,8 +1322,9 @@ static void *pool_thread(void *arg) {
         answering++;
         pthread_mutex_unlock(&mu);
         replyf("B %ld %lld\n", r->id, (long long)since);
-        free_req(r);
         pthread_mutex_lock(&mu);
+        quiet_done(r);
+        free_req(r);
         answering--;
         if (!input_open && !queue_head) wake_main();
         continue;
@@ -1225,8 +1345,9 @@ static void *pool_thread(void *arg) {
     char *line = small;
     size_t len = 0;
     int64_t lat = 0;
+    int err = -1;
     if (r->kind == PROBE) {
-      len = run_probe(r, small, sizeof small, &lat);
+      len = run_probe(r, small, sizeof small, &lat, &err);
     } else if (r->kind == GRAFT) {
       len = run_graft(r, small, sizeof small);
     } else if (r->kind == BIND) {
@@ -1257,11 +1378,25 @@ static void *pool_thread(void *arg) {
     answering++;
     pthread_mutex_unlock(&mu);
     if (r->kind == PROBE) unclaim(r, late);
-    if (!late) reply(line, len);
-    else if (r->kind == PROBE && r->hash[0] != '-') replyf("U %s %lld\n", r->hash, (long long)lat);
+    // A quiet probe's healthy answer in its band is left out: the caller already knows it.
+    int left_out = !late && r->quiet && err == 0 && lat >= r->lo_us && lat < r->hi_us;
+    if (left_out) {
+      // Counted by the first barrier after it, so each Z line counts exactly the O lines before it
+      // that it answers for (a barrier waiting on a hung mount does not count the next cycle's).
+      pthread_mutex_lock(&mu);
+      struct barrier *b = barriers;
+      while (b && b->need <= r->seq) b = b->next;
+      lats_add(b ? &b->left_out : &unassigned, lat);
+      pthread_mutex_unlock(&mu);
+    } else if (!late) {
+      reply(line, len);
+    } else if (r->kind == PROBE && r->hash[0] != '-') {
+      replyf("U %s %lld\n", r->hash, (long long)lat);
+    }
     if (line != small) free(line);
-    free_req(r);
     pthread_mutex_lock(&mu);
+    if (!late) quiet_done(r); // an abandoned one was done at its deadline
+    free_req(r);
     answering--;
     if (late) {
       // An abandoned thread was replaced when it passed its deadline: it leaves now.
@@ -1325,6 +1460,7 @@ static int check_deadlines(void) {
       if (r->kind == PROBE) {
         record_stuck(r);
         replyf("H %ld\n", r->id);
+        quiet_done(r);
       } else if (r->kind == TABLE) {
         replyf("T %ld hung %ld\n", r->id, r->cur_pid);
       } else {
@@ -1343,11 +1479,19 @@ static void enqueue(char *line) {
   struct req *r = calloc(1, sizeof *r);
   if (!r) return;
   char hexpath[PATH_MAX_BYTES + 4];
+  static char path[PATH_CAP], path2[PATH_CAP]; // parsed here, then copied to their length (main thread only)
+  path[0] = path2[0] = '\0';
   int ok = 0;
   if (line[0] == 'P') {
     r->kind = PROBE;
     ok = sscanf(line, "P %ld %ld %ld %ld %47s %8195s", &r->id, &r->timeout_ms, &r->uid, &r->gid, r->hash, hexpath) == 6;
     ok = ok && (r->uid < 0 || r->gid >= 0);
+  } else if (line[0] == 'O') {
+    r->kind = PROBE;
+    r->quiet = 1;
+    ok = sscanf(line, "O %ld %ld %ld %ld %47s %lld %lld %8195s", &r->id, &r->timeout_ms, &r->uid, &r->gid, r->hash,
+                &r->lo_us, &r->hi_us, hexpath) == 8;
+    ok = ok && (r->uid < 0 || r->gid >= 0) && r->lo_us >= 0 && r->hi_us > r->lo_us;
   } else if (line[0] == 'R') {
     r->kind = READ;
     ok = sscanf(line, "R %ld %ld %ld %8195s", &r->id, &r->timeout_ms, &r->max_bytes, hexpath) == 4;
@@ -1365,7 +1509,7 @@ static void enqueue(char *line) {
     r->src_major = r->src_minor = -1;
     if (ok && strcmp(dev, "-") != 0) ok = sscanf(dev, "%ld:%ld", &r->src_major, &r->src_minor) == 2;
     ok = ok && r->pid > 0 && r->ns_ino > 0 && (r->attrs & ~0xFULL) == 0 && r->stale_mnt >= -1 &&
-         unhex(hexdst, r->path2, sizeof r->path2) == 0 && r->path2[0] == '/';
+         unhex(hexdst, path2, sizeof path2) == 0 && path2[0] == '/';
     strcpy(r->hash, "-");
   } else if (line[0] == 'M') {
     r->kind = BIND;
@@ -1377,7 +1521,7 @@ static void enqueue(char *line) {
       r->want[i] = strcmp(w[i], "-") == 0 ? -1 : strtoll(w[i], &end, 10);
       if (strcmp(w[i], "-") != 0 && (*end != '\0' || r->want[i] < 0)) ok = 0;
     }
-    ok = ok && (r->ro == 0 || r->ro == 1) && unhex(hexdst, r->path2, sizeof r->path2) == 0 && r->path2[0] == '/';
+    ok = ok && (r->ro == 0 || r->ro == 1) && unhex(hexdst, path2, sizeof path2) == 0 && path2[0] == '/';
     strcpy(r->hash, "-");
   } else if (line[0] == 'S') {
     r->kind = STAT;
@@ -1419,7 +1563,12 @@ static void enqueue(char *line) {
   }
   // A registry name is a file name of ours, never a path or a dot file.
   if (ok && (strchr(r->hash, '/') != NULL || r->hash[0] == '.')) ok = 0;
-  ok = ok && r->timeout_ms > 0 && unhex(hexpath, r->path, sizeof r->path) == 0 && r->path[0] == '/';
+  ok = ok && r->timeout_ms > 0 && unhex(hexpath, path, sizeof path) == 0 && path[0] == '/';
+  if (ok) {
+    r->path = strdup(path);
+    r->path2 = path2[0] ? strdup(path2) : NULL;
+    ok = r->path != NULL && (path2[0] == '\0' || r->path2 != NULL);
+  }
   if (!ok) {
     long id = -1;
     sscanf(line + (line[0] ? 1 : 0), " %ld", &id);
@@ -1428,6 +1577,10 @@ static void enqueue(char *line) {
     return;
   }
   r->phase = QUEUED;
+  if (r->quiet) {
+    r->seq = quiet_seq++;
+    quiet_open++;
+  }
   if (queue_tail) queue_tail->next = r;
   else queue_head = r;
   queue_tail = r;
@@ -1526,6 +1679,7 @@ int main(int argc, char **argv) {
         *nl = '\0';
         if (nl - start < LINE_MAX_BYTES) {
           if (start[0] == 'W') watch_table(start);
+          else if (start[0] == 'Z') add_barrier(start);
           else enqueue(start);
         }
         start = nl + 1;

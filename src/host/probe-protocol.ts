@@ -4,9 +4,13 @@
 //   P <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <hex_path>      probe
 //   R <id> <timeout_ms> <max_bytes> <hex_path>                         bounded read
 //   L <id> <timeout_ms> <hex_path>                                     bounded readlink
+//   O <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <lo_us> <hi_us> <hex_path>  quiet probe (helper)
+//   Z <id>                                                             barrier after quiet probes
 // Replies: `P <id> ok <us>`, `P <id> err <errno> <s|l> <us>`, `H <id>` (deadline passed),
 // `B <id> <since_ms>` (another live process holds a probe of this mount), `U <key_hash> <us>`
-// (an abandoned probe returned), `D <id> ok <hex>`, `D <id> err <errno>`, `D <id> hung`, `E <id> <why>`.
+// (an abandoned probe returned), `D <id> ok <hex>`, `D <id> err <errno>`, `D <id> hung`, `E <id> <why>`,
+// `Z <id> done <n> <sum_us>` (of the quiet probes between the last Z and this one, n were left out,
+// their latencies summing to sum_us).
 
 // A request for one probe.
 export interface ProbeRequest {
@@ -33,6 +37,17 @@ export function probeIds(target: { uid?: number; gid?: number }, selfUid: number
 // The probe request line for `r` (`hexPath`: its path already hex-encoded, when the caller keeps it).
 export function probeLine(r: ProbeRequest, hexPath: string = toHex(r.path)): string {
   return `P ${r.id} ${Math.max(1, Math.round(r.timeoutMs))} ${r.uid} ${r.gid} ${r.hash} ${hexPath}`;
+}
+
+// The native helper's quiet probe (O): as `probeLine`, but a healthy answer whose latency lies in
+// [band[0], band[1]) µs is left out; a barrier (`Z <id>`) says when the ones sent before it are done.
+export function quietProbeLine(
+  r: ProbeRequest,
+  band: readonly [number, number],
+  hexPath: string = toHex(r.path),
+): string {
+  const [lo, hi] = band.map((n) => Math.max(0, Math.round(n))) as [number, number];
+  return `O ${r.id} ${Math.max(1, Math.round(r.timeoutMs))} ${r.uid} ${r.gid} ${r.hash} ${lo} ${Math.max(hi, lo + 1)} ${hexPath}`;
 }
 
 // The process table request line (the helper's T): every process above `afterPid`, and at most

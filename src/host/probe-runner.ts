@@ -3,7 +3,7 @@ import path from 'node:path';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
 import type { PidRange } from './pid-ranges.js';
 import { takeEarlyEngine, type EarlyProbe, type EarlyTable } from './probe-early.js';
-import { probeIds, probeLine, readLine, tableLine, toHex, type ReadRequest } from './probe-protocol.js';
+import { probeIds, probeLine, quietProbeLine, readLine, tableLine, toHex, type ReadRequest } from './probe-protocol.js';
 import { registryName } from './stuck-registry.js';
 import type {
   BindTreeRequest,
@@ -36,6 +36,7 @@ interface Pending {
   resolve: (r: ProbeResult) => void;
   deadline: number; // performance.now() by which the engine must answer, else the runner says hung
   answered: boolean; // resolved by the runner's own deadline; the engine's late answer frees the key
+  quiet: boolean; // sent as the helper's quiet probe (O): a barrier (Z) resolves it when left out
 }
 
 type TableEnd = { done: true } | { hung: number } | { lost: true };
@@ -82,6 +83,11 @@ export class ProbeRunner {
   // starts a probe per mount each cycle; one pipe write each was its largest single CPU cost).
   private outBuf: string[] = [];
   private outChild: ChildProcess | null = null;
+  // Quiet probes in outBuf, and the barrier sent after each batch of them: Z id → their ids.
+  private quietIds: number[] = [];
+  private quietBuckets = '-'; // the buckets the next barrier asks for (µs, comma-separated)
+  private readonly barriers = new Map<number, number[]>();
+  private quietRefused = false; // an older helper answered O with E: plain probes from then on
   readonly engine: ProbeEngineName;
   private readonly helper: string | null;
   orphans = 0; // probes that timed out and never returned, in this process's lifetime
@@ -120,16 +126,27 @@ export class ProbeRunner {
     this.keyByHash.set(hash, target.key);
     return new Promise((resolve) => {
       const deadline = performance.now() + opts.timeoutMs + ENGINE_SLACK_MS;
-      const p: Pending = { target, key: target.key, timeoutMs: opts.timeoutMs, resolve, deadline, answered: false };
+      const band = this.engine === 'native' && !this.quietRefused ? target.unchangedBandUs : undefined;
+      const p: Pending = {
+        target,
+        key: target.key,
+        timeoutMs: opts.timeoutMs,
+        resolve,
+        deadline,
+        answered: false,
+        quiet: band !== undefined,
+      };
       this.waiting++;
       this.armWatchdog(deadline);
       this.pending.set(id, p);
-      const ids = probeIds(target, MY_UID);
-      const line = probeLine(
-        { id, timeoutMs: opts.timeoutMs, ...ids, hash, path: target.path },
-        this.hexOf(target.path),
+      const req = { id, timeoutMs: opts.timeoutMs, ...probeIds(target, MY_UID), hash, path: target.path };
+      const hex = this.hexOf(target.path);
+      if (band !== undefined) this.quietBuckets = opts.latencyBucketsUs?.map((b) => Math.round(b)).join(',') || '-';
+      this.send(
+        child,
+        band !== undefined ? quietProbeLine(req, band, hex) : probeLine(req, hex),
+        band !== undefined ? id : undefined,
       );
-      this.send(child, line);
     });
   }
 
@@ -422,19 +439,64 @@ export class ProbeRunner {
     w.dirty = true;
   }
 
-  private send(child: ChildProcess, line: string): void {
+  private send(child: ChildProcess, line: string, quietId?: number): void {
     if (this.outChild !== child) this.flush();
     this.outChild = child;
     this.outBuf.push(line);
+    if (quietId !== undefined) this.quietIds.push(quietId);
     if (this.outBuf.length === 1) setImmediate(() => this.flush());
   }
 
+  // Write the buffered requests in one write; quiet probes are followed by one barrier.
   private flush(): void {
     const child = this.outChild;
     if (this.outBuf.length === 0 || !child) return;
+    if (this.quietIds.length > 0) {
+      const z = this.nextId++;
+      this.barriers.set(z, this.quietIds);
+      this.quietIds = [];
+      this.outBuf.push(`Z ${z} ${this.quietBuckets}`);
+    }
     const text = `${this.outBuf.join('\n')}\n`;
     this.outBuf = [];
     child.stdin?.write(text);
+  }
+
+  // A barrier's answer: the quiet probes sent before it that have no answer yet were left out,
+  // healthy in their band. The helper counts them per histogram bucket; a count that differs is a
+  // protocol fault, and they are reported unknown rather than healthy.
+  private onBarrier(id: number, f: string[]): void {
+    const ids = this.barriers.get(id);
+    if (!ids) return;
+    this.barriers.delete(id);
+    const leftOut: Pending[] = [];
+    for (const i of ids) {
+      const p = this.pending.get(i);
+      if (!p) continue;
+      this.pending.delete(i);
+      leftOut.push(p);
+    }
+    // Per bucket, `count:sum_us`: each left-out probe takes its bucket's mean, which lies in it.
+    const means: number[] = [];
+    for (const g of (f[4] ?? '').split(',')) {
+      const [c, sum] = g.split(':').map(Number) as [number, number];
+      for (let i = 0; i < c; i++) means.push(sum / c / 1000);
+    }
+    const exact = f[2] === 'done' && Number(f[3]) === leftOut.length && means.length === leftOut.length;
+    for (const [i, p] of leftOut.entries()) {
+      this.settled(p);
+      this.inFlight.delete(p.key);
+      this.keyByHash.delete(this.hashOf(p.key));
+      if (p.answered) {
+        this.onUnstuck?.(p.key); // the runner had given up on it; it returned after all
+        continue;
+      }
+      p.resolve(
+        exact
+          ? { state: 'healthy', latencyMs: means[i]!, unchanged: true }
+          : { state: 'unknown', errno: 'EPROTO', syscall: 'statfs', latencyMs: 0 },
+      );
+    }
   }
 
   // The running engine, whatever its concurrency (a read or graft never restarts it).
@@ -485,7 +547,15 @@ export class ProbeRunner {
       };
       const target = { key: e.key, path: e.path, ...(e.uid !== undefined ? { uid: e.uid, gid: e.gid } : {}) };
       const deadline = e.sentAt + e.timeoutMs + ENGINE_SLACK_MS;
-      this.pending.set(e.id, { target, key: e.key, timeoutMs: e.timeoutMs, resolve, deadline, answered: false });
+      this.pending.set(e.id, {
+        target,
+        key: e.key,
+        timeoutMs: e.timeoutMs,
+        resolve,
+        deadline,
+        answered: false,
+        quiet: false,
+      });
       this.waiting++;
       this.armWatchdog(deadline);
       this.inFlight.set(e.key, e.sentWallMs);
@@ -546,6 +616,8 @@ export class ProbeRunner {
       if (this.child !== child && this.child !== null) return;
       this.child = null;
       this.tableWatch = null;
+      this.barriers.clear();
+      this.quietIds = [];
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
         if (!p.answered) {
@@ -607,6 +679,8 @@ export class ProbeRunner {
     const id = Number(f[1]);
     if (kind === 'D') return this.onRead(id, f);
     if (kind === 'W') return this.onTableWatch(id, f[2]);
+    if (kind === 'Z') return this.onBarrier(id, f);
+    if (kind === 'E' && this.barriers.delete(id)) return; // an older helper: its O lines are refused too
     if (kind === 'Q' || kind === 'S' || kind === 'K' || kind === 'V') return this.onFields(id, f);
     if (kind === 't' || kind === 'T') return this.onTable(id, f);
     if (kind === 'M') {
@@ -631,6 +705,20 @@ export class ProbeRunner {
     }
     const p = this.pending.get(id);
     if (!p) return;
+    if (kind === 'E' && p.quiet) {
+      // An older helper without quiet probes: this one again as a plain probe, and no more quiet ones.
+      this.quietRefused = true;
+      p.quiet = false;
+      const req = {
+        id,
+        timeoutMs: p.timeoutMs,
+        ...probeIds(p.target, MY_UID),
+        hash: this.hashOf(p.key),
+        path: p.target.path,
+      };
+      if (this.child) this.send(this.child, probeLine(req, this.hexOf(p.target.path)));
+      return;
+    }
     if (kind === 'H') {
       // Timed out in the engine: hung. The key stays in flight until `U` (the probe returned).
       this.pending.delete(id);

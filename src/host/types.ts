@@ -8,7 +8,9 @@ export type ProbeState = 'healthy' | 'dead' | 'hung' | 'stale' | 'io-error' | 'd
 
 // A finding is data: the caller decides what a dead mount means.
 export type ProbeResult =
-  | { state: 'healthy'; latencyMs: number }
+  // unchanged: the engine left the answer out, as the target's unchangedBandUs allowed; latencyMs
+  // is then the mean of the answers left out with it in its histogram bucket (ProbeOptions).
+  | { state: 'healthy'; latencyMs: number; unchanged?: true }
   | {
       state: 'hung';
       timeoutMs: number;
@@ -32,11 +34,18 @@ export interface ProbeTarget {
   // (fs/fuse/dir.c fuse_allow_current_process), so root judges it as the owner.
   uid?: number;
   gid?: number;
+  // The caller knows the mount healthy with a latency in [lo, hi) µs: an engine that can may leave
+  // out such an answer (the native helper's quiet probe), which then resolves `unchanged`.
+  unchangedBandUs?: readonly [number, number];
 }
 
 export interface ProbeOptions {
   timeoutMs: number;
   concurrency: number;
+  // The histogram buckets (upper bounds, µs, ascending) the caller observes latencies in: an
+  // answer left out (unchangedBandUs) then carries the mean of the answers left out in its bucket,
+  // so the histogram's counts and sum stay exact.
+  latencyBucketsUs?: readonly number[];
 }
 
 export interface ExecOptions {

@@ -91,7 +91,7 @@ export function incidentJson(i: IncidentRow): Record<string, unknown> {
 // The request handler (exported for tests that call it without a socket).
 export function makeHandler(d: HttpDeps, policy: HostPolicy): http.RequestListener {
   return (req, res) => {
-    const send = (code: number, type: string, body: string, extra: Record<string, string> = {}): void => {
+    const send = (code: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void => {
       res.writeHead(code, {
         'content-type': type,
         'cache-control': 'no-store',
@@ -113,7 +113,7 @@ export function makeHandler(d: HttpDeps, policy: HostPolicy): http.RequestListen
     try {
       switch (url.pathname) {
         case '/metrics':
-          d.metrics.render().then(
+          d.metrics.renderBytes().then(
             (text) => send(200, d.metrics.contentType, text),
             (e: unknown) => send(500, 'text/plain; charset=utf-8', `${(e as Error).message}\n`),
           );

@@ -15,7 +15,7 @@ import type { Alerter } from './alerts.js';
 import type { WatchConfig } from './config.js';
 import type { IncidentBook } from './incidents.js';
 import type { Logger } from './logger.js';
-import type { WatchMetrics } from './metrics.js';
+import { PROBE_BUCKETS_US, type WatchMetrics } from './metrics.js';
 import { Backoff, CircuitBreaker, Hysteresis, jittered } from './policy.js';
 import type { MountView, WatchState } from './state.js';
 import type { WatchStore } from './store.js';
@@ -49,7 +49,15 @@ interface Policy {
   dryRunDone: boolean;
   diagnosed: boolean;
   killRequestedFor: number | null; // managed: the daemon pid we already asked the supervisor to kill
+  reportedAt: number | null; // when the engine last reported this mount's latency (not left out)
 }
+
+// A healthy mount's latency is measured again at least this often: its quiet probes (left out
+// while healthy and no slower than their band) show only that it stayed within the band.
+const LATENCY_REFRESH_MS = 60_000;
+// The band a quiet probe is left out in: [0, the top of the bucket above the last latency's), and
+// at least 2.5 ms (index 2), so the jitter of a healthy mount (0.1-2 ms on a loaded host) stays quiet.
+const QUIET_MIN_BUCKET = 2;
 
 // Glob on a mountpoint: `*` within one path segment, `**` across segments.
 export function globToRegExp(glob: string): RegExp {
@@ -209,6 +217,7 @@ export class WatchLoop {
         dryRunDone: false,
         diagnosed: false,
         killRequestedFor: null,
+        reportedAt: null,
       };
       this.policies.set(mp, p);
     }
@@ -222,11 +231,14 @@ export class WatchLoop {
     // A managed mount's daemon may exit (and a new one start) while this probe runs: its answer is
     // about the mount that was there when it started, so it is dropped if the epoch moved on.
     const epoch = v.managed !== null ? this.d.supervisors.get(v.mountpoint)?.epoch : undefined;
+    const band = this.quietBand(v);
+    const target = { key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, host.uid()) };
     let r: ProbeResult;
     try {
-      [r] = (await host.probe([{ key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, host.uid()) }], {
+      [r] = (await host.probe([band ? { ...target, unchangedBandUs: band } : target], {
         timeoutMs: config.probeTimeout,
         concurrency: config.concurrency,
+        latencyBucketsUs: PROBE_BUCKETS_US,
       })) as [ProbeResult];
     } finally {
       v.probing = false;
@@ -235,12 +247,33 @@ export class WatchLoop {
     await this.onResult(v, m, r);
   }
 
+  // The band in which an answer may be left out (the native helper's quiet probe), or undefined
+  // for a full answer: an observed mount that is healthy, with no incident or regraft pending,
+  // whose latency was measured within LATENCY_REFRESH_MS. Managed mounts always get full answers.
+  private quietBand(v: MountView): [number, number] | undefined {
+    if (v.managed !== null || v.state !== 'healthy' || v.latencyMs === null || v.regraftDue) return undefined;
+    const at = this.policies.get(v.mountpoint)?.reportedAt ?? null;
+    if (v.incidentId !== null || at === null || this.d.host.now() - at >= LATENCY_REFRESH_MS) return undefined;
+    const us = v.latencyMs * 1000;
+    let i = 0;
+    while (i < PROBE_BUCKETS_US.length && us > PROBE_BUCKETS_US[i]!) i++;
+    const top = Math.max(i + 1, QUIET_MIN_BUCKET);
+    // Buckets hold latencies <= their bound; the band's top is exclusive.
+    return [0, top < PROBE_BUCKETS_US.length ? PROBE_BUCKETS_US[top]! + 1 : Number.MAX_SAFE_INTEGER];
+  }
+
   private async onResult(v: MountView, m: MountInfo, r: ProbeResult): Promise<void> {
     const { host, metrics, state } = this.d;
     const now = host.now();
     v.lastProbeAt = now;
+    const p = this.policy(v.mountpoint);
     if (r.state !== 'hung') {
-      v.latencyMs = r.latencyMs;
+      // A left-out answer says only that the mount stayed healthy within its band: the latency
+      // shown stays the one last measured; the histogram gets its bucket's mean (exact in sum).
+      if (r.state !== 'healthy' || r.unchanged !== true) {
+        v.latencyMs = r.latencyMs;
+        p.reportedAt = now;
+      }
       metrics.probeDuration.observe(r.latencyMs / 1000);
     } else {
       v.latencyMs = null;
@@ -250,7 +283,6 @@ export class WatchLoop {
     if (supervisor && v.healing) return;
     // `denied` is not a fault (DESIGN §1): reported, never an incident.
     const ok = r.state === 'healthy' || r.state === 'denied';
-    const p = this.policy(v.mountpoint);
     const step = p.hysteresis.record(ok, now);
     v.consecutiveFailures = p.hysteresis.consecutiveFailures;
     state.setState(v, r.state, r.state === 'healthy' || r.state === 'hung' ? null : r.errno, now);

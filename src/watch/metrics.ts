@@ -7,6 +7,10 @@ import type { MountView, WatchState } from './state.js';
 // Every state a mount can be reported in, so enotconn_mount_state is a full state set (0 or 1 each).
 export const REPORTED_STATES = ['healthy', 'dead', 'hung', 'stale', 'io-error', 'denied', 'unknown', 'absent'] as const;
 
+// The buckets of enotconn_probe_duration_seconds (s), and the same in µs for the probe engine.
+export const PROBE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+export const PROBE_BUCKETS_US: readonly number[] = PROBE_BUCKETS.map((b) => Math.round(b * 1e6));
+
 export interface ProbeStats {
   inFlight(): number;
   orphans(): number;
@@ -22,7 +26,7 @@ function esc(v: string): string {
 // on each scrape, which was most of a scrape's CPU. Each mount's lines are cached until its state,
 // labels or heal fields change, so a scrape joins strings. Names, labels and values are as before.
 interface MountLines {
-  key: string;
+  of: Pick<MountView, 'mountpoint' | 'fstype' | 'backend' | 'state' | 'lastHealAt' | 'breakerOpen'>; // drawn from
   up: string;
   state: string;
   lastHeal: string;
@@ -42,9 +46,9 @@ const PER_MOUNT_HEAD = {
 function mountLines(v: MountView): MountLines {
   const mp = esc(v.mountpoint);
   const backend = v.backend ?? '';
-  const key = [v.mountpoint, v.fstype, backend, v.state, v.lastHealAt ?? '', v.breakerOpen].join('\0');
+  const { mountpoint, fstype, state, lastHealAt, breakerOpen } = v;
   return {
-    key,
+    of: { mountpoint, fstype, backend: v.backend, state, lastHealAt, breakerOpen },
     up: `enotconn_mount_up{mountpoint="${mp}",fstype="${esc(v.fstype)}",backend="${esc(backend)}"} ${v.state === 'healthy' ? 1 : 0}\n`,
     state: REPORTED_STATES.map(
       (s) => `enotconn_mount_state{mountpoint="${mp}",state="${s}"} ${v.state === s ? 1 : 0}\n`,
@@ -76,7 +80,7 @@ export class WatchMetrics {
     this.probeDuration = new Histogram({
       name: 'enotconn_probe_duration_seconds',
       help: 'Time a mount probe took to answer (probes that timed out are not observed)',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: [...PROBE_BUCKETS],
       registers: [r],
     });
     new Gauge({
@@ -133,29 +137,50 @@ export class WatchMetrics {
     if (opts.processMetrics !== false) registerProcessMetrics(r);
   }
 
+  // The per-mount families' bytes, kept while every mount's lines are the same objects as at the
+  // last scrape: at 1,000 mounts they are 650 KB, which a scrape then neither joins nor encodes.
+  private mountText: { blocks: MountLines[]; bytes: Buffer } | null = null;
+
   // The text exposition of every metric: the per-mount families first, then the registry's.
   async render(): Promise<string> {
+    return (await this.renderBytes()).toString('utf8');
+  }
+
+  // render(), as the bytes a scrape sends.
+  async renderBytes(): Promise<Buffer> {
     const blocks: MountLines[] = [];
     const seen = new Set<string>();
     for (const v of this.state.mounts.values()) {
       seen.add(v.mountpoint);
       let l = this.lines.get(v.mountpoint);
-      const key = [v.mountpoint, v.fstype, v.backend ?? '', v.state, v.lastHealAt ?? '', v.breakerOpen].join('\0');
-      if (!l || l.key !== key) {
+      const o = l?.of;
+      const same =
+        o !== undefined &&
+        o.mountpoint === v.mountpoint &&
+        o.fstype === v.fstype &&
+        o.backend === v.backend &&
+        o.state === v.state &&
+        o.lastHealAt === v.lastHealAt &&
+        o.breakerOpen === v.breakerOpen;
+      if (!l || !same) {
         l = mountLines(v);
         this.lines.set(v.mountpoint, l);
       }
       blocks.push(l);
     }
     for (const mp of this.lines.keys()) if (!seen.has(mp)) this.lines.delete(mp);
-    const family = (head: string, pick: (l: MountLines) => string): string => head + blocks.map(pick).join('');
-    const own = [
-      family(PER_MOUNT_HEAD.up, (l) => l.up),
-      family(PER_MOUNT_HEAD.state, (l) => l.state),
-      family(PER_MOUNT_HEAD.lastHeal, (l) => l.lastHeal),
-      family(PER_MOUNT_HEAD.breaker, (l) => l.breaker),
-    ].join('\n');
-    return `${own}\n${await this.registry.metrics()}`;
+    const last = this.mountText;
+    if (!last || last.blocks.length !== blocks.length || blocks.some((l, i) => l !== last.blocks[i])) {
+      const family = (head: string, pick: (l: MountLines) => string): string => head + blocks.map(pick).join('');
+      const own = [
+        family(PER_MOUNT_HEAD.up, (l) => l.up),
+        family(PER_MOUNT_HEAD.state, (l) => l.state),
+        family(PER_MOUNT_HEAD.lastHeal, (l) => l.lastHeal),
+        family(PER_MOUNT_HEAD.breaker, (l) => l.breaker),
+      ].join('\n');
+      this.mountText = { blocks, bytes: Buffer.from(`${own}\n`, 'utf8') };
+    }
+    return Buffer.concat([this.mountText!.bytes, Buffer.from(await this.registry.metrics(), 'utf8')]);
   }
 
   get contentType(): string {

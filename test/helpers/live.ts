@@ -355,3 +355,18 @@ export function ensureTestUser(name = 'enctest'): { uid: number; gid: number; na
   const gid = Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
   return { uid, gid, name, home: `/home/${name}` };
 }
+
+// The built native helper, fed request lines by hand; its reply lines so far. Killed after the test.
+export function helperProcess(t: TestContext): { send: (line: string) => void; lines: string[] } {
+  const child = spawn(helperPath(path.join(REPO, 'dist/src/host'))!, [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  t.after(() => child.kill('SIGKILL'));
+  const lines: string[] = [];
+  let tail = '';
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (s: string) => {
+    const parts = (tail + s).split('\n');
+    tail = parts.pop()!;
+    lines.push(...parts);
+  });
+  return { send: (line) => child.stdin.write(`${line}\n`), lines };
+}

@@ -3,13 +3,13 @@
 // host's mountTableMayHaveChanged follows it (false only while the helper saw no change), and is
 // always true on the Node engine, which does not watch. Malformed W requests are refused.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { NodeHost } from '../../../src/host/node-host.js';
 import { helperPath } from '../../../src/host/probe-engine.js';
-import { REPO, tempDir, useProbeEngine, waitFor } from '../../helpers/live.js';
+import { REPO, helperProcess, tempDir, useProbeEngine, waitFor } from '../../helpers/live.js';
 
 const HELPER = helperPath(path.join(REPO, 'dist/src/host'));
 
@@ -23,27 +23,12 @@ function umount(mp: string): void {
   assert.equal(r.status, 0, `umount ${mp}: ${r.stderr}`);
 }
 
-// The helper, fed lines by hand; its reply lines so far.
-function helper(t: TestContext): { send: (line: string) => void; lines: string[] } {
-  const child = spawn(HELPER!, [], { stdio: ['pipe', 'pipe', 'ignore'] });
-  t.after(() => child.kill('SIGKILL'));
-  const lines: string[] = [];
-  let tail = '';
-  child.stdout.setEncoding('latin1');
-  child.stdout.on('data', (s: string) => {
-    const parts = (tail + s).split('\n');
-    tail = parts.pop()!;
-    lines.push(...parts);
-  });
-  return { send: (line) => child.stdin.write(`${line}\n`), lines };
-}
-
 test(
   'the helper says `changed` once for each mount, remount and unmount, and nothing in between',
   { skip: HELPER === null ? 'SKIPPED: the native helper was not built (no C compiler)' : false },
   async (t) => {
     const dir = tempDir(t, 'enc-tablewatch-');
-    const h = helper(t);
+    const h = helperProcess(t);
     h.send('W 5');
     await waitFor(() => h.lines.length >= 1, 5000, 'the watch to arm');
     assert.deepEqual(h.lines, ['W 5 ok']);

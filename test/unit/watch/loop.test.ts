@@ -292,3 +292,53 @@ test('a managed mount: a probe in flight while its daemon exited and a new one c
   assert.equal(v.state, 'dead');
   assert.deepEqual(sup.kills, ['dead (ENOTCONN)']);
 });
+
+test('a healthy observed mount is probed quietly within its latency band; a failing, new or stale one in full', async (t) => {
+  const s = setup(t, 'observe: { include: ["/mnt/**", "/other"] }\nheal: { policy: off }\n', () =>
+    assert.fail('heal policy off'),
+  );
+  let now = 1_000_000;
+  s.host.now = () => now;
+  const sent: Array<[string, readonly [number, number] | undefined]> = [];
+  const answer = new Map<string, number>([['/other', 0.2]]); // /other's latency (ms); MP stays dead
+  // As the native helper answers: a healthy answer inside its band is left out (`unchanged`).
+  s.host.probe = (targets, opts) => {
+    assert.deepEqual(opts.latencyBucketsUs?.slice(0, 3), [500, 1000, 2500]);
+    return Promise.resolve(
+      targets.map((x): ProbeResult => {
+        sent.push([x.path, x.unchangedBandUs]);
+        const ms = answer.get(x.path);
+        if (ms === undefined) return DEAD;
+        const b = x.unchangedBandUs;
+        return b && ms * 1000 >= b[0] && ms * 1000 < b[1]
+          ? { state: 'healthy', latencyMs: 0.3, unchanged: true }
+          : { state: 'healthy', latencyMs: ms };
+      }),
+    );
+  };
+  const other = (): string[] => sent.filter(([p]) => p === '/other').map(([, b]) => JSON.stringify(b ?? null));
+  const count = async (): Promise<string> =>
+    /^enotconn_probe_duration_seconds_count (\d+)$/m.exec(await s.metrics.render())![1]!;
+
+  await s.loop.cycle(); // new: in full
+  await s.loop.cycle(); // healthy at 0.2 ms: quiet, left out, band up to 2.5 ms
+  assert.deepEqual(other(), ['null', '[0,2501]']);
+  assert.equal(s.state.mounts.get('/other')?.latencyMs, 0.2, 'the latency shown is the one measured');
+  assert.equal(await count(), '4', 'every probe is in the histogram, left-out ones included');
+  assert.deepEqual(
+    sent.filter(([p]) => p === MP).map(([, b]) => b),
+    [undefined, undefined],
+    'a dead mount is always probed in full',
+  );
+  // Slower than its band: answered, and the band follows (5 ms: up to the 10 ms bucket).
+  answer.set('/other', 5);
+  await s.loop.cycle();
+  await s.loop.cycle();
+  assert.deepEqual(other().slice(2), ['[0,2501]', '[0,10001]']);
+  assert.equal(s.state.mounts.get('/other')?.latencyMs, 5);
+  // A minute after the last measured latency, one probe in full measures it again.
+  now += 61_000;
+  await s.loop.cycle();
+  await s.loop.cycle();
+  assert.deepEqual(other().slice(4), ['null', '[0,10001]']);
+});
