@@ -5,8 +5,11 @@
 // same run. Targets: at 100 mounts, CPU <= node_exporter's and RSS <= 64 MB; at 1,000 mounts,
 // <= 2 % CPU and <= 96 MB. It also times /metrics scrapes while one mount is hung (its daemon
 // SIGSTOPped): a scrape must not wait on it. watch runs from the npm bundle (package.json's bin).
-// Each row carries the load average at its end. It asserts nothing.
-// Run: node dist/bench/watch-overhead.js   (root; OVERHEAD_MOUNTS=100,1000 OVERHEAD_SECONDS=30)
+// A floor row: the native helper alone, sent the same probes, with no watch. Each row carries the
+// load average at its end. It asserts nothing.
+// Run: node dist/bench/watch-overhead.js   (root; OVERHEAD_MOUNTS=100,1000 OVERHEAD_SECONDS=30
+// OVERHEAD_WARMUP_SECONDS=30;
+// OVERHEAD_NODE_OPTIONS: watch's NODE_OPTIONS, by default the systemd unit's)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,12 +17,22 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { forceUnmount, freePort, killHard, waitFor } from '../test/helpers/live.js';
 import { httpGet, sampleValue, startWatchProc } from '../test/live/watch/watch-harness.js';
-import { BUNDLE_CLI, load, machine } from './machine.js';
+import { helperPath } from '../src/host/probe-engine.js';
+import { BUNDLE_CLI, REPO, load, machine } from './machine.js';
 
 const COUNTS = (process.env.OVERHEAD_MOUNTS ?? '100,1000').split(',').map(Number);
 const SECONDS = Number(process.env.OVERHEAD_SECONDS ?? 30);
+// Each process runs this long before it is measured: a daemon's steady state, not its first
+// seconds, when V8 compiles its hot code on background threads and its memory reducer has not run
+// yet (an empty watch took 0.50 % of a core 8-38 s after its start and 0.23-0.33 % after that).
+const WARMUP = Number(process.env.OVERHEAD_WARMUP_SECONDS ?? 30);
 const ENGINES = (process.env.OVERHEAD_ENGINES ?? 'native,node').split(',');
 const TICK = 100; // USER_HZ
+// watch runs with the NODE_OPTIONS its systemd unit sets (deploy/systemd), unless
+// OVERHEAD_NODE_OPTIONS says otherwise ('' for none).
+const UNIT = fs.readFileSync(path.join(REPO, 'deploy/systemd/enotconn-watch.service'), 'utf8');
+const WATCH_NODE_OPTIONS =
+  process.env.OVERHEAD_NODE_OPTIONS ?? /^Environment=NODE_OPTIONS=(.*)$/m.exec(UNIT)?.[1]?.trim() ?? '';
 
 const cleanups: Array<() => unknown> = [];
 const t = {
@@ -29,10 +42,12 @@ const t = {
   },
 } as unknown as TestContext;
 
-// utime + stime (ticks) and VmRSS (kB) of a process and its descendants.
-function usage(root: number): { ticks: number; rssKb: number } {
+// utime + stime (ticks) and VmRSS (kB) of a process and its descendants; helperTicks: the native
+// helper's share.
+function usage(root: number): { ticks: number; rssKb: number; helperTicks: number } {
   const parent = new Map<number, number>();
   const stat = new Map<number, string[]>();
+  const comm = new Map<number, string>();
   for (const n of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(n)) continue;
     try {
@@ -40,6 +55,7 @@ function usage(root: number): { ticks: number; rssKb: number } {
       const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
       parent.set(Number(n), Number(f[1]));
       stat.set(Number(n), f);
+      comm.set(Number(n), s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')));
     } catch {
       // gone
     }
@@ -56,24 +72,26 @@ function usage(root: number): { ticks: number; rssKb: number } {
   }
   let ticks = 0;
   let rssKb = 0;
+  let helperTicks = 0;
   for (const p of tree) {
     const f = stat.get(p);
     if (!f) continue;
     ticks += Number(f[11]) + Number(f[12]);
+    if (comm.get(p) === 'enotconn-helper') helperTicks += Number(f[11]) + Number(f[12]);
     try {
       rssKb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
     } catch {
       // gone
     }
   }
-  return { ticks, rssKb };
+  return { ticks, rssKb, helperTicks };
 }
 
 async function sampleFor(
   pid: number,
   seconds: number,
   during?: () => Promise<void>,
-): Promise<{ cpuPct: number; rssMb: number; maxRssMb: number }> {
+): Promise<{ cpuPct: number; helperPct: number; rssMb: number; maxRssMb: number }> {
   const a = usage(pid);
   const t0 = performance.now();
   let maxRss = a.rssKb;
@@ -85,12 +103,18 @@ async function sampleFor(
   }
   const b = usage(pid);
   const wall = (performance.now() - t0) / 1000;
-  return { cpuPct: ((b.ticks - a.ticks) / TICK / wall) * 100, rssMb: b.rssKb / 1024, maxRssMb: maxRss / 1024 };
+  const pct = (ticks: number): number => (ticks / TICK / wall) * 100;
+  return {
+    cpuPct: pct(b.ticks - a.ticks),
+    helperPct: pct(b.helperTicks - a.helperTicks),
+    rssMb: b.rssKb / 1024,
+    maxRssMb: maxRss / 1024,
+  };
 }
 
 const date = new Date().toISOString();
 console.log(
-  `# enotconn watch overhead ${date}: mounts ${COUNTS.join(', ')}, interval 2 s, scraped every 2 s, ${SECONDS} s each; ${machine()}; CLI dist/bundle/enotconn.cjs; ${load()}`,
+  `# enotconn watch overhead ${date}: mounts ${COUNTS.join(', ')}, interval 2 s, scraped every 2 s, ${SECONDS} s each after ${WARMUP} s; ${machine()}; CLI dist/bundle/enotconn.cjs; watch NODE_OPTIONS: ${WATCH_NODE_OPTIONS || '(none)'}; ${load()}`,
 );
 if (!fs.existsSync('/usr/bin/prometheus-node-exporter')) {
   spawnSync('flock', ['/tmp/enotconn-apt.lock', 'apt-get', 'install', '-y', '-qq', 'prometheus-node-exporter'], {
@@ -101,7 +125,9 @@ if (!fs.existsSync('/usr/bin/prometheus-node-exporter')) {
 const rows: string[] = [];
 const verdicts: string[] = [];
 for (const MOUNTS of COUNTS) await runFor(MOUNTS);
-console.log(`\n| process | mounts | CPU % of one core | RSS MB (end) | RSS MB (max) | load average at the end |`);
+console.log(
+  `\n| process | mounts | CPU % of one core (the helper's share) | RSS MB (end) | RSS MB (max) | load average at the end |`,
+);
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 console.log('');
@@ -179,7 +205,7 @@ async function runFor(MOUNTS: number): Promise<void> {
     const neMounts = neText
       .split('\n')
       .filter((l) => l.startsWith('node_filesystem_avail_bytes') && l.includes(dir)).length;
-    await new Promise((r) => setTimeout(r, 4000));
+    await sampleFor(ne.pid!, WARMUP, async () => void (await httpGet(port, '/metrics'))); // warm-up
     const neUse = await sampleFor(ne.pid!, SECONDS, async () => {
       await httpGet(port, '/metrics');
     });
@@ -188,13 +214,36 @@ async function runFor(MOUNTS: number): Promise<void> {
       `| prometheus-node-exporter (filesystem) | ${neMounts} | ${neUse.cpuPct.toFixed(2)} | ${neUse.rssMb.toFixed(1)} | ${neUse.maxRssMb.toFixed(1)} | ${load().slice(5)} |`,
     );
 
+    // The floor: the native helper alone, sent the same probes (statfs + lstat of each mount, as
+    // root, 8 threads, 2 s apart) with nothing else running: what the probes cost in the kernel
+    // and the helper, which no change to watch's Node side can remove.
+    const helper = helperPath(path.join(REPO, 'dist/src/host'));
+    if (helper !== null && ENGINES.includes('native')) {
+      console.error(`phase: the helper alone, ${MOUNTS} mounts`);
+      const h = spawn(helper, ['--concurrency', '8'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      cleanups.push(() => h.kill('SIGKILL'));
+      let id = 1;
+      const batch = (): string =>
+        Array.from({ length: MOUNTS }, (_, i) => {
+          const mp = path.join(dir, `m${String(i).padStart(4, '0')}`);
+          return `P ${id++} 2000 -1 -1 - ${Buffer.from(mp).toString('hex')}\n`;
+        }).join('');
+      h.stdin.write(batch());
+      await new Promise((r) => setTimeout(r, 2000));
+      const floor = await sampleFor(h.pid!, SECONDS, async () => void h.stdin.write(batch()));
+      h.kill('SIGKILL');
+      rows.push(
+        `| floor: enotconn-helper alone, the same probes every 2 s (no watch) | ${MOUNTS} | ${floor.cpuPct.toFixed(2)} | ${floor.rssMb.toFixed(1)} | ${floor.maxRssMb.toFixed(1)} | ${load().slice(5)} |`,
+      );
+    }
+
     for (const engine of ENGINES) {
       // enotconn watch (the harness passes this process's environment on).
       process.env.ENOTCONN_PROBE_ENGINE = engine;
       const w = await startWatchProc(
         t,
         `interval: 2s\nobserve:\n  include: ["${dir}/**"]\nheal: { policy: off }\nlog: { level: warn }\n`,
-        { cli: BUNDLE_CLI },
+        { cli: BUNDLE_CLI, env: { NODE_OPTIONS: WATCH_NODE_OPTIONS } },
       );
       await waitFor(
         async () => (await w.json<{ mounts: unknown[] }>('/api/mounts')).mounts.length === MOUNTS,
@@ -202,7 +251,8 @@ async function runFor(MOUNTS: number): Promise<void> {
         'all mounts watched',
       );
       console.error(`phase: watch steady state, ${MOUNTS} mounts, ${engine} engine`);
-      await new Promise((r) => setTimeout(r, 4000)); // warm-up
+      await sampleFor(w.proc.pid!, WARMUP, async () => void (await w.get('/metrics'))); // warm-up, scraped as measured
+
       const watchUse = await sampleFor(w.proc.pid!, SECONDS, async () => {
         await w.get('/metrics'); // a 2 s Prometheus scrape, as for node_exporter
       });
@@ -222,7 +272,7 @@ async function runFor(MOUNTS: number): Promise<void> {
       await w.stop();
       scrapes.sort((a, b) => a - b);
       rows.push(
-        `| enotconn watch (${engine} engine, all its processes) | ${MOUNTS} | ${watchUse.cpuPct.toFixed(2)} | ${watchUse.rssMb.toFixed(1)} | ${watchUse.maxRssMb.toFixed(1)} | ${load().slice(5)} |`,
+        `| enotconn watch (${engine} engine, all its processes${WATCH_NODE_OPTIONS ? `, NODE_OPTIONS=${WATCH_NODE_OPTIONS}` : ''}) | ${MOUNTS} | ${watchUse.cpuPct.toFixed(2)}${engine === 'native' ? ` (helper ${watchUse.helperPct.toFixed(2)})` : ''} | ${watchUse.rssMb.toFixed(1)} | ${watchUse.maxRssMb.toFixed(1)} | ${load().slice(5)} |`,
       );
       const cpuTarget = MOUNTS <= 100 ? neUse.cpuPct : 2;
       const rssTarget = MOUNTS <= 100 ? 64 : 96;

@@ -86,6 +86,7 @@ export class ProbeRunner {
   // Quiet probes in outBuf, and the barrier sent after each batch of them: Z id → their ids.
   private quietIds: number[] = [];
   private quietBuckets = '-'; // the buckets the next barrier asks for (µs, comma-separated)
+  private quietBucketsOf: readonly number[] | undefined; // the array quietBuckets was made from
   private readonly barriers = new Map<number, number[]>();
   private quietRefused = false; // an older helper answered O with E: plain probes from then on
   readonly engine: ProbeEngineName;
@@ -139,14 +140,11 @@ export class ProbeRunner {
       this.waiting++;
       this.armWatchdog(deadline);
       this.pending.set(id, p);
-      const req = { id, timeoutMs: opts.timeoutMs, ...probeIds(target, MY_UID), hash, path: target.path };
-      const hex = this.hexOf(target.path);
-      if (band !== undefined) this.quietBuckets = opts.latencyBucketsUs?.map((b) => Math.round(b)).join(',') || '-';
-      this.send(
-        child,
-        band !== undefined ? quietProbeLine(req, band, hex) : probeLine(req, hex),
-        band !== undefined ? id : undefined,
-      );
+      if (band !== undefined && opts.latencyBucketsUs !== this.quietBucketsOf) {
+        this.quietBucketsOf = opts.latencyBucketsUs;
+        this.quietBuckets = opts.latencyBucketsUs?.map((b) => Math.round(b)).join(',') || '-';
+      }
+      this.send(child, this.requestLine(id, target, hash, opts.timeoutMs, band), band !== undefined ? id : undefined);
     });
   }
 
@@ -195,6 +193,28 @@ export class ProbeRunner {
       this.watchdog = null;
       this.watchdogAt = Infinity;
     }
+  }
+
+  // The request line of a probe: what follows its id is kept per target object (the watch loop
+  // passes the same target every cycle), so a cycle builds one short string per mount.
+  private readonly tails = new WeakMap<ProbeTarget, { timeoutMs: number; quiet: boolean; tail: string }>();
+  private requestLine(
+    id: number,
+    target: ProbeTarget,
+    hash: string,
+    timeoutMs: number,
+    band: readonly [number, number] | undefined,
+  ): string {
+    const quiet = band !== undefined;
+    let c = this.tails.get(target);
+    if (!c || c.timeoutMs !== timeoutMs || c.quiet !== quiet) {
+      const req = { id: 0, timeoutMs, ...probeIds(target, MY_UID), hash, path: target.path };
+      const hex = this.hexOf(target.path);
+      const line = band !== undefined ? quietProbeLine(req, band, hex) : probeLine(req, hex);
+      c = { timeoutMs, quiet, tail: line.slice(4) }; // after "P 0 " or "O 0 "
+      this.tails.set(target, c);
+    }
+    return `${quiet ? 'O' : 'P'} ${id} ${c.tail}`;
   }
 
   // The hex of a path, cached like its registry name.
@@ -413,13 +433,13 @@ export class ProbeRunner {
 
   // False only when the native helper has watched this process's mount table since the last call
   // and saw no change (proc(5): mountinfo is pollable), so the caller may keep its parsed table.
-  // True otherwise: the Node child does not watch, the helper is not running or not armed yet, or
-  // it said `changed`. The first call that finds the helper running starts the watch; the call
+  // True otherwise: the Node child does not watch, the helper is not armed yet, or it said
+  // `changed`. The first call starts the watch (and the helper, if it is not running); the call
   // after it is armed still says true, for a change between the caller's last read and the arming.
   mountTableMayHaveChanged(): boolean {
     if (this.engine !== 'native') return true;
-    const child = this.liveChild();
-    if (!child) return true;
+    // Started for the watch when nothing else started it (a watch with no mount to probe yet).
+    const child = this.liveChild() ?? this.ensureChild(READ_CONCURRENCY);
     const w = this.tableWatch;
     if (!w || w.child !== child) {
       this.tableWatch = { child, id: this.nextId++, armed: false, dirty: true };

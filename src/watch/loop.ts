@@ -2,7 +2,7 @@
 // the host's hang-safe probe runner, open an incident after N consecutive failures, and heal through
 // the heal pipeline with per-mount backoff and a circuit breaker. Each mount's probe is handled on
 // its own, so one hung mount never delays the others, and nothing here is awaited by a scrape.
-import type { Host, ProbeResult } from '../host/types.js';
+import type { Host, ProbeOptions, ProbeResult, ProbeTarget } from '../host/types.js';
 import { backendFor } from '../mounts/backends/index.js';
 import type { Diagnosis } from '../mounts/diagnosis.js';
 import type { DiagnoseOptions } from '../mounts/diagnose.js';
@@ -50,6 +50,9 @@ interface Policy {
   diagnosed: boolean;
   killRequestedFor: number | null; // managed: the daemon pid we already asked the supervisor to kill
   reportedAt: number | null; // when the engine last reported this mount's latency (not left out)
+  // The probe target of the mount as last read from the table, and of its quiet probe in `band`:
+  // built once, not per cycle (a steady watch probes the same mounts with the same targets).
+  target: { of: MountInfo; plain: ProbeTarget; quiet: ProbeTarget | null } | null;
 }
 
 // A healthy mount's latency is measured again at least this often: its quiet probes (left out
@@ -102,6 +105,7 @@ export class WatchLoop {
     this.log = d.log;
     const c = d.config;
     this.confirmMs = c.confirmInterval ?? Math.min(1000, Math.max(100, Math.round(c.interval / 5)));
+    this.probeOptions = { timeoutMs: c.probeTimeout, concurrency: c.concurrency, latencyBucketsUs: PROBE_BUCKETS_US };
   }
 
   // Start cycling: the first cycle runs at once.
@@ -218,6 +222,7 @@ export class WatchLoop {
         diagnosed: false,
         killRequestedFor: null,
         reportedAt: null,
+        target: null,
       };
       this.policies.set(mp, p);
     }
@@ -226,25 +231,39 @@ export class WatchLoop {
 
   // Probe one mount and act on the answer.
   private async probe(v: MountView, m: MountInfo): Promise<void> {
-    const { host, config } = this.d;
+    const { host } = this.d;
     v.probing = true;
     // A managed mount's daemon may exit (and a new one start) while this probe runs: its answer is
     // about the mount that was there when it started, so it is dropped if the epoch moved on.
     const epoch = v.managed !== null ? this.d.supervisors.get(v.mountpoint)?.epoch : undefined;
-    const band = this.quietBand(v);
-    const target = { key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, host.uid()) };
     let r: ProbeResult;
     try {
-      [r] = (await host.probe([band ? { ...target, unchangedBandUs: band } : target], {
-        timeoutMs: config.probeTimeout,
-        concurrency: config.concurrency,
-        latencyBucketsUs: PROBE_BUCKETS_US,
-      })) as [ProbeResult];
+      [r] = (await host.probe([this.targetFor(v, m)], this.probeOptions)) as [ProbeResult];
     } finally {
       v.probing = false;
     }
     if (epoch !== undefined && this.d.supervisors.get(v.mountpoint)?.epoch !== epoch) return;
     await this.onResult(v, m, r);
+  }
+
+  private readonly probeOptions: ProbeOptions;
+
+  // What to probe for `v` at `m`: in full, or quietly in its band (quietBand).
+  private targetFor(v: MountView, m: MountInfo): ProbeTarget {
+    const p = this.policy(v.mountpoint);
+    if (p.target?.of !== m) {
+      p.target = {
+        of: m,
+        plain: { key: mountKey(m), path: m.mountpoint, ...probeRunAs(m, this.d.host.uid()) },
+        quiet: null,
+      };
+    }
+    const t = p.target;
+    const band = this.quietBand(v);
+    if (!band) return t.plain;
+    const q = t.quiet?.unchangedBandUs;
+    if (!q || q[0] !== band[0] || q[1] !== band[1]) t.quiet = { ...t.plain, unchangedBandUs: band };
+    return t.quiet!;
   }
 
   // The band in which an answer may be left out (the native helper's quiet probe), or undefined
