@@ -50,13 +50,14 @@ interface Policy {
   diagnosed: boolean;
   killRequestedFor: number | null; // managed: the daemon pid we already asked the supervisor to kill
   reportedAt: number | null; // when the engine last reported this mount's latency (not left out)
+  refreshMs: number; // how long after reportedAt its latency is measured in full again
   // The probe target of the mount as last read from the table, and of its quiet probe in `band`:
   // built once, not per cycle (a steady watch probes the same mounts with the same targets).
   target: { of: MountInfo; plain: ProbeTarget; quiet: ProbeTarget | null } | null;
 }
 
-// A healthy mount's latency is measured again at least this often: its quiet probes (left out
-// while healthy and no slower than their band) show only that it stayed within the band.
+// A healthy mount's latency is measured again about this often (± a quarter): its quiet probes
+// (left out while healthy and no slower than their band) show only that it stayed within the band.
 const LATENCY_REFRESH_MS = 60_000;
 // The band a quiet probe is left out in: [0, the top of the bucket above the last latency's), and
 // at least 2.5 ms (index 2), so the jitter of a healthy mount (0.1-2 ms on a loaded host) stays quiet.
@@ -222,6 +223,9 @@ export class WatchLoop {
         diagnosed: false,
         killRequestedFor: null,
         reportedAt: null,
+        // Spread over 45-75 s, so the mounts first seen together are not all measured in full in
+        // the same cycle each minute (a burst of 1,000 answers that grew the heap by 40 MB).
+        refreshMs: LATENCY_REFRESH_MS * (0.75 + 0.5 * (this.d.random ?? Math.random)()),
         target: null,
       };
       this.policies.set(mp, p);
@@ -268,11 +272,12 @@ export class WatchLoop {
 
   // The band in which an answer may be left out (the native helper's quiet probe), or undefined
   // for a full answer: an observed mount that is healthy, with no incident or regraft pending,
-  // whose latency was measured within LATENCY_REFRESH_MS. Managed mounts always get full answers.
+  // whose latency was measured within its refresh time. Managed mounts always get full answers.
   private quietBand(v: MountView): [number, number] | undefined {
     if (v.managed !== null || v.state !== 'healthy' || v.latencyMs === null || v.regraftDue) return undefined;
-    const at = this.policies.get(v.mountpoint)?.reportedAt ?? null;
-    if (v.incidentId !== null || at === null || this.d.host.now() - at >= LATENCY_REFRESH_MS) return undefined;
+    const p = this.policies.get(v.mountpoint);
+    const at = p?.reportedAt ?? null;
+    if (v.incidentId !== null || at === null || this.d.host.now() - at >= p!.refreshMs) return undefined;
     const us = v.latencyMs * 1000;
     let i = 0;
     while (i < PROBE_BUCKETS_US.length && us > PROBE_BUCKETS_US[i]!) i++;
