@@ -111,8 +111,8 @@
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 20000
-#define PATH_CAP (PATH_MAX_BYTES / 2 + 64) // the longest path a request may carry, with its NUL
 #define PATH_MAX_BYTES 8192
+#define PATH_CAP (PATH_MAX_BYTES / 2 + 64) // the longest path a request may carry, with its NUL
 #define MAX_THREADS 1024
 // A probe still running after SLOW_MS no longer counts against the concurrency: it is on a slow
 // or hung mount, and must not hold up the probes of healthy mounts queued behind it.

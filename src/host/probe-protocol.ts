@@ -5,12 +5,12 @@
 //   R <id> <timeout_ms> <max_bytes> <hex_path>                         bounded read
 //   L <id> <timeout_ms> <hex_path>                                     bounded readlink
 //   O <id> <timeout_ms> <uid|-1> <gid|-1> <key_hash|-> <lo_us> <hi_us> <hex_path>  quiet probe (helper)
-//   Z <id>                                                             barrier after quiet probes
+//   Z <id> <le_us,...|->                                               barrier after quiet probes
 // Replies: `P <id> ok <us>`, `P <id> err <errno> <s|l> <us>`, `H <id>` (deadline passed),
 // `B <id> <since_ms>` (another live process holds a probe of this mount), `U <key_hash> <us>`
 // (an abandoned probe returned), `D <id> ok <hex>`, `D <id> err <errno>`, `D <id> hung`, `E <id> <why>`,
-// `Z <id> done <n> <sum_us>` (of the quiet probes between the last Z and this one, n were left out,
-// their latencies summing to sum_us).
+// `Z <id> done <n> <count:sum_us,...>` (of the quiet probes between the last Z and this one, n were
+// left out; per bucket of le_us and +Inf, how many and their latencies' sum).
 
 // A request for one probe.
 export interface ProbeRequest {
@@ -40,7 +40,7 @@ export function probeLine(r: ProbeRequest, hexPath: string = toHex(r.path)): str
 }
 
 // The native helper's quiet probe (O): as `probeLine`, but a healthy answer whose latency lies in
-// [band[0], band[1]) µs is left out; a barrier (`Z <id>`) says when the ones sent before it are done.
+// [band[0], band[1]) µs is left out; a barrier (`Z`) says when the ones sent before it are done.
 export function quietProbeLine(
   r: ProbeRequest,
   band: readonly [number, number],

@@ -729,14 +729,7 @@ export class ProbeRunner {
       // An older helper without quiet probes: this one again as a plain probe, and no more quiet ones.
       this.quietRefused = true;
       p.quiet = false;
-      const req = {
-        id,
-        timeoutMs: p.timeoutMs,
-        ...probeIds(p.target, MY_UID),
-        hash: this.hashOf(p.key),
-        path: p.target.path,
-      };
-      if (this.child) this.send(this.child, probeLine(req, this.hexOf(p.target.path)));
+      if (this.child) this.send(this.child, this.requestLine(id, p.target, this.hashOf(p.key), p.timeoutMs, undefined));
       return;
     }
     if (kind === 'H') {

@@ -224,7 +224,7 @@ export class WatchLoop {
         killRequestedFor: null,
         reportedAt: null,
         // Spread over 45-75 s, so the mounts first seen together are not all measured in full in
-        // the same cycle each minute (a burst of 1,000 answers that grew the heap by 40 MB).
+        // the same cycle each minute (a burst of 1,000 answers at once).
         refreshMs: LATENCY_REFRESH_MS * (0.75 + 0.5 * (this.d.random ?? Math.random)()),
         target: null,
       };
@@ -263,7 +263,7 @@ export class WatchLoop {
       };
     }
     const t = p.target;
-    const band = this.quietBand(v);
+    const band = this.quietBand(v, p);
     if (!band) return t.plain;
     const q = t.quiet?.unchangedBandUs;
     if (!q || q[0] !== band[0] || q[1] !== band[1]) t.quiet = { ...t.plain, unchangedBandUs: band };
@@ -273,11 +273,10 @@ export class WatchLoop {
   // The band in which an answer may be left out (the native helper's quiet probe), or undefined
   // for a full answer: an observed mount that is healthy, with no incident or regraft pending,
   // whose latency was measured within its refresh time. Managed mounts always get full answers.
-  private quietBand(v: MountView): [number, number] | undefined {
+  private quietBand(v: MountView, p: Policy): [number, number] | undefined {
     if (v.managed !== null || v.state !== 'healthy' || v.latencyMs === null || v.regraftDue) return undefined;
-    const p = this.policies.get(v.mountpoint);
-    const at = p?.reportedAt ?? null;
-    if (v.incidentId !== null || at === null || this.d.host.now() - at >= p!.refreshMs) return undefined;
+    const at = p.reportedAt;
+    if (v.incidentId !== null || at === null || this.d.host.now() - at >= p.refreshMs) return undefined;
     const us = v.latencyMs * 1000;
     let i = 0;
     while (i < PROBE_BUCKETS_US.length && us > PROBE_BUCKETS_US[i]!) i++;
