@@ -27,6 +27,7 @@ import {
   type ProcReadOptions,
   type ProcTable,
 } from './proc-entry.js';
+import { probeEachOf } from './probe-each.js';
 
 // One action the fake was asked to take.
 export type FakeAction =
@@ -406,6 +407,15 @@ export class FakeHost implements Host {
             : { state: 'unknown', errno: 'ENOENT', syscall: 'statfs', latencyMs: 0.1 }),
       ),
     );
+  }
+
+  // Every answer from probe(), so a test that replaces probe() answers here too.
+  probeEach(
+    targets: readonly ProbeTarget[],
+    opts: ProbeOptions,
+    each: (i: number, r: ProbeResult) => void,
+  ): Promise<void> {
+    return probeEachOf((t, o) => this.probe(t, o), targets, opts, each);
   }
 
   prepareProbes(): void {

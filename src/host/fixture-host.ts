@@ -15,6 +15,7 @@ import type {
   SpawnedProcess,
   TcpResult,
 } from './types.js';
+import { probeEachOf } from './probe-each.js';
 
 // What a fixture tree records beside proc/, sys/ and dev/kmsg (all optional).
 export interface FixtureRecording {
@@ -66,6 +67,15 @@ export class FixtureHost extends NodeHost {
   override probe(targets: readonly ProbeTarget[], _opts: ProbeOptions): Promise<ProbeResult[]> {
     const missing: ProbeResult = { state: 'unknown', errno: 'ENOFIXTURE', syscall: 'statfs', latencyMs: 0 };
     return Promise.resolve(targets.map((t) => this.recording.probes?.[t.path] ?? missing));
+  }
+
+  // The recorded answers, through probe() as FakeHost does.
+  override probeEach(
+    targets: readonly ProbeTarget[],
+    opts: ProbeOptions,
+    each: (i: number, r: ProbeResult) => void,
+  ): Promise<void> {
+    return probeEachOf((t, o) => this.probe(t, o), targets, opts, each);
   }
 
   // Recorded, never carried out: a fixture's namespaces are not there to enter.

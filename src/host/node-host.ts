@@ -394,6 +394,16 @@ export class NodeHost implements Host {
     return this.runner.probe(targets, opts);
   }
 
+  probeEach(
+    targets: readonly ProbeTarget[],
+    opts: ProbeOptions,
+    each: (i: number, r: ProbeResult) => void,
+  ): Promise<void> {
+    if (targets.length === 0) return Promise.resolve();
+    this.runner ??= new ProbeRunner(this.runDir);
+    return this.runner.probeEach(targets, opts, each);
+  }
+
   graft(req: GraftRequest): Promise<GraftResult> {
     this.runner ??= new ProbeRunner(this.runDir);
     return this.runner.graft(req);

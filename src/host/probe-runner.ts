@@ -103,7 +103,35 @@ export class ProbeRunner {
 
   // Probe each target once, or report it hung without probing when a probe of it is in flight.
   async probe(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<ProbeResult[]> {
-    return Promise.all(targets.map((t) => this.probeOne(t, opts)));
+    return Promise.all(targets.map((t) => new Promise<ProbeResult>((resolve) => this.start(t, opts, resolve))));
+  }
+
+  // As probe(), but `each(i, result)` is called as each answer arrives, with no promise per target
+  // (a watch cycle probes every mount: one promise each was most of its steady cost). Resolves once
+  // every target has had its call; rejects then with the first error an `each` call threw.
+  probeEach(
+    targets: readonly ProbeTarget[],
+    opts: ProbeOptions,
+    each: (i: number, r: ProbeResult) => void,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let left = targets.length;
+      let failed: { error: unknown } | null = null;
+      if (left === 0) return resolve();
+      for (let i = 0; i < targets.length; i++) {
+        this.start(targets[i]!, opts, (r) => {
+          try {
+            each(i, r);
+          } catch (error) {
+            failed ??= { error };
+          }
+          if (--left === 0) {
+            if (failed) reject(failed.error);
+            else resolve();
+          }
+        });
+      }
+    });
   }
 
   // Number of probes currently outstanding (including stuck ones).
@@ -111,41 +139,40 @@ export class ProbeRunner {
     return this.inFlight.size;
   }
 
-  private probeOne(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> {
+  // Send one probe; `resolve` is called once with its answer (maybe at once: a mount in flight).
+  private start(target: ProbeTarget, opts: ProbeOptions, resolve: (r: ProbeResult) => void): void {
     const child = this.ensureChild(opts.concurrency); // adopts the early engine and its probes
     if (this.earlyProbes.size > 0) {
       const early = this.takeEarlyProbe(target, opts);
-      if (early) return early;
+      if (early) return void early.then(resolve);
     }
     const since = this.inFlight.get(target.key);
     if (since !== undefined) {
-      return Promise.resolve({ state: 'hung', timeoutMs: opts.timeoutMs, stuckSinceMs: since, skipped: true });
+      return resolve({ state: 'hung', timeoutMs: opts.timeoutMs, stuckSinceMs: since, skipped: true });
     }
     const id = this.nextId++;
     const hash = this.hashOf(target.key);
     this.inFlight.set(target.key, Date.now());
     this.keyByHash.set(hash, target.key);
-    return new Promise((resolve) => {
-      const deadline = performance.now() + opts.timeoutMs + ENGINE_SLACK_MS;
-      const band = this.engine === 'native' && !this.quietRefused ? target.unchangedBandUs : undefined;
-      const p: Pending = {
-        target,
-        key: target.key,
-        timeoutMs: opts.timeoutMs,
-        resolve,
-        deadline,
-        answered: false,
-        quiet: band !== undefined,
-      };
-      this.waiting++;
-      this.armWatchdog(deadline);
-      this.pending.set(id, p);
-      if (band !== undefined && opts.latencyBucketsUs !== this.quietBucketsOf) {
-        this.quietBucketsOf = opts.latencyBucketsUs;
-        this.quietBuckets = opts.latencyBucketsUs?.map((b) => Math.round(b)).join(',') || '-';
-      }
-      this.send(child, this.requestLine(id, target, hash, opts.timeoutMs, band), band !== undefined ? id : undefined);
-    });
+    const deadline = performance.now() + opts.timeoutMs + ENGINE_SLACK_MS;
+    const band = this.engine === 'native' && !this.quietRefused ? target.unchangedBandUs : undefined;
+    const p: Pending = {
+      target,
+      key: target.key,
+      timeoutMs: opts.timeoutMs,
+      resolve,
+      deadline,
+      answered: false,
+      quiet: band !== undefined,
+    };
+    this.waiting++;
+    this.armWatchdog(deadline);
+    this.pending.set(id, p);
+    if (band !== undefined && opts.latencyBucketsUs !== this.quietBucketsOf) {
+      this.quietBucketsOf = opts.latencyBucketsUs;
+      this.quietBuckets = opts.latencyBucketsUs?.map((b) => Math.round(b)).join(',') || '-';
+    }
+    this.send(child, this.requestLine(id, target, hash, opts.timeoutMs, band), band !== undefined ? id : undefined);
   }
 
   // One timer for every probe's deadline (a scan or a watch cycle sends a probe per mount: a timer

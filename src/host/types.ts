@@ -180,6 +180,14 @@ export interface Host {
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   spawnProcess(argv: readonly string[], opts?: SpawnOptions): SpawnedProcess;
   probe(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<ProbeResult[]>;
+  // As probe(), calling `each(i, result)` as each answer arrives instead of one promise per target
+  // (the watch loop's cycle); resolves once every target has had its call, rejects then with the
+  // first error an `each` call threw.
+  probeEach(
+    targets: readonly ProbeTarget[],
+    opts: ProbeOptions,
+    each: (i: number, r: ProbeResult) => void,
+  ): Promise<void>;
   // Start the probe child now, so its start-up overlaps the caller's own work (optional to call).
   prepareProbes(concurrency: number): void;
   // Re-graft into another mount namespace; ENOSYS where the native helper is not available.

@@ -153,14 +153,15 @@ export class WatchLoop {
       state.mounts.delete(v.mountpoint);
       this.policies.delete(v.mountpoint);
     }
-    const probes: Array<Promise<void>> = [];
-    for (const [mp, m] of watched) {
+    const views: MountView[] = [];
+    const mounts: MountInfo[] = [];
+    for (const m of watched.values()) {
       const v = this.viewFor(m);
       if (v.probing || v.healing) continue;
-      probes.push(this.probe(v, m));
-      void mp;
+      views.push(v);
+      mounts.push(m);
     }
-    await Promise.all(probes);
+    await this.probeAll(views, mounts);
     this.recordRecipes();
   }
 
@@ -187,8 +188,14 @@ export class WatchLoop {
     return watched;
   }
 
+  // The view of each mount-table entry already taken in: while the table is unchanged, a cycle
+  // finds each mount's view without matching its backend or building its device again.
+  private readonly viewOf = new WeakMap<MountInfo, MountView>();
+
   private viewFor(m: MountInfo): MountView {
     const { state, host } = this.d;
+    const known = this.viewOf.get(m);
+    if (known !== undefined && known.mountId === m.id && state.mounts.get(m.mountpoint) === known) return known;
     const isNew = !state.mounts.has(m.mountpoint);
     const v = state.ensure(m.mountpoint, { fstype: m.fstype, source: m.source }, host.now());
     const dev = `${m.major}:${m.minor}`;
@@ -204,6 +211,7 @@ export class WatchLoop {
     v.source = m.source;
     if (v.managed === null) v.backend = backendFor(m, { daemonArgv: null })?.name ?? v.backend;
     if (isNew) this.d.incidents.adopt(v);
+    this.viewOf.set(m, v);
     return v;
   }
 
@@ -234,20 +242,44 @@ export class WatchLoop {
   }
 
   // Probe one mount and act on the answer.
-  private async probe(v: MountView, m: MountInfo): Promise<void> {
-    const { host } = this.d;
-    v.probing = true;
-    // A managed mount's daemon may exit (and a new one start) while this probe runs: its answer is
+  private probe(v: MountView, m: MountInfo): Promise<void> {
+    return this.probeAll([v], [m]);
+  }
+
+  // Probe `views` (at `mounts`) in one batch and judge each answer as it arrives, with no promise
+  // per mount (a cycle's steady cost); returns once every answer, and every heal or regraft one
+  // started, is done.
+  private async probeAll(views: readonly MountView[], mounts: readonly MountInfo[]): Promise<void> {
+    const n = views.length;
+    if (n === 0) return;
+    const targets = new Array<ProbeTarget>(n);
+    // A managed mount's daemon may exit (and a new one start) while its probe runs: the answer is
     // about the mount that was there when it started, so it is dropped if the epoch moved on.
-    const epoch = v.managed !== null ? this.d.supervisors.get(v.mountpoint)?.epoch : undefined;
-    let r: ProbeResult;
-    try {
-      [r] = (await host.probe([this.targetFor(v, m)], this.probeOptions)) as [ProbeResult];
-    } finally {
-      v.probing = false;
+    const epochs = new Array<number | undefined>(n);
+    for (let i = 0; i < n; i++) {
+      const v = views[i]!;
+      v.probing = true;
+      epochs[i] = v.managed !== null ? this.d.supervisors.get(v.mountpoint)?.epoch : undefined;
+      targets[i] = this.targetFor(v, mounts[i]!);
     }
-    if (epoch !== undefined && this.d.supervisors.get(v.mountpoint)?.epoch !== epoch) return;
-    await this.onResult(v, m, r);
+    const answered = new Uint8Array(n);
+    const followUps: Array<Promise<void>> = [];
+    try {
+      await this.d.host.probeEach(targets, this.probeOptions, (i, r) => {
+        const v = views[i]!;
+        answered[i] = 1;
+        v.probing = false;
+        const epoch = epochs[i];
+        if (epoch !== undefined && this.d.supervisors.get(v.mountpoint)?.epoch !== epoch) return;
+        const f = this.onResult(v, mounts[i]!, r);
+        if (f) followUps.push(f);
+      });
+    } finally {
+      // Only a mount whose answer never came (the host failed) is freed here: one answered may be
+      // in a confirm probe of its own by now.
+      for (let i = 0; i < n; i++) if (answered[i] === 0) views[i]!.probing = false;
+      await Promise.all(followUps);
+    }
   }
 
   private readonly probeOptions: ProbeOptions;
@@ -285,7 +317,9 @@ export class WatchLoop {
     return [0, top < PROBE_BUCKETS_US.length ? PROBE_BUCKETS_US[top]! + 1 : Number.MAX_SAFE_INTEGER];
   }
 
-  private async onResult(v: MountView, m: MountInfo, r: ProbeResult): Promise<void> {
+  // Judge one answer. Synchronous, as most answers need nothing more; returns the heal or regraft
+  // it started, if any.
+  private onResult(v: MountView, m: MountInfo, r: ProbeResult): Promise<void> | undefined {
     const { host, metrics, state } = this.d;
     const now = host.now();
     v.lastProbeAt = now;
@@ -303,7 +337,7 @@ export class WatchLoop {
     }
     const supervisor = v.managed !== null ? this.d.supervisors.get(v.mountpoint) : undefined;
     // A managed mount mid-restart is the supervisor's: its probes are not judged.
-    if (supervisor && v.healing) return;
+    if (supervisor && v.healing) return undefined;
     // `denied` is not a fault (DESIGN §1): reported, never an incident.
     const ok = r.state === 'healthy' || r.state === 'denied';
     const step = p.hysteresis.record(ok, now);
@@ -314,23 +348,16 @@ export class WatchLoop {
       if (v.regraftDue) {
         v.regraftDue = false;
         if (r.state === 'healthy' && this.d.config.heal.propagate && this.d.config.heal.policy === 'on') {
-          await this.regraft(v, m);
+          return this.regraft(v, m).then(() => this.recovered(v, p, now));
         }
       }
-      if (v.incidentId !== null) {
-        const healed =
-          v.lastHealResult === 'healed' && v.lastHealAt !== null && v.lastHealAt >= (p.hysteresis.failingSince ?? 0);
-        this.d.incidents.close(v, healed ? 'healed' : 'recovered', now);
-      }
-      p.dryRunDone = false;
-      p.diagnosed = false;
-      p.killRequestedFor = null;
-      return;
+      this.recovered(v, p, now);
+      return undefined;
     }
     if (step === 'failing') {
       // Re-probe soon, so N failures confirm a fault in N × confirmInterval rather than N intervals.
       this.confirmSoon(v, m);
-      return;
+      return undefined;
     }
     if (v.incidentId === null) {
       this.d.incidents.open(v, {
@@ -346,9 +373,21 @@ export class WatchLoop {
         p.killRequestedFor = pid;
         supervisor.restartUnhealthy(`${r.state}${r.state !== 'hung' ? ` (${r.errno})` : ''}`);
       }
-      return;
+      return undefined;
     }
-    await this.maybeHeal(v, m, p);
+    return this.maybeHeal(v, m, p);
+  }
+
+  // A mount answered ok: any incident closes (healed, when a heal since it began succeeded).
+  private recovered(v: MountView, p: Policy, now: number): void {
+    if (v.incidentId !== null) {
+      const healed =
+        v.lastHealResult === 'healed' && v.lastHealAt !== null && v.lastHealAt >= (p.hysteresis.failingSince ?? 0);
+      this.d.incidents.close(v, healed ? 'healed' : 'recovered', now);
+    }
+    p.dryRunDone = false;
+    p.diagnosed = false;
+    p.killRequestedFor = null;
   }
 
   private confirmSoon(v: MountView, m: MountInfo): void {

@@ -25,6 +25,17 @@ function typeNames(items: readonly unknown[]): string[] {
   return items.map((h) => (h as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'Unknown');
 }
 
+// process.memoryUsage() once per scrape for the four families drawn from it (each call reads
+// /proc/self/stat for the RSS and walks V8's heap spaces).
+let memory: NodeJS.MemoryUsage | null = null;
+function memoryNow(): NodeJS.MemoryUsage {
+  if (memory === null) {
+    memory = process.memoryUsage();
+    setImmediate(() => (memory = null));
+  }
+  return memory;
+}
+
 // Register the process families in `r`.
 export function registerProcessMetrics(r: Registry): void {
   const cpu = (name: string, help: string, pick: (u: NodeJS.CpuUsage) => number): void => {
@@ -53,21 +64,13 @@ export function registerProcessMetrics(r: Registry): void {
     });
   };
   gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', () => START_S);
-  gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => process.memoryUsage.rss());
+  gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => memoryNow().rss);
   gauge('process_open_fds', 'Number of open file descriptors.', openFdCount);
   gauge('process_max_fds', 'Maximum number of open file descriptors.', maxOpenFds);
   gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.', eventLoopLag);
-  gauge(
-    'nodejs_heap_size_total_bytes',
-    'Process heap size from Node.js in bytes.',
-    () => process.memoryUsage().heapTotal,
-  );
-  gauge(
-    'nodejs_heap_size_used_bytes',
-    'Process heap size used from Node.js in bytes.',
-    () => process.memoryUsage().heapUsed,
-  );
-  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', () => process.memoryUsage().external);
+  gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', () => memoryNow().heapTotal);
+  gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', () => memoryNow().heapUsed);
+  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', () => memoryNow().external);
   const byType = (name: string, help: string, names: () => string[]): void => {
     new Gauge({
       name,

@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { NodeHost } from '../../../src/host/node-host.js';
+import { ProbeRunner } from '../../../src/host/probe-runner.js';
+import type { ProbeResult } from '../../../src/host/types.js';
 import { helperPath } from '../../../src/host/probe-engine.js';
 import { REPO, helperProcess, killHard, liveBindfs, tempDir, useProbeEngine, waitFor } from '../../helpers/live.js';
 
@@ -23,6 +25,22 @@ async function twoMounts(t: TestContext): Promise<{ a: string; b: string; daemon
   const a = await liveBindfs(t, src, path.join(dir, 'a'));
   const b = await liveBindfs(t, src, path.join(dir, 'b'));
   return { a: a.mountpoint, b: b.mountpoint, daemonB: b.daemonPid };
+}
+
+// Once statfs of `mp` fails (its daemon was killed).
+async function untilDead(mp: string): Promise<void> {
+  await waitFor(
+    () => {
+      try {
+        fs.statfsSync(mp);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    5000,
+    `${mp} to die`,
+  );
 }
 
 test('quiet probes: left out in their band and counted by bucket; answered outside it', { skip: SKIP }, async (t) => {
@@ -163,23 +181,96 @@ for (const engine of ['native', 'node'] as const) {
       assert.ok(r.latencyMs > 0 && r.latencyMs < 60_000);
     }
     killHard(daemonB);
-    await waitFor(
-      () => {
-        try {
-          fs.statfsSync(b);
-          return false;
-        } catch {
-          return true;
-        }
-      },
-      5000,
-      'b to die',
+    await untilDead(b);
+    // The watch loop's batch call: one call per target, by index, as each answer arrives.
+    const seen: Array<[number, ProbeResult]> = [];
+    await host.probeEach(targets, opts, (i, r) => void seen.push([i, r]));
+    seen.sort((x, y) => x[0] - y[0]);
+    assert.deepEqual(
+      seen.map(([i]) => i),
+      [0, 1],
     );
-    const [ra, rb] = await host.probe(targets, opts);
+    const [ra, rb] = seen.map(([, r]) => r);
     assert.equal(ra!.state, 'healthy');
     assert.deepEqual(rb && rb.state !== 'healthy' && rb.state !== 'hung' ? [rb.state, rb.errno] : rb, [
       'dead',
       'ENOTCONN',
     ]);
+    // A call that throws does not cut the batch short: every target still has its call, then the
+    // batch rejects with that error.
+    let calls = 0;
+    await assert.rejects(
+      host.probeEach(targets, opts, () => {
+        calls++;
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.equal(calls, 2);
   });
 }
+
+test(
+  'a helper that refuses quiet probes (an older one) gets each probe again in full, and plain ones after',
+  { skip: SKIP },
+  async (t) => {
+    if (!useProbeEngine(t, 'native')) return;
+    const { a, b, daemonB } = await twoMounts(t);
+    // The older helper: the real one behind a filter that refuses O and Z as a helper without them
+    // does (E <id> malformed request), and logs what it refused.
+    const dir = tempDir(t, 'enc-oldhelper-');
+    fs.chmodSync(dir, 0o755);
+    const refused = path.join(dir, 'refused.log');
+    const wrapper = path.join(dir, 'old-helper');
+    fs.writeFileSync(
+      wrapper,
+      `#!${process.execPath}
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const h = spawn(${JSON.stringify(HELPER)}, process.argv.slice(2), { stdio: ['pipe', 'inherit', 'ignore'] });
+let buf = '';
+process.stdin.on('data', (d) => {
+  buf += d;
+  let nl;
+  while ((nl = buf.indexOf('\\n')) >= 0) {
+    const line = buf.slice(0, nl);
+    buf = buf.slice(nl + 1);
+    if (line.startsWith('O ') || line.startsWith('Z ')) {
+      fs.appendFileSync(${JSON.stringify(refused)}, line.split(' ', 1)[0] + '\\n');
+      process.stdout.write('E ' + line.split(' ')[1] + ' malformed request\\n');
+    } else h.stdin.write(line + '\\n');
+  }
+});
+process.stdin.on('end', () => h.stdin.end());
+h.on('exit', () => process.exit(0));
+`,
+      { mode: 0o755 },
+    );
+    const runner = new ProbeRunner(tempDir(t, 'enc-oldrun-'));
+    t.after(() => runner.close());
+    (runner as unknown as { helper: string }).helper = wrapper;
+    const opts = { timeoutMs: 3000, concurrency: 2, latencyBucketsUs: [500, 1000, 2500, 60_000_000] };
+    const band = [0, 60_000_001] as const;
+    const targets = [
+      { key: `k-a-${a}`, path: a, unchangedBandUs: band },
+      { key: `k-b-${b}`, path: b, unchangedBandUs: band },
+    ];
+    const log = (): string[] => (fs.existsSync(refused) ? fs.readFileSync(refused, 'utf8').trim().split('\n') : []);
+    for (const r of await runner.probe(targets, opts)) {
+      assert.equal(r.state, 'healthy');
+      if (r.state !== 'healthy') continue;
+      assert.equal(r.unchanged, undefined, 'answered in full, not left out');
+      assert.ok(r.latencyMs > 0 && r.latencyMs < 60_000);
+    }
+    assert.deepEqual(log().sort(), ['O', 'O', 'Z'], 'both quiet probes and their barrier were refused');
+    killHard(daemonB);
+    await untilDead(b);
+    const [ra, rb] = await runner.probe(targets, opts);
+    assert.equal(ra!.state, 'healthy');
+    assert.deepEqual(rb && rb.state !== 'healthy' && rb.state !== 'hung' ? [rb.state, rb.errno] : rb, [
+      'dead',
+      'ENOTCONN',
+    ]);
+    assert.equal(log().length, 3, 'no quiet probe is sent once one was refused');
+  },
+);
