@@ -193,6 +193,10 @@ export class Alerter {
 
 // POST the event as JSON; '' on a 2xx answer, else what went wrong.
 export async function postWebhook(cfg: WebhookConfig, event: Record<string, unknown>): Promise<string> {
+  // Node's fetch parses HTTP with WebAssembly (undici's llhttp); under --jitless there is none, and
+  // fetch then throws outside its promise, which would end the daemon: an error string instead.
+  if ((globalThis as { WebAssembly?: unknown }).WebAssembly === undefined)
+    return 'cannot POST: this Node has no WebAssembly (--jitless), which fetch needs';
   try {
     const res = await fetch(cfg.url, {
       method: 'POST',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -79,6 +80,23 @@ test('a webhook that times out is reported as such', async (t) => {
   const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/`;
   const cfg = parseConfig(`alerts:\n  webhooks:\n    - url: ${url}\n      timeout: 200ms\n`).alerts.webhooks[0]!;
   assert.equal(await postWebhook(cfg, { a: 1 }), 'timed out after 200ms');
+});
+
+test('under --jitless (no WebAssembly, which fetch needs) a webhook fails with a reason and the process lives on', async (t) => {
+  const r = await receiver(t, () => 200);
+  const alerts = new URL('../../../src/watch/alerts.js', import.meta.url).href;
+  const config = new URL('../../../src/watch/config.js', import.meta.url).href;
+  const script = `
+    const { postWebhook } = await import(${JSON.stringify(alerts)});
+    const { parseConfig } = await import(${JSON.stringify(config)});
+    const cfg = parseConfig(${JSON.stringify(`alerts:\n  webhooks:\n    - url: ${r.url}\n`)}).alerts.webhooks[0];
+    console.log(await postWebhook(cfg, { a: 1 }));
+    await new Promise((res) => setTimeout(res, 300)); // time for an error thrown outside the promise
+  `;
+  const child = spawnSync(process.execPath, ['--jitless', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout.trim(), 'cannot POST: this Node has no WebAssembly (--jitless), which fetch needs');
+  assert.equal(r.bodies.length, 0);
 });
 
 test('while the receiver is down alerts stay queued in SQLite; a new Alerter (a restart) delivers them', async (t) => {
