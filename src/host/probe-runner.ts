@@ -3,6 +3,7 @@ import path from 'node:path';
 import { chooseEngine, spawnEngine, type ProbeEngineName } from './probe-engine.js';
 import type { PidRange } from './pid-ranges.js';
 import { takeEarlyEngine, type EarlyProbe, type EarlyTable } from './probe-early.js';
+import { answerEach } from './probe-each.js';
 import { probeIds, probeLine, quietProbeLine, readLine, tableLine, toHex, type ReadRequest } from './probe-protocol.js';
 import { registryName } from './stuck-registry.js';
 import type {
@@ -115,22 +116,8 @@ export class ProbeRunner {
     each: (i: number, r: ProbeResult) => void,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
-      let left = targets.length;
-      let failed: { error: unknown } | null = null;
-      if (left === 0) return resolve();
-      for (let i = 0; i < targets.length; i++) {
-        this.start(targets[i]!, opts, (r) => {
-          try {
-            each(i, r);
-          } catch (error) {
-            failed ??= { error };
-          }
-          if (--left === 0) {
-            if (failed) reject(failed.error);
-            else resolve();
-          }
-        });
-      }
+      const one = answerEach(targets.length, each, resolve, reject);
+      for (let i = 0; i < targets.length; i++) this.start(targets[i]!, opts, (r) => one(i, r));
     });
   }
 
